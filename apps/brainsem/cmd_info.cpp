@@ -1,0 +1,23 @@
+// `brainsem info`: versions and runtime facts (LibTorch, threads, CUDA) for bug reports.
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "command.h"
+
+namespace brainsem::app {
+namespace {
+CommandRegistration reg(900, [](CLI::App& root) {
+  auto* cmd = root.add_subcommand("info", "Print program, LibTorch and hardware information");
+  cmd->callback([] {
+    const char* wait = std::getenv("OMP_WAIT_POLICY");
+    std::printf("brainsem %s\nlibtorch %s\nthreads %d\nOMP_WAIT_POLICY %s\ncuda %s (%d devices)\n", BRAINSEM_VERSION,
+                TORCH_VERSION, torch::get_num_threads(), wait ? wait : "(unset)",
+                torch::cuda::is_available() ? "available" : "not available",
+                static_cast<int>(torch::cuda::device_count()));
+  });
+});
+}  // namespace
+}  // namespace brainsem::app

@@ -1,0 +1,1 @@
+// Anchor translation unit: gives the PCH target (and empty layers) something to compile.

@@ -1,0 +1,81 @@
+#include "brainsem/core/atomic_file.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "brainsem/core/error.h"
+
+namespace fs = std::filesystem;
+
+namespace brainsem::core {
+
+namespace {
+fs::path temp_beside(const fs::path& path) {
+  fs::path parent = path.parent_path();
+  if (parent.empty()) parent = ".";
+  return parent / ("." + path.filename().string() + ".tmp-" + std::to_string(getpid()));
+}
+}  // namespace
+
+void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write) {
+  fs::path parent = path.parent_path();
+  BRAINSEM_CHECK(parent.empty() || fs::is_directory(parent), "cannot write ", path, ": directory ",
+                 parent, " does not exist; create it first");
+  fs::path tmp = temp_beside(path);
+  try {
+    write(tmp);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    fail("cannot write ", path, ": ", ec.message());
+  }
+}
+
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  write_atomically(path, [&](const fs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    BRAINSEM_CHECK(out, "cannot open ", tmp, " for writing");
+    out << text;
+    out.close();
+    BRAINSEM_CHECK(out, "write to ", tmp, " failed (disk full?)");
+  });
+}
+
+std::string read_text_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  BRAINSEM_CHECK(in, "cannot read ", path, ": no such file or not readable");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void build_directory_atomically(const fs::path& dir, const std::function<void(const fs::path&)>& build) {
+  BRAINSEM_CHECK(!fs::exists(dir) || (fs::is_directory(dir) && fs::is_empty(dir)), "output directory ",
+                 dir, " already exists and is not empty; choose another --out or remove it");
+  fs::path tmp = temp_beside(dir);
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  try {
+    build(tmp);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  if (fs::exists(dir)) fs::remove(dir, ec);
+  fs::rename(tmp, dir, ec);
+  if (ec) {
+    fs::remove_all(tmp, ec);
+    fail("cannot create ", dir, ": ", ec.message());
+  }
+}
+
+}  // namespace brainsem::core

@@ -1,0 +1,25 @@
+#pragma once
+// Output files appear whole or not at all: write to a temporary beside the target, then rename.
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace brainsem::core {
+
+// Calls write(tmp_path) and renames tmp_path onto `path` when it returns. If write throws, the
+// temporary is removed and the exception propagates; `path` is untouched.
+void write_atomically(const std::filesystem::path& path,
+                      const std::function<void(const std::filesystem::path& tmp)>& write);
+
+// Writes `text` to `path` atomically.
+void write_text_atomically(const std::filesystem::path& path, const std::string& text);
+
+// Reads a whole text file; throws brainsem::Error naming the file if it cannot be read.
+std::string read_text_file(const std::filesystem::path& path);
+
+// The same for a directory: build into DIR.tmp-PID, then rename onto DIR (which must not exist
+// or must be empty). On failure the temporary directory is removed.
+void build_directory_atomically(const std::filesystem::path& dir,
+                                const std::function<void(const std::filesystem::path& tmp)>& build);
+
+}  // namespace brainsem::core

@@ -1,0 +1,18 @@
+#pragma once
+// NumPy .npy reader/writer (format 1.0-3.0, little-endian, C order). Debian ships no C++ npy
+// library apart from xtensor; this is ~100 lines, so it is written here.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace brainsem::io {
+
+// Parses .npy bytes (f2 f4 f8 i1 i2 i4 i8 u1 b1). `where` names the source in errors.
+torch::Tensor parse_npy(std::string_view bytes, const std::string& where);
+torch::Tensor read_npy(const std::filesystem::path& path);
+// Writes a CPU tensor (float32/float64/int64/int32/uint8/bool) atomically.
+void write_npy(const std::filesystem::path& path, const torch::Tensor& tensor);
+
+}  // namespace brainsem::io

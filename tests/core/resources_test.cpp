@@ -1,0 +1,28 @@
+#include "brainsem/core/resources.h"
+
+#include <gtest/gtest.h>
+
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/core/error.h"
+#include "testing/paths.h"
+
+TEST(Resources, EmbeddedFilesEqualTheVendoredOnes) {
+  auto src = brainsem::testing::source_dir() / "data";
+  EXPECT_EQ(brainsem::core::resource("god_train_tsv"), brainsem::core::read_text_file(src / "god/god_stimulus_ImageNetTraining.tsv"));
+  EXPECT_EQ(brainsem::core::resource("semantic_vitb32"),
+            brainsem::core::read_text_file(src / "semantic/clip_vitb32_imagenet1k_text_1000x512.npy"));
+  EXPECT_THROW(brainsem::core::resource("nope"), brainsem::Error);
+}
+
+TEST(AtomicFile, FailureLeavesNoFile) {
+  brainsem::testing::TempDir dir;
+  EXPECT_THROW(brainsem::core::write_atomically(dir / "out.txt",
+                                                [](const std::filesystem::path& tmp) {
+                                                  brainsem::core::write_text_atomically(tmp, "partial");
+                                                  brainsem::fail("boom");
+                                                }),
+               brainsem::Error);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  brainsem::core::write_text_atomically(dir / "ok.txt", "hello");
+  EXPECT_EQ(brainsem::core::read_text_file(dir / "ok.txt"), "hello");
+}
