@@ -1,0 +1,148 @@
+#include "brainsem/data/feature_store.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
+
+#include "brainsem/core/error.h"
+
+using nlohmann::json;
+
+namespace brainsem::data {
+
+namespace {
+constexpr const char* kFormat = "brainsem.features.v1";
+
+std::vector<std::string> json_strings(const std::string& text, const std::string& what) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    fail(what, " is not valid JSON: ", e.what());
+  }
+  BRAINSEM_CHECK(j.is_array(), what, " must be a JSON array of strings");
+  std::vector<std::string> out;
+  out.reserve(j.size());
+  for (const auto& v : j) {
+    BRAINSEM_CHECK(v.is_string(), what, " must contain only strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<int64_t> FeatureStore::rows_of_class(const std::string& cls) const {
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < classes.size(); ++i)
+    if (classes[i] == cls) rows.push_back(static_cast<int64_t>(i));
+  return rows;
+}
+
+std::vector<int64_t> FeatureStore::rows_of_names(const std::vector<std::string>& wanted, const std::string& what) const {
+  std::unordered_map<std::string, int64_t> index;
+  for (size_t i = 0; i < names.size(); ++i) index.emplace(names[i], static_cast<int64_t>(i));
+  std::vector<int64_t> rows;
+  rows.reserve(wanted.size());
+  size_t missing = 0;
+  std::string first_missing;
+  for (const auto& n : wanted) {
+    auto it = index.find(n);
+    if (it == index.end()) {
+      if (missing++ == 0) first_missing = n;
+      continue;
+    }
+    rows.push_back(it->second);
+  }
+  BRAINSEM_CHECK(missing == 0, what, ": ", missing, " of ", wanted.size(), " images are not in the feature store (first: '",
+                 first_missing, "'); embed them with `brainsem embed` into the same store");
+  return rows;
+}
+
+std::vector<std::string> FeatureStore::class_list() const {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& c : classes)
+    if (seen.insert(c).second) out.push_back(c);
+  return out;
+}
+
+void FeatureStore::check_compatible(const FeatureStore& other, const std::string& what) const {
+  BRAINSEM_CHECK(encoder == other.encoder, what, ": feature stores come from different encoders ('", encoder, "' vs '",
+                 other.encoder, "'); embed all images with the same model");
+  BRAINSEM_CHECK(preprocessing == other.preprocessing, what, ": feature stores use different preprocessing ('",
+                 preprocessing, "' vs '", other.preprocessing, "')");
+  BRAINSEM_CHECK(dim() == other.dim(), what, ": feature dimensions differ (", dim(), " vs ", other.dim(), ")");
+}
+
+FeatureStore FeatureStore::open(const std::filesystem::path& path) {
+  auto file = std::make_shared<io::SafetensorsFile>(path);
+  const std::string where = path.string();
+  FeatureStore s;
+  auto it = file->metadata().find("format");
+  BRAINSEM_CHECK(it != file->metadata().end() && it->second == kFormat, where,
+                 " is not a BrainSem feature store (metadata format != ", kFormat, "); create one with `brainsem embed`");
+  BRAINSEM_CHECK(file->contains("features"), where, ": no 'features' tensor");
+  const auto& info = file->info("features");
+  BRAINSEM_CHECK(info.dtype == "F32" && info.shape.size() == 2, where, ": 'features' must be F32 [N, E], found ",
+                 info.dtype, " with ", info.shape.size(), " dims");
+  s.features = file->tensor("features");
+  s.encoder = file->metadata_at("encoder");
+  s.preprocessing = file->metadata_at("preprocessing");
+  s.names = json_strings(file->metadata_at("names"), where + " metadata 'names'");
+  s.classes = json_strings(file->metadata_at("classes"), where + " metadata 'classes'");
+  BRAINSEM_CHECK(static_cast<int64_t>(s.names.size()) == info.shape[0] && s.classes.size() == s.names.size(), where,
+                 ": ", info.shape[0], " feature rows but ", s.names.size(), " names and ", s.classes.size(), " classes");
+  if (auto sk = file->metadata().find("skipped"); sk != file->metadata().end()) {
+    json j = json::parse(sk->second, nullptr, false);
+    if (j.is_array())
+      for (const auto& e : j) s.skipped.emplace_back(e.value("name", ""), e.value("reason", ""));
+  }
+  if (auto ex = file->metadata().find("extra"); ex != file->metadata().end()) {
+    json j = json::parse(ex->second, nullptr, false);
+    if (j.is_object())
+      for (auto e = j.begin(); e != j.end(); ++e) s.extra[e.key()] = e.value().is_string() ? e.value().get<std::string>() : e.value().dump();
+  }
+  s.file_ = std::move(file);
+  return s;
+}
+
+void FeatureStore::save(const std::filesystem::path& path) const {
+  BRAINSEM_CHECK(features.defined() && features.dim() == 2, "feature store for ", path, ": features must be [N, E]");
+  BRAINSEM_CHECK(features.size(0) == size() && classes.size() == names.size(), "feature store for ", path, ": ",
+                 features.size(0), " rows but ", names.size(), " names and ", classes.size(), " classes");
+  BRAINSEM_CHECK(!encoder.empty() && !preprocessing.empty(), "feature store for ", path,
+                 ": encoder and preprocessing ids are required");
+  BRAINSEM_CHECK(torch::isfinite(features).all().item<bool>(), "feature store for ", path, ": features contain NaN or Inf");
+  std::set<std::string> unique(names.begin(), names.end());
+  BRAINSEM_CHECK(unique.size() == names.size(), "feature store for ", path, ": image names are not unique");
+  json skipped_json = json::array();
+  for (const auto& [n, r] : skipped) skipped_json.push_back({{"name", n}, {"reason", r}});
+  std::map<std::string, std::string> meta = {{"format", kFormat},
+                                             {"encoder", encoder},
+                                             {"preprocessing", preprocessing},
+                                             {"names", json(names).dump()},
+                                             {"classes", json(classes).dump()},
+                                             {"skipped", skipped_json.dump()},
+                                             {"extra", json(extra).dump()}};
+  io::write_safetensors(path, {{"features", features.to(torch::kFloat32)}}, meta);
+}
+
+FeatureStore concat_stores(const std::vector<FeatureStore>& parts) {
+  BRAINSEM_CHECK(!parts.empty(), "concat_stores: nothing to concatenate");
+  FeatureStore out;
+  out.encoder = parts[0].encoder;
+  out.preprocessing = parts[0].preprocessing;
+  out.extra = parts[0].extra;
+  std::vector<torch::Tensor> feats;
+  for (const auto& p : parts) {
+    parts[0].check_compatible(p, "concatenating feature stores");
+    feats.push_back(p.features);
+    out.names.insert(out.names.end(), p.names.begin(), p.names.end());
+    out.classes.insert(out.classes.end(), p.classes.begin(), p.classes.end());
+    out.skipped.insert(out.skipped.end(), p.skipped.begin(), p.skipped.end());
+  }
+  out.features = torch::cat(feats, 0);
+  return out;
+}
+
+}  // namespace brainsem::data

@@ -1,0 +1,39 @@
+#pragma once
+// GOD BData HDF5 files (KamitaniLab/bdpy layout; ../shared/docs/ref_god_format.md §1.2):
+//   /dataset|/dataSet            float64 [n_samples, n_columns]
+//   /metadata|/metaData/key      string [n_keys] (fixed-length NULLPAD or variable-length)
+//   /metadata/description        string [n_keys]
+//   /metadata/value              float64 [n_keys, n_columns] (NaN = not applicable)
+// Columns of key K are those where value[row(K), :] == 1, in file order (never by position).
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace brainsem::io {
+
+struct BData {
+  torch::Tensor dataset;                  // [N, C] float64
+  std::vector<std::string> keys;          // [K]
+  std::vector<std::string> descriptions;  // [K]
+  torch::Tensor values;                   // [K, C] float64
+  std::string source;                     // file path, for error messages
+
+  bool has_key(const std::string& key) const;
+  // Column indices where value[row(key)] == 1, in file order. Throws naming the file and key.
+  std::vector<int64_t> columns(const std::string& key) const;
+  // dataset[:, columns(key)] as float64 [N, n].
+  torch::Tensor select(const std::string& key) const;
+  // Appends columns `data` [N, n] under a new key (value 1 there, NaN elsewhere), like bdpy's add().
+  void add(const torch::Tensor& data, const std::string& key);
+  // Sets metadata `key` to `value_per_column` [C] (NaN = not applicable), like add_metadata().
+  void add_metadata(const std::string& key, const torch::Tensor& value_per_column, const std::string& description);
+};
+
+// Reads a BData file. Throws brainsem::Error naming the file for anything malformed.
+BData read_bdata(const std::filesystem::path& path);
+// Writes a BData file in bdpy's layout (fixed-length NULLPAD strings), atomically.
+void write_bdata(const std::filesystem::path& path, const BData& data);
+
+}  // namespace brainsem::io
