@@ -1,0 +1,67 @@
+#pragma once
+// The fMRI encoder f_b of the paper (Fig. 2 left): R ROI tokens [B, R, P] -> brain embedding [B, E].
+//
+// Dimension letters: B batch, R ROI tokens (7 for GOD), P token width (widest ROI, zero-padded),
+// D model width, E output (CLIP) dimension.
+//
+// kind = "vit" (the paper): one Linear(P->D) shared by every ROI token (the released code's
+// Conv1d(P, D, 1)), a learnable CLS token, position embeddings (learned, or none = the released
+// code's all-zero buffer), `depth` pre-norm transformer blocks (LN -> MHSA -> residual,
+// LN -> MLP(GELU) -> residual), a final LayerNorm, and the CLS output projected to E.
+// kind = "linear" / "mlp": the flattened tokens [B, R*P] through Linear (or Linear-GELU-Linear)
+// to E; baselines for issue 3 §7 that share the loss and the training loop.
+#include <torch/torch.h>
+
+#include <string>
+
+namespace brainsem::model {
+
+struct FmriEncoderConfig {
+  std::string kind = "vit";       // vit | linear | mlp
+  int64_t tokens = 7;             // R
+  int64_t token_width = 0;        // P (set from the data)
+  int64_t width = 512;            // D
+  int64_t depth = 6;
+  int64_t heads = 4;
+  int64_t mlp = 2048;
+  int64_t out_dim = 512;          // E
+  std::string pos_embed = "learned";  // learned | none
+  double dropout = 0.0;           // on token embeddings, attention/MLP outputs and the head input
+  bool tanh_output = false;       // the released code applies tanh after the final norm
+};
+
+// Checks the config and fails with a message naming the bad field.
+void validate(const FmriEncoderConfig& cfg);
+
+class TransformerBlockImpl : public torch::nn::Module {
+ public:
+  TransformerBlockImpl(int64_t width, int64_t heads, int64_t mlp, double dropout);
+  torch::Tensor forward(const torch::Tensor& x);  // [B, T, D] -> [B, T, D]
+
+ private:
+  int64_t heads_;
+  double dropout_;
+  torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
+  torch::nn::Linear qkv_{nullptr}, proj_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
+};
+TORCH_MODULE(TransformerBlock);
+
+class FmriEncoderImpl : public torch::nn::Module {
+ public:
+  explicit FmriEncoderImpl(const FmriEncoderConfig& cfg);
+  torch::Tensor forward(const torch::Tensor& x);  // [B, R, P] -> [B, E] (not normalised)
+  const FmriEncoderConfig& config() const { return cfg_; }
+
+ private:
+  FmriEncoderConfig cfg_;
+  torch::nn::Linear token_embed_{nullptr}, head_{nullptr}, hidden_{nullptr};
+  torch::Tensor cls_token_, pos_embed_;
+  torch::nn::ModuleList blocks_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr};
+};
+TORCH_MODULE(FmriEncoder);
+
+// Parameter count (for logs and the run manifest).
+int64_t count_parameters(torch::nn::Module& module);
+
+}  // namespace brainsem::model
