@@ -21,6 +21,10 @@ struct BData {
   std::string source;                     // file path, for error messages
 
   bool has_key(const std::string& key) const;
+  // Row of `key` in keys/values; throws naming the file, the key and the keys present.
+  int64_t key_row(const std::string& key) const;
+  int64_t num_samples() const;  // N (0 when empty)
+  int64_t num_columns() const;  // C (0 when empty)
   // Column indices where value[row(key)] == 1, in file order. Throws naming the file and key.
   std::vector<int64_t> columns(const std::string& key) const;
   // dataset[:, columns(key)] as float64 [N, n].
@@ -33,7 +37,20 @@ struct BData {
 
 // Reads a BData file. Throws brainsem::Error naming the file for anything malformed.
 BData read_bdata(const std::filesystem::path& path);
-// Writes a BData file in bdpy's layout (fixed-length NULLPAD strings), atomically.
+// Writes a BData file in bdpy's layout (fixed-length NULLPAD strings), atomically:
+//   /dataset f64 [N, C], /metadata/{key, description} fixed-length NULLPAD ASCII [K],
+//   /metadata/value f64 [K, C], /header/ctime (scalar vlen str), /header/ctime_epoch, empty /vmap.
+// One contiguous write per array, no chunking: 3450 x 4500 doubles take well under a second.
 void write_bdata(const std::filesystem::path& path, const BData& data);
+
+// Variants other BData writers produce (used by tests to check the reader reads them all alike).
+struct BDataWriteOptions {
+  bool legacy_names = false;             // /dataSet and /metaData (old MATLAB-era files)
+  bool variable_length_strings = false;  // keys/descriptions as variable-length UTF-8 strings
+};
+void write_bdata(const std::filesystem::path& path, const BData& data, const BDataWriteOptions& opts);
+
+// True if `path` is a regular file with an HDF5 signature (never throws, prints nothing).
+bool is_hdf5_file(const std::filesystem::path& path);
 
 }  // namespace brainsem::io
