@@ -1,0 +1,43 @@
+#pragma once
+// Decoded 8-bit images in Pillow's modes, so that preprocessing can follow Pillow step by step
+// (the reference pipelines resize some modes before converting to RGB, docs/clip.md).
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace brainsem::clip {
+
+// Pillow's image modes that matter for CLIP preprocessing.
+enum class Mode { L, LA, RGB, RGBA, P, CMYK };
+int mode_channels(Mode m);  // bytes per pixel: L/P 1, LA 2, RGB 3, RGBA/CMYK 4
+const char* mode_name(Mode m);
+
+// Interleaved 8-bit pixels, row-major: pixels[(y*width + x)*channels + c].
+struct Image {
+  int width = 0, height = 0;
+  Mode mode = Mode::RGB;
+  std::vector<uint8_t> pixels;
+  std::vector<uint8_t> palette;  // P only: RGB triples (up to 256)
+  std::vector<uint8_t> palette_alpha;  // P only: tRNS alpha per palette entry (may be shorter)
+
+  int channels() const { return mode_channels(mode); }
+  static Image blank(int width, int height, Mode mode);
+};
+
+// Decodes a JPEG (libjpeg-turbo: grayscale -> L, YCbCr -> RGB, CMYK/YCCK -> CMYK, Adobe
+// inverted CMYK handled as Pillow does) or a PNG (libpng: gray -> L, gray+alpha -> LA, RGB,
+// RGBA, palette -> P with its palette and tRNS; 16-bit samples keep their high byte, as Pillow
+// does for 16-bit RGB; low bit depths are expanded). The format is sniffed from the bytes, not
+// the file name. Throws brainsem::Error naming `where` for unreadable, truncated or corrupt data.
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where);
+Image read_image(const std::filesystem::path& path);
+
+// Pillow's Image.convert("RGB"): L replicated; LA/RGBA drop alpha; P via the palette (alpha
+// ignored); CMYK via Pillow's cmyk2rgb (r = 255-k - round(c*(255-k)/255)).
+Image to_rgb(const Image& im);
+// transformers' convert_to_rgb: images with alpha (LA, RGBA, P with tRNS) are composited over
+// opaque white with Pillow's alpha_composite integer arithmetic, everything else as to_rgb.
+Image to_rgb_on_white(const Image& im);
+
+}  // namespace brainsem::clip

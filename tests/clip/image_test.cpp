@@ -1,0 +1,128 @@
+// Decoding, mode conversion and resize invariants (the golden pixel tests are in preprocess_test).
+#include "brainsem/clip/image.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <numeric>
+
+#include "brainsem/clip/preprocess.h"
+#include "brainsem/clip/resize.h"
+#include "brainsem/core/error.h"
+#include "brainsem/io/safetensors.h"
+#include "golden.h"
+#include "testing/paths.h"
+
+namespace brainsem::clip {
+namespace {
+
+using testing::shared_dir;
+
+std::vector<uint8_t> slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(Resize, WeightsSumToOneInFixedPoint) {
+  for (auto arith : {ResizeArithmetic::Pillow, ResizeArithmetic::TorchUint8})
+    for (auto [in, out] : {std::pair{512, 224}, {10, 224}, {773, 338}, {224, 223}}) {
+      const auto k = bicubic_coeffs(in, out, arith);
+      for (int o = 0; o < out; ++o) {
+        const int sum = std::accumulate(k.weights.begin() + o * k.ksize, k.weights.begin() + (o + 1) * k.ksize, 0);
+        EXPECT_NEAR(sum, 1 << k.precision, k.ksize) << in << "->" << out << " at " << o;
+        EXPECT_GE(k.bounds[2 * o], 0);
+        EXPECT_LE(k.bounds[2 * o] + k.bounds[2 * o + 1], in);
+      }
+    }
+  EXPECT_EQ(bicubic_coeffs(512, 224).precision, 22);
+  EXPECT_LE(bicubic_coeffs(512, 224, ResizeArithmetic::TorchUint8).precision, 16);  // int16 range
+}
+
+TEST(Resize, ConstantImageStaysConstantAndSizesAreRight) {
+  Image im = Image::blank(37, 53, Mode::RGB);
+  std::fill(im.pixels.begin(), im.pixels.end(), 200);
+  const Image out = resize_bicubic(im, 224, 320);
+  ASSERT_EQ(out.width, 224);
+  ASSERT_EQ(out.height, 320);
+  for (uint8_t v : out.pixels) ASSERT_EQ(v, 200);
+}
+
+TEST(Resize, DownscaleOfAStepIsAntialiased) {
+  // A 1-pixel-wide stripe pattern averages to mid-grey when shrunk 8x (a non-antialiased
+  // bicubic would alias to near 0 or 255).
+  Image im = Image::blank(256, 4, Mode::L);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 256; ++x) im.pixels[y * 256 + x] = (x % 2) ? 255 : 0;
+  const Image out = resize_bicubic(im, 32, 4);
+  for (int x = 2; x < 30; ++x) EXPECT_NEAR(out.pixels[x], 128, 2) << x;
+}
+
+TEST(Resize, PaletteImagesUseNearestAndKeepThePalette) {
+  Image p = Image::blank(2, 1, Mode::P);
+  p.palette = {255, 0, 0, 0, 0, 255};
+  p.pixels = {0, 1};
+  const Image out = pillow_resize(p, 4, 2);
+  EXPECT_EQ(out.mode, Mode::P);
+  EXPECT_EQ(out.pixels, (std::vector<uint8_t>{0, 0, 1, 1, 0, 0, 1, 1}));
+  EXPECT_THROW(resize_bicubic(p, 4, 2), Error);
+}
+
+TEST(Convert, ModesToRgbFollowPillow) {
+  Image cmyk = Image::blank(1, 1, Mode::CMYK);
+  cmyk.pixels = {0, 255, 128, 0};  // cyan 0, magenta full, yellow half, no black
+  const Image rgb = to_rgb(cmyk);
+  EXPECT_EQ(rgb.pixels, (std::vector<uint8_t>{255, 0, 127}));
+  Image rgba = Image::blank(2, 1, Mode::RGBA);
+  rgba.pixels = {10, 20, 30, 0, 10, 20, 30, 255};
+  EXPECT_EQ(to_rgb(rgba).pixels, (std::vector<uint8_t>{10, 20, 30, 10, 20, 30}));
+  // transformers composites over white: transparent -> white, opaque unchanged.
+  EXPECT_EQ(to_rgb_on_white(rgba).pixels, (std::vector<uint8_t>{255, 255, 255, 10, 20, 30}));
+  Image half = Image::blank(1, 1, Mode::LA);
+  half.pixels = {0, 128};
+  EXPECT_NEAR(to_rgb_on_white(half).pixels[0], 127, 1);
+}
+
+TEST(Decode, CorruptAndTruncatedFilesAreErrorsNamingTheFile) {
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/images/dog.jpg");
+  const auto dir = shared_dir() / "golden/clip_openai/images";
+  auto jpg = slurp(dir / "dog.jpg");
+  auto png = slurp(dir / "camera.png");
+  std::vector<uint8_t> half_jpg(jpg.begin(), jpg.begin() + jpg.size() / 2);
+  std::vector<uint8_t> half_png(png.begin(), png.begin() + png.size() / 2);
+  try {
+    decode_image(half_jpg, "cut.jpg");
+    FAIL() << "truncated JPEG accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.jpg"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(decode_image(half_png, "cut.png"), Error);
+  std::vector<uint8_t> junk(100, 7);
+  EXPECT_THROW(decode_image(junk, "junk.bin"), Error);
+  EXPECT_THROW(decode_image({}, "empty"), Error);
+  auto bad = png;
+  for (size_t i = 100; i < 400; ++i) bad[i] ^= 0x5A;  // corrupt compressed data
+  EXPECT_THROW(decode_image(bad, "bad.png"), Error);
+}
+
+TEST(Preprocess, PillowArithmeticIsOneLevelOffOnTheHuggingFaceGolden) {
+  // Shows why the HF pipeline uses torch's int16 arithmetic: Pillow's differs by exactly one
+  // 8-bit level (1/255/std ~ 0.0146) on a few hundred values of img0.
+  BRAINSEM_REQUIRE_SHARED("golden/clip_hf/reference_outputs.safetensors");
+  io::SafetensorsFile ref(shared_dir() / "golden/clip_hf/reference_outputs.safetensors");
+  const Image im = read_image(shared_dir() / "golden/clip_hf/img0.png");
+  PreprocessConfig cfg;
+  cfg.pipeline = Pipeline::HF;
+  const auto [w, h] = resized_size(im.width, im.height, 224);
+  Image r = pillow_resize(im, w, h, ResizeArithmetic::Pillow);
+  Image crop = Image::blank(224, 224, Mode::RGB);
+  const int left = crop_offset(w, 224, Pipeline::HF);
+  for (int y = 0; y < 224; ++y)
+    std::copy_n(r.pixels.data() + (static_cast<size_t>(y) * w + left) * 3, 224 * 3, crop.pixels.data() + y * 224 * 3);
+  auto t = torch::empty({3, 224, 224});
+  normalize_into(crop, cfg, t.data_ptr<float>());
+  const double maxd = (t - ref.tensor("pixel_values")[0]).abs().max().item<double>();
+  EXPECT_NEAR(maxd, 1.0 / 255 / 0.26130258, 1e-3);
+}
+
+}  // namespace
+}  // namespace brainsem::clip
