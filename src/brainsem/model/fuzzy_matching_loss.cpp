@@ -19,7 +19,8 @@ torch::Tensor fuzzy_matching_loss(const torch::Tensor& brain, const torch::Tenso
   BRAINSEM_CHECK(opts.temperature > 0, "temperature must be > 0");
   auto b = F::normalize(brain, F::NormalizeFuncOptions().dim(1));
   auto v = F::normalize(image, F::NormalizeFuncOptions().dim(1));
-  auto logits = torch::matmul(b, v.t()) / opts.temperature;  // [N, N]
+  auto logits = torch::matmul(b, v.t());  // [N, N] cosine similarities
+  logits = opts.scale.defined() ? logits * opts.scale : logits / opts.temperature;
   auto target = fuzzy_targets(classes).to(logits.dtype());
   auto loss = -(target * torch::log_softmax(logits, 1)).sum(1).mean();
   if (opts.symmetric) loss = 0.5 * (loss - (target * torch::log_softmax(logits.t(), 1)).sum(1).mean());

@@ -12,6 +12,7 @@ namespace brainsem::model {
 struct FuzzyLossOptions {
   double temperature = 1.0;  // the paper: 1 (plain cosine)
   bool symmetric = false;    // also the image->fMRI direction, averaged (CLIP-style)
+  torch::Tensor scale;       // if defined ([1], may require grad): logits * scale replaces / temperature
 };
 
 // brain [N, E], image [N, E] (any scale), classes [N] int64 (class of row i of both).

@@ -1,0 +1,267 @@
+#include "brainsem/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <numeric>
+#include <set>
+
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/core/error.h"
+#include "brainsem/core/progress.h"
+#include "brainsem/eval/zero_shot.h"
+#include "brainsem/model/fuzzy_matching_loss.h"
+#include "brainsem/model/virtual_brain.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace brainsem::train {
+
+namespace {
+std::mt19937_64 step_rng(uint64_t seed, int64_t step) {
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(step),
+                    0x9e3779b9u};
+  return std::mt19937_64(seq);
+}
+}  // namespace
+
+torch::Tensor embed_all(model::FmriEncoder& encoder, const torch::Tensor& x, int64_t chunk) {
+  torch::NoGradGuard no_grad;
+  bool was_training = encoder->is_training();
+  encoder->eval();
+  std::vector<torch::Tensor> parts;
+  for (int64_t i = 0; i < x.size(0); i += chunk) parts.push_back(encoder->forward(x.slice(0, i, std::min(i + chunk, x.size(0)))));
+  encoder->train(was_training);
+  return torch::cat(parts, 0);
+}
+
+Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), data_(data) {
+  validate(cfg_);
+  BRAINSEM_CHECK(!cfg_.library || data_.library.defined(), "training with the semantic library (V on) needs a library "
+                 "feature store; pass --library or train with --no-library");
+  cfg_.encoder.tokens = data_.x.size(1);
+  cfg_.encoder.token_width = data_.x.size(2);
+  cfg_.encoder.out_dim = data_.sample_feature.size(1);
+  torch::manual_seed(cfg_.seed);  // initial weights
+  encoder_ = model::FmriEncoder(cfg_.encoder);
+  std::vector<torch::Tensor> params = encoder_->parameters();
+  if (cfg_.learn_temperature) {
+    log_scale_ = torch::full({1}, std::log(1.0 / cfg_.temperature), torch::requires_grad());
+    params.push_back(log_scale_);
+  }
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(cfg_.lr).weight_decay(cfg_.weight_decay));
+
+  // Held-out training classes for model selection, chosen by the seed (never by test data).
+  const int64_t c = data_.num_classes();
+  BRAINSEM_CHECK(cfg_.val_classes == 0 || (cfg_.val_classes >= 5 && cfg_.val_classes <= c - 5), "val_classes = ",
+                 cfg_.val_classes, " must be 0 or between 5 and ", c - 5);
+  std::vector<int64_t> order(c);
+  std::iota(order.begin(), order.end(), 0);
+  auto rng = step_rng(cfg_.seed, -1);
+  std::shuffle(order.begin(), order.end(), rng);
+  val_classes_.assign(order.begin(), order.begin() + cfg_.val_classes);
+  std::sort(val_classes_.begin(), val_classes_.end());
+  std::set<int64_t> val(val_classes_.begin(), val_classes_.end());
+  if (cfg_.library) {
+    for (size_t i = 0; i < data_.library_class.size(); ++i)
+      if (!val.count(data_.library_class[i])) pool_.push_back(static_cast<int64_t>(i));
+  } else {
+    for (size_t i = 0; i < data_.sample_class.size(); ++i)
+      if (!val.count(data_.sample_class[i])) pool_.push_back(static_cast<int64_t>(i));
+  }
+  BRAINSEM_CHECK(!pool_.empty(), "nothing to train on");
+}
+
+double Trainer::step_once() {
+  auto rng = step_rng(cfg_.seed, step_);
+  torch::manual_seed(cfg_.seed * 1000003ull + static_cast<uint64_t>(step_));  // dropout masks
+  std::uniform_int_distribution<size_t> pick(0, pool_.size() - 1);
+  const int64_t b = cfg_.batch;
+  std::vector<int64_t> classes(b), image_rows(b), sample_rows(b);
+  for (int64_t i = 0; i < b; ++i) {
+    int64_t row = pool_[pick(rng)];
+    image_rows[i] = row;
+    classes[i] = cfg_.library ? data_.library_class[row] : data_.sample_class[row];
+    if (!cfg_.library) {
+      sample_rows[i] = row;  // V off: each sample with its own stimulus image
+    } else {
+      const auto& rows = data_.rows_of_class[classes[i]];
+      sample_rows[i] = rows[std::uniform_int_distribution<size_t>(0, rows.size() - 1)(rng)];
+    }
+  }
+  torch::Tensor x = cfg_.virtual_brain
+                        ? model::virtual_batch(data_.x, data_.rows_of_class, classes,
+                                               model::parse_virtual_mode(cfg_.virtual_mode), rng)
+                        : data_.x.index_select(0, torch::tensor(sample_rows, torch::kInt64));
+  auto image_idx = torch::tensor(image_rows, torch::kInt64);
+  torch::Tensor y = cfg_.library ? data_.library.index_select(0, image_idx) : data_.sample_feature.index_select(0, image_idx);
+
+  encoder_->train();
+  auto brain = encoder_->forward(x);
+  model::FuzzyLossOptions opts;
+  opts.symmetric = cfg_.symmetric;
+  if (cfg_.learn_temperature)
+    opts.scale = log_scale_.exp().clamp_max(100.0);  // CLIP's learnable logit scale, clamped at 100 as CLIP does
+  else
+    opts.temperature = cfg_.temperature;
+  torch::Tensor loss = model::fuzzy_matching_loss(brain, y, torch::tensor(classes, torch::kInt64), opts);
+  optimizer_->zero_grad();
+  loss.backward();
+  optimizer_->step();
+  ++step_;
+  double value = loss.item<double>();
+  BRAINSEM_CHECK(std::isfinite(value), "training diverged at step ", step_, " (loss ", value, "); lower --lr");
+  losses_.push_back(value);
+  return value;
+}
+
+double Trainer::validate_heldout() {
+  // Zero-shot among the held-out training classes: real samples vs. class-mean stimulus features.
+  std::vector<int64_t> rows, truth, feat_class;
+  std::vector<int64_t> feat_rows;
+  for (size_t k = 0; k < val_classes_.size(); ++k)
+    for (int64_t r : data_.rows_of_class[val_classes_[k]]) {
+      rows.push_back(r);
+      truth.push_back(static_cast<int64_t>(k));
+    }
+  auto idx = torch::tensor(rows, torch::kInt64);
+  auto protos = eval::class_prototypes(data_.sample_feature.index_select(0, idx), truth, static_cast<int64_t>(val_classes_.size()));
+  return eval::zero_shot(embed_all(encoder_, data_.x.index_select(0, idx)), protos, truth).top1;
+}
+
+void Trainer::keep_best_if_improved(double score) {
+  if (score <= best_val_) return;
+  best_val_ = score;
+  best_step_ = step_;
+  best_params_.clear();
+  for (const auto& p : encoder_->parameters()) best_params_.push_back(p.detach().clone());
+}
+
+void Trainer::run(const fs::path& run_dir) {
+  std::ofstream log;
+  if (!run_dir.empty()) {
+    fs::create_directories(run_dir);
+    log.open(run_dir / "train_log.jsonl", std::ios::app);
+  }
+  core::Progress bar("train", cfg_.steps, "step");
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t start = step_;
+  double recent = 0;
+  while (step_ < cfg_.steps) {
+    double loss = step_once();
+    recent = recent == 0 ? loss : 0.9 * recent + 0.1 * loss;
+    json entry;
+    bool log_now = step_ % cfg_.log_every == 0 || step_ == cfg_.steps;
+    if (cfg_.val_classes > 0 && (step_ % cfg_.eval_every == 0 || step_ == cfg_.steps)) {
+      double v = validate_heldout();
+      keep_best_if_improved(v);
+      entry["val_top1"] = v;
+      log_now = true;
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (log_now && log.is_open()) {
+      entry["step"] = step_;
+      entry["loss"] = loss;
+      entry["samples_per_s"] = (step_ - start) * cfg_.batch / std::max(secs, 1e-9);
+      entry["elapsed_s"] = secs;
+      if (cfg_.learn_temperature) entry["temperature"] = std::exp(-log_scale_.item<double>());
+      log << entry.dump() << "\n" << std::flush;
+    }
+    if (!run_dir.empty() && cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0 && step_ < cfg_.steps)
+      save_checkpoint(run_dir / "checkpoint.pt");
+    char status[64];
+    std::snprintf(status, sizeof status, "loss %.4f", recent);
+    bar.update(step_, status);
+  }
+  char status[96];
+  std::snprintf(status, sizeof status, "loss %.4f%s", recent,
+                cfg_.val_classes > 0 ? (" best held-out step " + std::to_string(best_step_)).c_str() : "");
+  bar.finish(status);
+  if (!run_dir.empty()) save_checkpoint(run_dir / "checkpoint.pt");
+}
+
+torch::Tensor Trainer::embed(const torch::Tensor& x) {
+  if (best_params_.empty()) return embed_all(encoder_, x);
+  // Use the weights chosen on held-out training classes, leaving the training state untouched.
+  std::vector<torch::Tensor> current;
+  auto params = encoder_->parameters();
+  {
+    torch::NoGradGuard g;
+    for (size_t i = 0; i < params.size(); ++i) {
+      current.push_back(params[i].detach().clone());
+      params[i].copy_(best_params_[i]);
+    }
+  }
+  auto out = embed_all(encoder_, x);
+  torch::NoGradGuard g;
+  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(current[i]);
+  return out;
+}
+
+void Trainer::save_checkpoint(const fs::path& path) {
+  json cfg;
+  to_json(cfg, cfg_);
+  cfg.erase("steps");  // a resumed run may train longer
+  core::write_atomically(path, [&](const fs::path& tmp) {
+    torch::serialize::OutputArchive root, model_ar, opt_ar, best_ar;
+    encoder_->save(model_ar);
+    optimizer_->save(opt_ar);
+    root.write("model", model_ar);
+    root.write("optimizer", opt_ar);
+    for (size_t i = 0; i < best_params_.size(); ++i) best_ar.write(std::to_string(i), best_params_[i]);
+    root.write("best", best_ar);
+    root.write("step", torch::tensor(step_, torch::kInt64));
+    root.write("best_step", torch::tensor(best_step_, torch::kInt64));
+    root.write("best_val", torch::tensor(best_val_, torch::kFloat64));
+    if (log_scale_.defined()) root.write("log_scale", log_scale_.detach());
+    root.write("config", c10::IValue(cfg.dump()));
+    root.save_to(tmp.string());
+  });
+}
+
+void Trainer::load_checkpoint(const fs::path& path) {
+  BRAINSEM_CHECK(fs::exists(path), "checkpoint ", path, " does not exist");
+  torch::serialize::InputArchive root, model_ar, opt_ar, best_ar;
+  try {
+    root.load_from(path.string());
+  } catch (const c10::Error& e) {
+    fail("cannot read checkpoint ", path, ": not a BrainSem checkpoint or corrupt");
+  }
+  c10::IValue cfg_value;
+  root.read("config", cfg_value);
+  json mine;
+  to_json(mine, cfg_);
+  mine.erase("steps");
+  json theirs = json::parse(cfg_value.toStringRef());
+  BRAINSEM_CHECK(mine == theirs, "checkpoint ", path, " was written with a different configuration; resume with the "
+                 "same options (differences: ", json::diff(theirs, mine).dump(), ")");
+  root.read("model", model_ar);
+  root.read("optimizer", opt_ar);
+  encoder_->load(model_ar);
+  optimizer_->load(opt_ar);
+  torch::Tensor t;
+  root.read("step", t);
+  step_ = t.item<int64_t>();
+  root.read("best_step", t);
+  best_step_ = t.item<int64_t>();
+  root.read("best_val", t);
+  best_val_ = t.item<double>();
+  if (log_scale_.defined()) {
+    root.read("log_scale", t);
+    torch::NoGradGuard g;
+    log_scale_.copy_(t);
+  }
+  root.read("best", best_ar);
+  best_params_.clear();
+  for (size_t i = 0;; ++i) {
+    torch::Tensor p;
+    if (!best_ar.try_read(std::to_string(i), p)) break;
+    best_params_.push_back(p);
+  }
+  BRAINSEM_CHECK(step_ <= cfg_.steps, "checkpoint ", path, " is at step ", step_, ", beyond --steps ", cfg_.steps);
+}
+
+}  // namespace brainsem::train

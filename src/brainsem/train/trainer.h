@@ -1,0 +1,64 @@
+#pragma once
+// The BrainSem training loop (issue 3 §2): each step draws `batch` items, pairs a (virtual) fMRI
+// sample of a class with an image feature of the same class, and takes an Adam step on the fuzzy
+// matching loss. Every random choice of step s comes from a generator seeded by (seed, s), so a
+// run resumed from a checkpoint at step s continues exactly as if it had never stopped.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "brainsem/model/fmri_encoder.h"
+#include "brainsem/train/train_config.h"
+#include "brainsem/train/training_data.h"
+
+namespace brainsem::train {
+
+class Trainer {
+ public:
+  Trainer(const TrainConfig& cfg, const TrainingData& data);
+
+  // Trains until cfg.steps. With a run directory: appends to train_log.jsonl, writes
+  // checkpoint.pt every cfg.checkpoint_every steps and at the end (atomically).
+  void run(const std::filesystem::path& run_dir = {});
+  // Runs exactly one step and returns its loss (exposed for tests and benchmarks).
+  double step_once();
+
+  void save_checkpoint(const std::filesystem::path& path);
+  // Restores model, optimizer, step and best-so-far; refuses a checkpoint of another config.
+  void load_checkpoint(const std::filesystem::path& path);
+
+  // Brain embeddings of x [M, R, P] -> [M, E] with the selected weights (eval mode, no grad).
+  torch::Tensor embed(const torch::Tensor& x);
+  model::FmriEncoder& encoder() { return encoder_; }
+  int64_t step() const { return step_; }
+  int64_t best_step() const { return best_step_; }
+  double best_val() const { return best_val_; }
+  const std::vector<double>& losses() const { return losses_; }
+  const std::vector<int64_t>& val_classes() const { return val_classes_; }
+  const TrainConfig& config() const { return cfg_; }
+
+ private:
+  double validate_heldout();
+  void keep_best_if_improved(double score);
+
+  TrainConfig cfg_;
+  const TrainingData& data_;
+  model::FmriEncoder encoder_{nullptr};
+  torch::Tensor log_scale_;  // learnable temperature (log of 1/T) when cfg.learn_temperature
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  int64_t step_ = 0;
+  std::vector<int64_t> val_classes_;           // held-out training classes (model selection)
+  std::vector<int64_t> pool_;                  // rows drawn from: library rows or sample rows
+  std::vector<double> losses_;
+  int64_t best_step_ = -1;
+  double best_val_ = -1;
+  std::vector<torch::Tensor> best_params_;     // copy of the parameters at best_step_
+};
+
+// Embeds x with an encoder in eval mode, in chunks (no grad).
+torch::Tensor embed_all(model::FmriEncoder& encoder, const torch::Tensor& x, int64_t chunk = 256);
+
+}  // namespace brainsem::train

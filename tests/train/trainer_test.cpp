@@ -1,0 +1,191 @@
+#include "brainsem/train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include "brainsem/core/error.h"
+#include "brainsem/eval/ridge.h"
+#include "brainsem/eval/stats.h"
+#include "brainsem/eval/zero_shot.h"
+#include "testing/paths.h"
+
+using namespace brainsem;
+
+namespace {
+
+// A small world with a known answer: class centres on the unit sphere in E dims, fMRI tokens a
+// fixed linear image of the image feature plus noise. Unseen test classes share the same map,
+// so a decoder that learns it generalises zero-shot.
+struct World {
+  train::TrainingData data;
+  torch::Tensor test_x, test_protos;  // [T, R, P], [T, E]
+};
+
+World make_world(int64_t train_classes = 40, int64_t test_classes = 20, uint64_t seed = 1) {
+  torch::manual_seed(seed);
+  const int64_t e = 16, r = 3, p = 12, per = 8, lib = 10;
+  auto map = torch::randn({e, r * p});
+  auto centres = torch::nn::functional::normalize(torch::randn({train_classes + test_classes, e}),
+                                                  torch::nn::functional::NormalizeFuncOptions().dim(1));
+  auto image = [&](int64_t c) { return torch::nn::functional::normalize(centres[c] + 0.3 * torch::randn({e}), torch::nn::functional::NormalizeFuncOptions().dim(0)); };
+  World w;
+  auto& d = w.data;
+  std::vector<torch::Tensor> xs, feats, libs;
+  for (int64_t c = 0; c < train_classes; ++c) {
+    d.class_names.push_back("c" + std::to_string(c));
+    d.rows_of_class.emplace_back();
+    d.library_rows_of_class.emplace_back();
+    for (int64_t i = 0; i < per; ++i) {
+      auto f = image(c);
+      feats.push_back(f);
+      xs.push_back((f.matmul(map) + 0.5 * torch::randn({r * p})).view({r, p}));
+      d.rows_of_class[c].push_back(static_cast<int64_t>(d.sample_class.size()));
+      d.sample_class.push_back(c);
+    }
+    for (int64_t i = 0; i < lib; ++i) {
+      d.library_rows_of_class[c].push_back(static_cast<int64_t>(d.library_class.size()));
+      d.library_class.push_back(c);
+      libs.push_back(image(c));
+    }
+  }
+  d.x = torch::stack(xs);
+  d.sample_feature = torch::stack(feats);
+  d.library = torch::stack(libs);
+  std::vector<torch::Tensor> tx, tp;
+  for (int64_t c = train_classes; c < train_classes + test_classes; ++c) {
+    auto f = image(c);
+    tp.push_back(f);
+    tx.push_back((f.matmul(map) + 0.5 * torch::randn({r * p})).view({r, p}));
+  }
+  w.test_x = torch::stack(tx);
+  w.test_protos = torch::stack(tp);
+  return w;
+}
+
+train::TrainConfig small_config(const std::string& kind) {
+  train::TrainConfig c;
+  c.encoder.kind = kind;
+  c.encoder.width = 32;
+  c.encoder.depth = 1;
+  c.encoder.heads = 2;
+  c.encoder.mlp = 64;
+  c.steps = 300;
+  c.batch = 64;
+  c.lr = 3e-3;
+  c.temperature = 0.1;
+  c.seed = 3;
+  return c;
+}
+
+std::vector<int64_t> iota_vec(int64_t n) {
+  std::vector<int64_t> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+}  // namespace
+
+TEST(Trainer, LearnsAZeroShotMapFarAboveChance) {
+  auto w = make_world();
+  train::Trainer t(small_config("linear"), w.data);
+  t.run();
+  auto r = eval::zero_shot(t.embed(w.test_x), w.test_protos, iota_vec(20));
+  int64_t hits = static_cast<int64_t>(r.top1 * 20 + 0.5);
+  // Chance is 1/20; require p < 1e-3 under the exact binomial test.
+  EXPECT_LT(eval::binomial_upper_tail(hits, 20, 1.0 / 20), 1e-3) << "top-1 " << r.top1;
+  EXPECT_LT(t.losses().back(), t.losses().front());
+}
+
+TEST(Trainer, ViTLearnsToo) {
+  auto w = make_world();
+  auto cfg = small_config("vit");
+  cfg.lr = 1e-3;
+  train::Trainer t(cfg, w.data);
+  t.run();
+  auto r = eval::zero_shot(t.embed(w.test_x), w.test_protos, iota_vec(20));
+  EXPECT_GT(r.top1, 0.3) << "top-1 " << r.top1;  // chance 0.05
+}
+
+TEST(Trainer, SameSeedSameLossCurveAndResumeEqualsUninterrupted) {
+  auto w = make_world(20, 5);
+  auto cfg = small_config("vit");
+  cfg.steps = 20;
+  cfg.batch = 32;
+  cfg.encoder.dropout = 0.1;  // dropout masks must be reproducible too
+  train::Trainer a(cfg, w.data), b(cfg, w.data);
+  a.run();
+  b.run();
+  EXPECT_EQ(a.losses(), b.losses());
+
+  brainsem::testing::TempDir dir;
+  auto half = cfg;
+  half.steps = 10;
+  train::Trainer first(half, w.data);
+  first.run();
+  first.save_checkpoint(dir / "ck.pt");
+  train::Trainer resumed(cfg, w.data);
+  resumed.load_checkpoint(dir / "ck.pt");
+  resumed.run();
+  EXPECT_EQ(resumed.step(), 20);
+  auto pa = a.encoder()->parameters(), pr = resumed.encoder()->parameters();
+  ASSERT_EQ(pa.size(), pr.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pr[i])) << "parameter " << i;
+  // A different seed gives a different run.
+  auto other = cfg;
+  other.seed = 99;
+  train::Trainer c(other, w.data);
+  c.run();
+  EXPECT_NE(a.losses(), c.losses());
+}
+
+TEST(Trainer, RefusesCheckpointOfAnotherConfig) {
+  auto w = make_world(20, 5);
+  auto cfg = small_config("linear");
+  cfg.steps = 2;
+  brainsem::testing::TempDir dir;
+  train::Trainer a(cfg, w.data);
+  a.run();
+  a.save_checkpoint(dir / "ck.pt");
+  auto other = cfg;
+  other.lr = 0.5;
+  train::Trainer b(other, w.data);
+  EXPECT_THROW(b.load_checkpoint(dir / "ck.pt"), brainsem::Error);
+  EXPECT_THROW(b.load_checkpoint(dir / "missing.pt"), brainsem::Error);
+}
+
+TEST(Trainer, HeldOutClassesChooseTheStepAndAreNeverTrainedOn) {
+  auto w = make_world(40, 10);
+  auto cfg = small_config("linear");
+  cfg.val_classes = 8;
+  cfg.eval_every = 50;
+  train::Trainer t(cfg, w.data);
+  t.run();
+  EXPECT_EQ(t.val_classes().size(), 8u);
+  EXPECT_GT(t.best_step(), 0);
+  EXPECT_GT(t.best_val(), 0.3);  // chance 1/8
+}
+
+TEST(Ridge, RecoversALinearMapAndZeroShotsWell) {
+  auto w = make_world();
+  auto x = w.data.x.flatten(1);
+  auto cv = eval::fit_ridge_cv(x, w.data.sample_feature, w.data.sample_class, {0.1, 1, 10, 100, 1000}, 4, 0);
+  auto r = eval::zero_shot(cv.model.predict(w.test_x.flatten(1)), w.test_protos, iota_vec(20));
+  EXPECT_GT(r.top1, 0.5);
+  // Oracle check of the dual solution against the primal normal equations.
+  auto m = eval::fit_ridge(x, w.data.sample_feature, 10.0);
+  auto z = ((x.to(torch::kFloat64) - m.x_mean) / m.x_scale);
+  auto primal = torch::linalg::solve(z.t().matmul(z) + 10.0 * torch::eye(z.size(1), torch::kFloat64),
+                                     z.t().matmul(w.data.sample_feature.to(torch::kFloat64) - m.y_mean), true);
+  EXPECT_TRUE(torch::allclose(primal, m.weight, 1e-6, 1e-8));
+}
+
+TEST(ZeroShot, RanksAndTopK) {
+  auto protos = torch::eye(6);
+  auto pred = torch::zeros({2, 6});
+  pred[0][2] = 1;                           // exactly class 2
+  pred[1][0] = 1, pred[1][1] = 0.9, pred[1][3] = 0.8;  // class 3 ranks 3rd
+  auto r = eval::zero_shot(pred, protos, {2, 3});
+  EXPECT_EQ(r.rank, (std::vector<int64_t>{1, 3}));
+  EXPECT_DOUBLE_EQ(r.top1, 0.5);
+  EXPECT_DOUBLE_EQ(r.top5, 1.0);
+  EXPECT_THROW(eval::zero_shot(pred, protos, {2}), brainsem::Error);
+}
