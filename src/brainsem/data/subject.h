@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "brainsem/io/bdata.h"
+
 namespace brainsem::data {
 
 enum class Normalize { none, zscore };
@@ -35,5 +37,38 @@ const std::vector<std::string>& god_rois();
 // Loads a subject from a GOD BData .h5 or from a `brainsem data export` / `data import`
 // safetensors file (chosen by content). Validates shapes and finiteness.
 SubjectData load_subject(const std::filesystem::path& path, Normalize normalize = Normalize::none);
+
+// ---- additions (docs/god_format.md describes the rules) ----
+
+struct LoadOptions {
+  Normalize normalize = Normalize::none;
+  // ROI tokens to pack, by name without "ROI_" (e.g. "V1", "LVC"); empty = god_rois(). A name the
+  // file lacks is an error that lists the ROIs it has.
+  std::vector<std::string> rois;
+};
+SubjectData load_subject(const std::filesystem::path& path, const LoadOptions& opts);
+
+// Packs a GOD-layout BData: splits by DataType (1 train, 2 test; 3 imagery unused), ROI columns by
+// metadata key, names decoded from stimulus_id (image_index cross-checked against the GOD tables),
+// test rows averaged per stimulus_id. Throws naming b.source for missing keys, unknown ROIs,
+// non-finite voxels (any row of any packed ROI column), bad DataType values.
+SubjectData pack_subject(const io::BData& b, const LoadOptions& opts = {});
+
+// z-scores every (ROI, voxel) column of train_x and test_x with the training rows' mean and
+// standard deviation (ddof=1, as the GOD demo). A constant column (sd 0, e.g. zero padding) gets
+// sd 1, so padding stays exactly zero. Works in float64, stores float32.
+void zscore_with_training_stats(SubjectData& s);
+
+// Checks shapes, lengths, finiteness, roi_sizes (1..P, max == P) and zero padding; `where`
+// names the file in messages.
+void validate_subject(const SubjectData& s, const std::string& where);
+
+// Training/test rows whose image_index (when the key exists) points at a GOD table row with a
+// different stimulus_id: pre-2020 GOD files or non-GOD ids. Names always follow stimulus_id.
+int64_t image_index_mismatches(const io::BData& b);
+
+// "none" | "zscore" <-> Normalize; parse throws for anything else.
+Normalize parse_normalize(const std::string& name);
+std::string normalize_name(Normalize n);
 
 }  // namespace brainsem::data
