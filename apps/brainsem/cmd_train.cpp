@@ -1,0 +1,76 @@
+// `brainsem train`: train BrainSem on one subject, then score the test set once (zero-shot).
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/core/error.h"
+#include "brainsem/report/results_table.h"
+#include "brainsem/train/study.h"
+#include "command.h"
+#include "study_options.h"
+#include "train_options.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace brainsem::app {
+namespace {
+
+struct Options {
+  CommonOptions common;
+  StudyOptions study;
+  TrainOptions train;
+  std::string out;
+  bool resume = false;
+  bool baselines = false;
+};
+
+void run(Options& o) {
+  apply_common_options(o.common);
+  auto cfg = resolve_train_config(o.train);
+  fs::path dir = o.out;
+  if (o.resume) {
+    BRAINSEM_CHECK(fs::exists(dir / "checkpoint.pt"), "--resume: ", dir / "checkpoint.pt", " does not exist");
+  } else {
+    BRAINSEM_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,
+                   " already exists; use --resume to continue it or choose another --out");
+  }
+  auto inputs = o.study.inputs();
+  auto study = train::load_study(inputs, cfg.normalize);  // validates everything before any output
+  fs::create_directories(dir);
+  json config;
+  train::to_json(config, cfg);
+  core::write_text_atomically(dir / "config.json", config.dump(2) + "\n");
+  core::write_text_atomically(dir / "inputs.json", inputs.to_json().dump(2) + "\n");
+  auto result = train::train_brainsem(cfg, study, dir, o.resume, "brainsem", cfg.seed);
+  auto scores = result.scores;
+  if (o.baselines)
+    for (auto& m : train::run_baselines(study, cfg.seed)) scores.push_back(m);
+  json out{{"subject", inputs.subject.string()}, {"best_step", result.best_step}, {"parameters", result.parameters},
+           {"train_seconds", result.seconds}, {"scores", json::array()}};
+  for (const auto& m : scores) out["scores"].push_back(m.to_json());
+  core::write_text_atomically(dir / "results.json", out.dump(2) + "\n");
+  std::printf("%s", report::format_subject_scores(scores).c_str());
+  std::printf("wrote %s\n", (dir / "results.json").c_str());
+}
+
+CommandRegistration reg(30, [](CLI::App& root) {
+  auto o = std::make_shared<Options>();
+  auto* cmd = root.add_subcommand("train", "Train BrainSem on one subject and score the test set zero-shot");
+  cmd->footer(
+      "Writes OUT/config.json, inputs.json, train_log.jsonl (JSON lines), checkpoint.pt and results.json.\n"
+      "The test set is scored once, after training; it never chooses a step (--val-classes uses training classes).\n"
+      "Example: brainsem train --subject data/Subject1.h5 --stimuli data/stimuli.safetensors \\\n"
+      "           --library data/library_train.safetensors --library-test data/library_test.safetensors --out runs/s1");
+  add_study_options(*cmd, o->study);
+  add_train_options(*cmd, o->train);
+  cmd->add_option("--out", o->out, "Run directory (new, or existing with --resume)")->required();
+  cmd->add_flag("--resume", o->resume, "Continue OUT/checkpoint.pt with the same options (exactly as if never stopped)");
+  cmd->add_flag("--baselines", o->baselines, "Also score ridge, nearest class mean and (with --truth) the oracle");
+  add_common_options(*cmd, o->common);
+  cmd->callback([o] { run(*o); });
+});
+
+}  // namespace
+}  // namespace brainsem::app

@@ -1,0 +1,43 @@
+#pragma once
+// The input files of a one-subject study, shared by `train`, `eval` and `baseline`.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "brainsem/train/study.h"
+
+namespace brainsem::app {
+
+struct StudyOptions {
+  std::string subject, stimuli, library, library_test, truth;
+  int subject_index = 0;
+  train::StudyInputs inputs() const {
+    train::StudyInputs s;
+    s.subject = subject;
+    s.stimuli = stimuli;
+    s.library = library;
+    s.library_test = library_test;
+    s.truth = truth;
+    s.subject_index = subject_index;
+    return s;
+  }
+};
+
+inline void add_study_options(CLI::App& cmd, StudyOptions& o, bool required = true) {
+  auto* g = cmd.add_option_group("inputs", "Input files");
+  auto* s = g->add_option("--subject", o.subject, "GOD Subject*.h5 (BData) or a `data export`/`data import` .safetensors")
+                ->check(CLI::ExistingFile);
+  auto* f = g->add_option("--stimuli", o.stimuli, "Feature store with every training and test stimulus image")
+                ->check(CLI::ExistingFile);
+  if (required) {
+    s->required();
+    f->required();
+  }
+  g->add_option("--library", o.library, "Feature store of the semantic library (training classes only)")->check(CLI::ExistingFile);
+  g->add_option("--library-test", o.library_test, "Feature store of test-class library images (adds 'library' prototypes)")
+      ->check(CLI::ExistingFile);
+  g->add_option("--truth", o.truth, "Synthetic truth.safetensors (enables the oracle baseline)")->check(CLI::ExistingFile);
+  g->add_option("--subject-index", o.subject_index, "0-based subject number within --truth (Subject1 = 0)");
+}
+
+}  // namespace brainsem::app

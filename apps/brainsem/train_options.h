@@ -1,0 +1,24 @@
+#pragma once
+// Command-line options that build a TrainConfig, shared by `train`, `demo` and `ablate`.
+// Precedence: defaults (or --paper) < --config FILE < individual flags.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "brainsem/train/train_config.h"
+
+namespace brainsem::app {
+
+struct TrainOptions {
+  std::string config_file;
+  bool paper = false;
+  bool no_library = false, no_virtual = false;
+  train::TrainConfig flags;  // values of the individual flags (applied only when given)
+  CLI::App* cmd = nullptr;
+};
+
+void add_train_options(CLI::App& cmd, TrainOptions& o);
+// Resolves the precedence above into the config to run.
+train::TrainConfig resolve_train_config(const TrainOptions& o);
+
+}  // namespace brainsem::app

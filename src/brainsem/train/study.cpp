@@ -1,0 +1,244 @@
+#include "brainsem/train/study.h"
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "brainsem/core/error.h"
+#include "brainsem/data/synth.h"
+#include "brainsem/eval/ridge.h"
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace brainsem::train {
+
+json StudyInputs::to_json() const {
+  return json{{"subject", subject.string()}, {"stimuli", stimuli.string()}, {"library", library.string()},
+              {"library_test", library_test.string()}, {"truth", truth.string()}, {"subject_index", subject_index}};
+}
+
+StudyInputs StudyInputs::from_json(const json& j) {
+  StudyInputs s;
+  s.subject = j.value("subject", "");
+  s.stimuli = j.value("stimuli", "");
+  s.library = j.value("library", "");
+  s.library_test = j.value("library_test", "");
+  s.truth = j.value("truth", "");
+  s.subject_index = j.value("subject_index", 0);
+  return s;
+}
+
+LoadedStudy load_study(const StudyInputs& inputs, const std::string& normalize) {
+  LoadedStudy s;
+  s.inputs = inputs;
+  BRAINSEM_CHECK(!inputs.subject.empty(), "no subject given (--subject FILE)");
+  BRAINSEM_CHECK(!inputs.stimuli.empty(), "no stimulus feature store given (--stimuli FILE)");
+  s.subject = data::load_subject(inputs.subject, data::parse_normalize(normalize));
+  s.stimuli = data::FeatureStore::open(inputs.stimuli);
+  if (!inputs.library.empty()) {
+    s.library = data::FeatureStore::open(inputs.library);
+    s.stimuli.check_compatible(*s.library, "stimulus store and library " + inputs.library.string());
+  }
+  if (!inputs.library_test.empty()) {
+    s.library_test = data::FeatureStore::open(inputs.library_test);
+    s.stimuli.check_compatible(*s.library_test, "stimulus store and test library " + inputs.library_test.string());
+  }
+  std::map<std::string, int64_t> index;
+  for (const auto& c : s.subject.test_classes) {
+    if (!index.count(c)) {
+      index[c] = static_cast<int64_t>(s.test_classes.size());
+      s.test_classes.push_back(c);
+    }
+    s.test_truth.push_back(index[c]);
+  }
+  BRAINSEM_CHECK(s.test_classes.size() >= 2, inputs.subject.string(), ": zero-shot needs at least 2 test classes, found ",
+                 s.test_classes.size());
+  std::set<std::string> train_classes(s.subject.train_classes.begin(), s.subject.train_classes.end());
+  for (const auto& c : s.test_classes)
+    BRAINSEM_CHECK(!train_classes.count(c), inputs.subject.string(), ": class ", c,
+                   " is both a training and a test class; zero-shot needs disjoint classes");
+  // Every stimulus must have a feature (fail now, not after training).
+  s.stimuli.rows_of_names(s.subject.train_names, "stimulus store " + inputs.stimuli.string() + " (training images)");
+  s.stimuli.rows_of_names(s.subject.test_names, "stimulus store " + inputs.stimuli.string() + " (test images)");
+  return s;
+}
+
+std::vector<PrototypeSet> test_prototypes(const LoadedStudy& s) {
+  std::vector<PrototypeSet> out;
+  auto rows = s.stimuli.rows_of_names(s.subject.test_names, "stimulus store");
+  auto feats = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64));
+  out.push_back({"stimulus", eval::class_prototypes(feats, s.test_truth, static_cast<int64_t>(s.test_classes.size()))});
+  if (s.library_test) {
+    std::vector<int64_t> lib_rows, lib_class;
+    std::map<std::string, int64_t> index;
+    for (size_t c = 0; c < s.test_classes.size(); ++c) index[s.test_classes[c]] = static_cast<int64_t>(c);
+    for (int64_t i = 0; i < s.library_test->size(); ++i) {
+      auto it = index.find(s.library_test->classes[i]);
+      if (it == index.end()) continue;
+      lib_rows.push_back(i);
+      lib_class.push_back(it->second);
+    }
+    std::set<int64_t> covered(lib_class.begin(), lib_class.end());
+    BRAINSEM_CHECK(covered.size() == s.test_classes.size(), "test library ", s.inputs.library_test.string(), " covers ",
+                   covered.size(), " of ", s.test_classes.size(), " test classes; every test class needs images");
+    out.push_back({"library", eval::class_prototypes(s.library_test->features.index_select(0, torch::tensor(lib_rows, torch::kInt64)),
+                                                     lib_class, static_cast<int64_t>(s.test_classes.size()))});
+  }
+  return out;
+}
+
+json MethodScore::to_json() const {
+  return json{{"method", method}, {"prototype", prototype}, {"n", n}, {"classes", classes}, {"top1", top1},
+              {"top5", top5}, {"mean_rank", mean_rank}, {"chance_top1", chance_top1}, {"chance_top5", chance_top5},
+              {"p_top1", p_top1}, {"p_top5", p_top5}, {"ci_top1", {ci_top1.lo, ci_top1.hi}},
+              {"ci_top5", {ci_top5.lo, ci_top5.hi}}, {"ranks", ranks}};
+}
+
+MethodScore score_similarity(const std::string& method, const std::string& prototype, const torch::Tensor& similarity,
+                             const std::vector<int64_t>& truth, uint64_t seed) {
+  // Reuse zero_shot's ranking by treating similarity rows as already-normalised scores.
+  MethodScore m;
+  m.method = method;
+  m.prototype = prototype;
+  m.n = similarity.size(0);
+  m.classes = similarity.size(1);
+  auto sim = similarity.to(torch::kFloat64).contiguous();
+  auto acc = sim.accessor<double, 2>();
+  std::vector<double> hit1, hit5;
+  double rank_sum = 0;
+  for (int64_t i = 0; i < m.n; ++i) {
+    int64_t rank = 1;
+    for (int64_t j = 0; j < m.classes; ++j)
+      if (j != truth[i] && acc[i][j] >= acc[i][truth[i]]) ++rank;
+    m.ranks.push_back(rank);
+    hit1.push_back(rank == 1);
+    hit5.push_back(rank <= 5);
+    rank_sum += rank;
+  }
+  auto t1 = torch::tensor(hit1, torch::kFloat64), t5 = torch::tensor(hit5, torch::kFloat64);
+  m.top1 = t1.mean().item<double>();
+  m.top5 = t5.mean().item<double>();
+  m.mean_rank = rank_sum / m.n;
+  m.chance_top1 = 1.0 / m.classes;
+  m.chance_top5 = std::min(1.0, 5.0 / m.classes);
+  m.p_top1 = eval::binomial_test(static_cast<int64_t>(t1.sum().item<double>() + 0.5), m.n, m.chance_top1).p_value;
+  m.p_top5 = eval::binomial_test(static_cast<int64_t>(t5.sum().item<double>() + 0.5), m.n, m.chance_top5).p_value;
+  m.ci_top1 = eval::bootstrap_mean_ci(t1, 10000, 0.95, seed);
+  m.ci_top5 = eval::bootstrap_mean_ci(t5, 10000, 0.95, seed + 1);
+  return m;
+}
+
+std::vector<MethodScore> score_prediction(const std::string& method, const torch::Tensor& predicted, const LoadedStudy& s,
+                                          uint64_t seed) {
+  std::vector<MethodScore> out;
+  for (const auto& p : test_prototypes(s)) {
+    auto z = eval::zero_shot(predicted, p.features, s.test_truth);
+    out.push_back(score_similarity(method, p.kind, z.similarity, s.test_truth, seed));
+  }
+  return out;
+}
+
+torch::Tensor predict_ridge(const LoadedStudy& s, uint64_t seed, double* chosen_alpha) {
+  auto x = eval::flatten_rois(s.subject.train_x, s.subject.roi_sizes);
+  auto rows = s.stimuli.rows_of_names(s.subject.train_names, "stimulus store");
+  auto y = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
+  std::map<std::string, int64_t> index;
+  std::vector<int64_t> cls;
+  for (const auto& c : s.subject.train_classes) cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
+  std::vector<double> alphas;
+  for (double a = 1e1; a <= 1e6 + 1; a *= std::sqrt(10.0)) alphas.push_back(a);
+  auto cv = eval::fit_ridge_cv(x, y, cls, alphas, 5, seed);
+  if (chosen_alpha) *chosen_alpha = cv.model.alpha;
+  return cv.model.predict(eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes));
+}
+
+torch::Tensor predict_nearest_class_mean(const LoadedStudy& s) {
+  auto x = eval::flatten_rois(s.subject.train_x, s.subject.roi_sizes).to(torch::kFloat64);
+  auto mean = x.mean(0), sd = x.std(0).clamp_min(1e-8);
+  auto z = (x - mean) / sd;
+  auto rows = s.stimuli.rows_of_names(s.subject.train_names, "stimulus store");
+  auto y = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
+  std::map<std::string, int64_t> index;
+  std::vector<int64_t> cls;
+  for (const auto& c : s.subject.train_classes) cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
+  const int64_t c = static_cast<int64_t>(index.size());
+  auto idx = torch::tensor(cls, torch::kInt64);
+  auto counts = torch::zeros({c}, torch::kFloat64).index_add_(0, idx, torch::ones({x.size(0)}, torch::kFloat64));
+  auto fmri_means = torch::zeros({c, z.size(1)}, torch::kFloat64).index_add_(0, idx, z) / counts.unsqueeze(1);
+  auto feat_means = eval::class_prototypes(y, cls, c);
+  auto t = (eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes).to(torch::kFloat64) - mean) / sd;
+  // Pearson correlation across voxels = cosine of row-centred patterns.
+  auto centre = [](const torch::Tensor& m) {
+    auto d = m - m.mean(1, true);
+    return d / d.norm(2, 1, true).clamp_min(1e-12);
+  };
+  auto corr = centre(t).matmul(centre(fmri_means).t());  // [N_test, C]
+  return feat_means.index_select(0, corr.argmax(1));
+}
+
+torch::Tensor oracle_similarity(const LoadedStudy& s) {
+  BRAINSEM_CHECK(!s.inputs.truth.empty(), "the oracle needs the generator's truth.safetensors (synth --write-truth)");
+  auto truth = data::read_synth_truth(s.inputs.truth);
+  BRAINSEM_CHECK(s.inputs.subject_index >= 0 && s.inputs.subject_index < static_cast<int>(truth.subjects.size()),
+                 "subject index ", s.inputs.subject_index, " is outside the truth's ", truth.subjects.size(), " subjects");
+  const auto& st = truth.subjects[s.inputs.subject_index];
+  // Raw averaged test responses, unnormalised: the truth describes raw voxels.
+  auto raw = data::load_subject(s.inputs.subject, data::Normalize::none);
+  auto observed = eval::flatten_rois(raw.test_x, raw.roi_sizes).to(torch::kFloat64);  // [N, V]
+  BRAINSEM_CHECK(observed.size(1) == st.noise_sd.size(0), "truth and subject disagree on the voxel count (",
+                 st.noise_sd.size(0), " vs ", observed.size(1), "); wrong --truth or subject index?");
+  std::map<std::string, int64_t> stim_row;
+  for (size_t i = 0; i < truth.stimuli.size(); ++i) stim_row[truth.stimuli[i].name] = static_cast<int64_t>(i);
+  // Candidate c = the stimulus image of test class c (first test row of that class).
+  std::vector<int64_t> cand_rows(s.test_classes.size(), -1), cand_class;
+  for (size_t i = 0; i < s.test_truth.size(); ++i)
+    if (cand_rows[s.test_truth[i]] < 0) {
+      auto it = stim_row.find(raw.test_names[i]);
+      BRAINSEM_CHECK(it != stim_row.end(), "test image ", raw.test_names[i], " is not in the truth");
+      cand_rows[s.test_truth[i]] = it->second;
+    }
+  for (auto r : cand_rows) cand_class.push_back(truth.stimulus_class[r]);
+  auto idx = torch::tensor(cand_rows, torch::kInt64);
+  auto mu = truth.expected_response(s.inputs.subject_index, truth.stimulus_features.index_select(0, idx),
+                                    truth.lowlevel.index_select(0, idx), cand_class).to(torch::kFloat64);  // [C, V]
+  // Averaging R repeats shrinks the trial noise by R and the run shifts (one run per repeat) too.
+  const double repeats = truth.config.test_repeats;
+  auto var = (st.noise_sd.to(torch::kFloat64).pow(2) + st.run_shift.to(torch::kFloat64).var(0)) / repeats;  // [V]
+  auto centred = observed;  // expected_response includes the voxel baselines
+  // log N(x | mu_c, var) up to a constant: -sum_v (x_v - mu_cv)^2 / (2 var_v).
+  auto w = 1.0 / var;
+  auto xx = (centred.pow(2) * w).sum(1, true);             // [N, 1]
+  auto mm = (mu.pow(2) * w).sum(1).unsqueeze(0);           // [1, C]
+  auto xm = (centred * w).matmul(mu.t());                   // [N, C]
+  return (-(xx - 2 * xm + mm) / 2).to(torch::kFloat32);
+}
+
+BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, const fs::path& run_dir, bool resume,
+                           const std::string& method, uint64_t seed) {
+  BRAINSEM_CHECK(!cfg.library || study.library, "the semantic library is on (V) but no library feature store was given; "
+                 "pass --library FILE or train with --no-library");
+  auto data = make_training_data(study.subject, study.stimuli, cfg.library ? &*study.library : nullptr);
+  Trainer trainer(cfg, data);
+  if (resume) trainer.load_checkpoint(run_dir / "checkpoint.pt");
+  auto t0 = std::chrono::steady_clock::now();
+  trainer.run(run_dir);
+  BrainSemRun out;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.test_embedding = trainer.embed(study.subject.test_x);
+  out.scores = score_prediction(method, out.test_embedding, study, seed);
+  out.best_step = trainer.best_step();
+  out.parameters = model::count_parameters(*trainer.encoder());
+  out.losses = trainer.losses();
+  return out;
+}
+
+std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed) {
+  std::vector<MethodScore> out;
+  for (auto& m : score_prediction("ridge", predict_ridge(study, seed), study, seed)) out.push_back(m);
+  for (auto& m : score_prediction("nearest-class-mean", predict_nearest_class_mean(study), study, seed)) out.push_back(m);
+  if (!study.inputs.truth.empty()) out.push_back(score_similarity("oracle", "stimulus", oracle_similarity(study), study.test_truth, seed));
+  return out;
+}
+
+}  // namespace brainsem::train
