@@ -27,23 +27,10 @@ struct Options {
 void run(Options& o) {
   apply_common_options(o.common);
   fs::path dir = o.run;
-  BRAINSEM_CHECK(fs::exists(dir / "config.json") && fs::exists(dir / "checkpoint.pt"), dir,
-                 " is not a finished run directory (needs config.json and checkpoint.pt from `brainsem train`)");
-  train::TrainConfig cfg;
-  train::from_json(json::parse(core::read_text_file(dir / "config.json")), cfg);
-  auto inputs = train::StudyInputs::from_json(json::parse(core::read_text_file(dir / "inputs.json")));
-  // Explicit flags override the inputs recorded in the run (e.g. a moved data directory).
-  auto given = o.study.inputs();
-  if (!given.subject.empty()) inputs.subject = given.subject;
-  if (!given.stimuli.empty()) inputs.stimuli = given.stimuli;
-  if (!given.library.empty()) inputs.library = given.library;
-  if (!given.library_test.empty()) inputs.library_test = given.library_test;
-  if (!given.truth.empty()) inputs.truth = given.truth;
-  auto study = train::load_study(inputs, cfg.normalize);
-  auto data = train::make_training_data(study.subject, study.stimuli, cfg.library && study.library ? &*study.library : nullptr);
-  if (!study.library) cfg.library = false;  // the library only shapes batches; the weights come from the checkpoint
-  train::Trainer trainer(cfg, data);
-  trainer.load_checkpoint(dir / "checkpoint.pt");
+  auto run = train::open_run(dir, o.study.inputs());
+  const auto& study = run.study;
+  const auto& cfg = run.config;
+  auto& trainer = *run.trainer;
   auto scores = train::score_prediction("brainsem", trainer.embed(study.subject.test_x), study, cfg.seed);
   if (o.baselines)
     for (auto& m : train::run_baselines(study, cfg.seed)) scores.push_back(m);

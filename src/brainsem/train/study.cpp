@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/data/synth.h"
 #include "brainsem/eval/ridge.h"
@@ -231,6 +232,31 @@ BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, con
   out.parameters = model::count_parameters(*trainer.encoder());
   out.losses = trainer.losses();
   return out;
+}
+
+TrainedRun open_run(const fs::path& dir, const StudyInputs& given) {
+  BRAINSEM_CHECK(fs::exists(dir / "config.json") && fs::exists(dir / "inputs.json") && fs::exists(dir / "checkpoint.pt"), dir,
+                 " is not a finished run directory (needs config.json, inputs.json and checkpoint.pt from `brainsem train`)");
+  TrainedRun run;
+  try {
+    from_json(json::parse(core::read_text_file(dir / "config.json")), run.config);
+  } catch (const json::exception& e) {
+    fail(dir / "config.json", " is not a valid training config: ", e.what());
+  }
+  auto inputs = StudyInputs::from_json(json::parse(core::read_text_file(dir / "inputs.json")));
+  if (!given.subject.empty()) inputs.subject = given.subject;
+  if (!given.stimuli.empty()) inputs.stimuli = given.stimuli;
+  if (!given.library.empty()) inputs.library = given.library;
+  if (!given.library_test.empty()) inputs.library_test = given.library_test;
+  if (!given.truth.empty()) inputs.truth = given.truth;
+  run.study = load_study(inputs, run.config.normalize);
+  // The library only shapes training batches; without it the weights still load.
+  if (!run.study.library) run.config.library = false;
+  run.data = std::make_unique<TrainingData>(
+      make_training_data(run.study.subject, run.study.stimuli, run.config.library ? &*run.study.library : nullptr));
+  run.trainer = std::make_unique<Trainer>(run.config, *run.data);
+  run.trainer->load_checkpoint(dir / "checkpoint.pt");
+  return run;
 }
 
 std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed) {

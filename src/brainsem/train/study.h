@@ -99,6 +99,19 @@ struct BrainSemRun {
 BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, const std::filesystem::path& run_dir = {},
                            bool resume = false, const std::string& method = "brainsem", uint64_t seed = 0);
 
+// A finished run directory of `brainsem train` (config.json, inputs.json, checkpoint.pt),
+// reopened with its inputs and its trained weights.
+struct TrainedRun {
+  TrainConfig config;
+  LoadedStudy study;
+  std::unique_ptr<TrainingData> data;  // heap: the trainer keeps a reference
+  std::unique_ptr<Trainer> trainer;
+  // Brain embeddings [M, E] of fMRI tokens [M, R, P] with the selected weights.
+  torch::Tensor embed(const torch::Tensor& x) { return trainer->embed(x); }
+};
+// `override_inputs`: non-empty paths replace those recorded in the run (e.g. moved data).
+TrainedRun open_run(const std::filesystem::path& dir, const StudyInputs& override_inputs = {});
+
 // Ridge, nearest class mean and (when the study has a truth file) the oracle, all scored.
 std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed);
 
