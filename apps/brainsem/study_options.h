@@ -2,6 +2,7 @@
 // The input files of a one-subject study, shared by `train`, `eval` and `baseline`.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <string>
 
 #include "brainsem/train/study.h"
@@ -13,11 +14,13 @@ struct StudyOptions {
   int subject_index = 0;
   train::StudyInputs inputs() const {
     train::StudyInputs s;
-    s.subject = subject;
-    s.stimuli = stimuli;
-    s.library = library;
-    s.library_test = library_test;
-    s.truth = truth;
+    // Absolute, so a run directory's inputs.json works from any working directory.
+    auto abs = [](const std::string& p) { return p.empty() ? std::filesystem::path() : std::filesystem::absolute(p); };
+    s.subject = abs(subject);
+    s.stimuli = abs(stimuli);
+    s.library = abs(library);
+    s.library_test = abs(library_test);
+    s.truth = abs(truth);
     s.subject_index = subject_index;
     return s;
   }
