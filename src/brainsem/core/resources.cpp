@@ -11,6 +11,8 @@ BRAINSEM_DECLARE_RESOURCE(god_train_tsv)
 BRAINSEM_DECLARE_RESOURCE(god_test_tsv)
 BRAINSEM_DECLARE_RESOURCE(god_test_info_csv)
 BRAINSEM_DECLARE_RESOURCE(god_test_names_tsv)
+BRAINSEM_DECLARE_RESOURCE(synth_class_centres)
+BRAINSEM_DECLARE_RESOURCE(clip_bpe_vocab)
 
 namespace brainsem::core {
 
@@ -25,6 +27,8 @@ std::string_view resource(std::string_view name) {
   BRAINSEM_RESOURCE_CASE(god_test_tsv)
   BRAINSEM_RESOURCE_CASE(god_test_info_csv)
   BRAINSEM_RESOURCE_CASE(god_test_names_tsv)
+  BRAINSEM_RESOURCE_CASE(synth_class_centres)
+  BRAINSEM_RESOURCE_CASE(clip_bpe_vocab)
 #undef BRAINSEM_RESOURCE_CASE
   fail("unknown embedded resource '", name, "'");
 }
