@@ -9,17 +9,25 @@
 
 namespace brainsem::train {
 
+inline model::FmriEncoderConfig default_encoder() {
+  model::FmriEncoderConfig e;
+  e.kind = "linear";
+  return e;
+}
+
+// The defaults are the best honest configuration found on the demo data (docs/method.md,
+// "Making it earn its place"); paper_config() is the paper's exact recipe (--paper).
 struct TrainConfig {
-  model::FmriEncoderConfig encoder;
-  int64_t steps = 600;
+  model::FmriEncoderConfig encoder = default_encoder();
+  int64_t steps = 300;
   int64_t batch = 200;
-  double lr = 1e-4;
+  double lr = 1e-3;
   double weight_decay = 0.0;        // decoupled (AdamW-style) when > 0; the paper: 0
   uint64_t seed = 0;
   bool library = true;              // V: pair virtual samples with semantic-library images
   bool virtual_brain = true;        // B: virtual brain activity (Eq. 1); off = real samples only
   std::string virtual_mode = "paper";  // paper | literal | released (model/virtual_brain.h)
-  double temperature = 1.0;         // the paper: 1 (plain cosine logits)
+  double temperature = 0.07;        // the paper: 1 (plain cosine logits); CLIP's initial value 0.07
   bool learn_temperature = false;   // CLIP-style learnable logit scale, initialised at 1/temperature
   bool symmetric = false;
   std::string normalize = "zscore"; // fMRI voxel normalisation with training statistics: none | zscore

@@ -1,0 +1,157 @@
+#include "brainsem/report/demo.h"
+
+#include <torch/version.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/core/error.h"
+#include "brainsem/data/synth.h"
+#include "brainsem/report/results_table.h"
+#include "brainsem/train/study.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace brainsem::report {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+json scores_json(const std::vector<train::MethodScore>& scores) {
+  json a = json::array();
+  for (const auto& m : scores) a.push_back(m.to_json());
+  return a;
+}
+
+void write_run_results(const fs::path& dir, const train::BrainSemRun& run, const std::vector<train::MethodScore>& scores,
+                       const train::StudyInputs& inputs) {
+  json out{{"subject", inputs.subject.string()}, {"best_step", run.best_step}, {"parameters", run.parameters},
+           {"train_seconds", run.seconds}, {"scores", scores_json(scores)}};
+  core::write_text_atomically(dir / "results.json", out.dump(2) + "\n");
+}
+
+void write_run_inputs(const fs::path& dir, const train::TrainConfig& cfg, const train::StudyInputs& inputs) {
+  fs::create_directories(dir);
+  json config;
+  train::to_json(config, cfg);
+  core::write_text_atomically(dir / "config.json", config.dump(2) + "\n");
+  core::write_text_atomically(dir / "inputs.json", inputs.to_json().dump(2) + "\n");
+}
+
+}  // namespace
+
+void run_demo(const fs::path& out, const DemoConfig& cfg) {
+  BRAINSEM_CHECK(cfg.subjects >= 1 && cfg.subjects <= 20, "--subjects must be in 1..20");
+  BRAINSEM_CHECK(!fs::exists(out) || fs::is_empty(out), "demo output directory ", out,
+                 " already exists and is not empty; choose another --out or remove it");
+  train::validate(cfg.train);
+  auto t0 = std::chrono::steady_clock::now();
+  json timings;
+
+  std::printf("== 1/4 generating %d GOD-shaped subjects (docs/synthetic_data.md)\n", cfg.subjects);
+  std::fflush(stdout);
+  data::SynthConfig synth;
+  synth.subjects = cfg.subjects;
+  synth.seed = cfg.seed + 1;
+  synth.library_per_class = cfg.library_per_class;
+  synth.write_truth = true;
+  fs::create_directories(out);
+  const fs::path data_dir = out / "data";
+  data::write_synthetic_dataset(data_dir, synth);
+  timings["synth_s"] = seconds_since(t0);
+
+  std::vector<SubjectScores> table;
+  json runs = json::array();
+  for (int s = 1; s <= cfg.subjects; ++s) {
+    const std::string name = "Subject" + std::to_string(s);
+    std::printf("== 2/4 %s: BrainSem and baselines\n", name.c_str());
+    std::fflush(stdout);
+    auto ts = std::chrono::steady_clock::now();
+    train::StudyInputs in;
+    in.subject = fs::absolute(data_dir / (name + ".h5"));
+    in.stimuli = fs::absolute(data_dir / "stimuli.safetensors");
+    in.library = fs::absolute(data_dir / "library_train.safetensors");
+    in.library_test = fs::absolute(data_dir / "library_test.safetensors");
+    in.truth = fs::absolute(data_dir / "truth.safetensors");
+    in.subject_index = s - 1;
+    auto study = train::load_study(in, cfg.train.normalize);
+    const fs::path run_dir = out / "runs" / name;
+    write_run_inputs(run_dir, cfg.train, in);
+    auto run = train::train_brainsem(cfg.train, study, run_dir, false, "brainsem", cfg.train.seed);
+    auto scores = run.scores;
+    for (auto& m : train::run_baselines(study, cfg.train.seed)) scores.push_back(m);
+    write_run_results(run_dir, run, scores, in);
+    table.push_back({name, scores});
+    runs.push_back({{"subject", name}, {"seconds", seconds_since(ts)}, {"train_seconds", run.seconds}});
+    std::printf("%s", format_subject_scores(scores).c_str());
+  }
+  timings["subjects_s"] = seconds_since(t0) - timings["synth_s"].get<double>();
+
+  std::vector<SubjectScores> ablation;
+  if (cfg.ablation) {
+    std::printf("== 3/4 V/B ablation on Subject1 (V: semantic library, B: virtual brain activity)\n");
+    std::fflush(stdout);
+    auto ta = std::chrono::steady_clock::now();
+    train::StudyInputs in = train::StudyInputs::from_json(json::parse(core::read_text_file(out / "runs/Subject1/inputs.json")));
+    auto study = train::load_study(in, cfg.train.normalize);
+    for (int v = 0; v <= 1; ++v)
+      for (int b = 0; b <= 1; ++b) {
+        std::string cell = std::string("V") + (v ? "on" : "off") + "_B" + (b ? "on" : "off");
+        if (v && b) {  // the main run already is V on, B on
+          ablation.push_back({cell, {table[0].scores[0]}});
+          continue;
+        }
+        auto c = cfg.train;
+        c.library = v;
+        c.virtual_brain = b;
+        const fs::path dir = out / "ablation" / cell;
+        write_run_inputs(dir, c, in);
+        auto run = train::train_brainsem(c, study, dir, false, "brainsem", c.seed);
+        write_run_results(dir, run, run.scores, in);
+        ablation.push_back({cell, {run.scores[0]}});
+      }
+    timings["ablation_s"] = seconds_since(ta);
+  }
+
+  std::printf("\n== Results (%d subjects; details in %s)\n\n", cfg.subjects, (out / "results.json").c_str());
+  std::printf("%s\n", format_table1(table, "stimulus").c_str());
+  std::printf("%s\n", format_table1(table, "library").c_str());
+  if (!ablation.empty()) {
+    std::printf("V/B ablation, Subject1, BrainSem (stimulus prototypes):\n");
+    for (const auto& a : ablation)
+      std::printf("  %-12s top-1 %5.1f%%  top-5 %5.1f%%\n", a.subject.c_str(), 100 * a.scores[0].top1, 100 * a.scores[0].top5);
+  }
+
+  json results{{"subjects", json::array()}, {"ablation", json::array()}};
+  for (const auto& t : table) results["subjects"].push_back({{"subject", t.subject}, {"scores", scores_json(t.scores)}});
+  for (const auto& a : ablation) results["ablation"].push_back({{"cell", a.subject}, {"scores", scores_json(a.scores)}});
+  core::write_text_atomically(out / "results.json", results.dump(2) + "\n");
+  core::write_text_atomically(out / "results.csv", scores_csv(table));
+
+  json train_cfg;
+  train::to_json(train_cfg, cfg.train);
+  timings["total_s"] = seconds_since(t0);
+  json manifest{{"program", "brainsem"},
+                {"version", BRAINSEM_VERSION},
+                {"libtorch", TORCH_VERSION},
+                {"threads", torch::get_num_threads()},
+                {"hardware_concurrency", std::thread::hardware_concurrency()},
+                {"demo", {{"subjects", cfg.subjects}, {"seed", cfg.seed}, {"library_per_class", cfg.library_per_class},
+                          {"ablation", cfg.ablation}}},
+                {"synth", synth.to_json()},
+                {"train", train_cfg},
+                {"runs", runs},
+                {"timings", timings}};
+  core::write_text_atomically(out / "manifest.json", manifest.dump(2) + "\n");
+  std::printf("\ndemo finished in %.0f s; wrote %s\n", timings["total_s"].get<double>(), out.c_str());
+}
+
+}  // namespace brainsem::report
