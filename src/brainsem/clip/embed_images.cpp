@@ -1,0 +1,324 @@
+#include "brainsem/clip/embed_images.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "brainsem/core/error.h"
+#include "brainsem/core/progress.h"
+#include "brainsem/core/resources.h"
+#include "brainsem/data/feature_store.h"
+
+namespace brainsem::clip {
+
+namespace fs = std::filesystem;
+
+bool is_synset(const std::string& s) {
+  return s.size() == 9 && s[0] == 'n' && std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+namespace {
+bool is_image_file(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+}  // namespace
+
+ImageEntry make_entry(const fs::path& path) {
+  ImageEntry e;
+  e.path = path;
+  e.name = path.stem().string();
+  const std::string parent = path.parent_path().filename().string();
+  if (is_synset(parent)) {
+    e.cls = parent;
+    e.imagenet_layout = path.parent_path().parent_path().filename() == "train";
+  } else if (e.name.size() > 10 && e.name[9] == '_' && is_synset(e.name.substr(0, 9))) {
+    e.cls = e.name.substr(0, 9);
+  }
+  return e;
+}
+
+std::vector<ImageEntry> list_images(const fs::path& src) {
+  BRAINSEM_CHECK(fs::exists(src), src.string(), ": no such image directory or list file");
+  std::vector<fs::path> paths;
+  if (fs::is_directory(src)) {
+    for (const auto& de : fs::recursive_directory_iterator(src, fs::directory_options::follow_directory_symlink))
+      if (de.is_regular_file() && is_image_file(de.path())) paths.push_back(de.path());
+  } else {
+    std::ifstream in(src);
+    BRAINSEM_CHECK(in, src.string(), ": cannot read the image list");
+    std::string line;
+    for (int lineno = 1; std::getline(in, line); ++lineno) {
+      line = trim(line);
+      if (line.empty() || line[0] == '#') continue;
+      fs::path p(line);
+      if (p.is_relative()) p = src.parent_path() / p;
+      paths.push_back(p);  // missing files are reported (and skipped) when decoded
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<ImageEntry> out;
+  out.reserve(paths.size());
+  for (const auto& p : paths) out.push_back(make_entry(p));
+  return out;
+}
+
+std::vector<ImageEntry> select_classes(const std::vector<ImageEntry>& entries, const fs::path& classes_file,
+                                       int per_class) {
+  std::set<std::string> wanted;
+  if (!classes_file.empty()) {
+    std::ifstream in(classes_file);
+    BRAINSEM_CHECK(in, classes_file.string(), ": cannot read the class list (one synset per line)");
+    std::string line;
+    for (int lineno = 1; std::getline(in, line); ++lineno) {
+      line = trim(line);
+      if (line.empty() || line[0] == '#') continue;
+      std::string first = line.substr(0, line.find_first_of(" \t,"));
+      BRAINSEM_CHECK(is_synset(first), classes_file.string(), ":", lineno, ": '", first,
+                     "' is not a WordNet synset id like n01443537");
+      wanted.insert(first);
+    }
+  }
+  std::map<std::string, int> count;
+  std::vector<ImageEntry> out;
+  for (const auto& e : entries) {
+    if (!wanted.empty() && !wanted.count(e.cls)) continue;
+    if (per_class > 0 && count[e.cls]++ >= per_class) continue;
+    out.push_back(e);
+  }
+  return out;
+}
+
+LeakageGuard LeakageGuard::god() {
+  LeakageGuard g;
+  std::istringstream tsv{std::string(core::resource("god_test_tsv"))};
+  for (std::string line; std::getline(tsv, line);) {
+    const std::string name = trim(line.substr(0, line.find('\t')));
+    if (name.size() < 10) continue;
+    g.test_images.insert(name);
+    g.test_classes.insert(name.substr(0, 9));
+  }
+  std::istringstream csv{std::string(core::resource("god_test_info_csv"))};
+  for (std::string line; std::getline(csv, line);) {
+    const std::string name = trim(line.substr(0, line.find(',')));
+    if (name.size() < 10 || !is_synset(name.substr(0, 9))) continue;  // header
+    g.test_images.insert(name);
+    g.test_classes.insert(name.substr(0, 9));
+  }
+  BRAINSEM_CHECK(!g.test_classes.empty(), "embedded GOD test tables are empty; the build is broken");
+  return g;
+}
+
+std::string LeakageGuard::refusal(const ImageEntry& e) const {
+  if (test_images.count(e.name)) return "leakage guard: GOD test image (use --allow-god-test for a test library)";
+  if (test_classes.count(e.cls)) return "leakage guard: GOD test class " + e.cls + " (use --allow-god-test for a test library)";
+  return "";
+}
+
+namespace {
+
+// Decoded, preprocessed images produced by worker threads, at most `window` ahead of the consumer.
+class DecodePipeline {
+ public:
+  struct Item {
+    torch::Tensor pixels;  // [3, S, S] float32, undefined on error
+    std::string error;
+  };
+
+  DecodePipeline(const std::vector<const ImageEntry*>& todo, const PreprocessConfig& cfg, int threads, int window)
+      : todo_(todo), cfg_(cfg), window_(std::max(1, window)), slots_(window_), ready_(window_, false) {
+    for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { run(); });
+  }
+  ~DecodePipeline() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+
+  // The i-th item, in order (blocks until decoded).
+  Item take(size_t i) {
+    std::unique_lock<std::mutex> lock(mu_);
+    const size_t s = i % window_;
+    cv_.wait(lock, [&] { return ready_[s]; });
+    Item it = std::move(slots_[s]);
+    ready_[s] = false;
+    consumed_ = i + 1;
+    lock.unlock();
+    cv_.notify_all();
+    return it;
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      size_t i;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || (next_ < todo_.size() && next_ < consumed_ + window_); });
+        if (stop_ || next_ >= todo_.size()) return;
+        i = next_++;
+      }
+      Item it;
+      try {
+        it.pixels = preprocess(read_image(todo_[i]->path), cfg_);
+      } catch (const std::exception& e) {
+        it.error = e.what();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        slots_[i % window_] = std::move(it);
+        ready_[i % window_] = true;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  const std::vector<const ImageEntry*>& todo_;
+  PreprocessConfig cfg_;
+  size_t window_;
+  std::vector<Item> slots_;
+  std::vector<bool> ready_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t next_ = 0, consumed_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace
+
+EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& entries, const fs::path& out,
+                         const EmbedOptions& opts) {
+  BRAINSEM_CHECK(opts.batch > 0, "embed: --batch must be positive");
+  const EncoderInfo& info = encoder.info();
+  const std::string encoder_id = opts.encoder_id.empty() ? info.id : opts.encoder_id;
+  const std::string prep_id = info.preprocess.id();
+
+  // Resume: keep what the output already holds.
+  torch::Tensor old_features;
+  std::vector<std::string> names, classes;
+  std::vector<std::pair<std::string, std::string>> skipped;
+  std::unordered_set<std::string> have;
+  EmbedReport report;
+  if (fs::exists(out)) {
+    auto old = data::FeatureStore::open(out);
+    BRAINSEM_CHECK(old.encoder == encoder_id && old.preprocessing == prep_id, out.string(),
+                   ": exists with encoder '", old.encoder, "' / preprocessing '", old.preprocessing,
+                   "', but this run uses '", encoder_id, "' / '", prep_id,
+                   "'; choose another --out or delete it to start over");
+    BRAINSEM_CHECK(old.dim() == info.embed_dim, out.string(), ": exists with dimension ", old.dim(),
+                   ", the model gives ", info.embed_dim);
+    old_features = old.features.clone();
+    names = old.names;
+    classes = old.classes;
+    have.insert(names.begin(), names.end());
+    report.reused = old.size();
+  }
+
+  // What to compute: new, unique, allowed.
+  const LeakageGuard guard = opts.leakage_guard ? LeakageGuard::god() : LeakageGuard{};
+  std::vector<const ImageEntry*> todo;
+  std::unordered_set<std::string> seen;
+  for (const auto& e : entries) {
+    if (have.count(e.name)) continue;
+    if (!seen.insert(e.name).second) {
+      skipped.emplace_back(e.name, "duplicate image name (" + e.path.string() + "); names are file stems and must be unique");
+      continue;
+    }
+    if (opts.leakage_guard && e.imagenet_layout) {
+      const std::string why = guard.refusal(e);
+      if (!why.empty()) {
+        skipped.emplace_back(e.name, why);
+        continue;
+      }
+    }
+    todo.push_back(&e);
+  }
+  int64_t guarded = static_cast<int64_t>(skipped.size());
+
+  const int threads = opts.decode_threads > 0 ? opts.decode_threads
+                                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<torch::Tensor> new_rows;  // [b, D] per batch
+  std::vector<std::string> new_names, new_classes;
+
+  auto save = [&] {
+    data::FeatureStore s;
+    std::vector<torch::Tensor> parts;
+    if (old_features.defined() && old_features.size(0) > 0) parts.push_back(old_features);
+    for (const auto& r : new_rows) parts.push_back(r);
+    s.features = parts.empty() ? torch::zeros({0, info.embed_dim}) : torch::cat(parts, 0);
+    s.names = names;
+    s.names.insert(s.names.end(), new_names.begin(), new_names.end());
+    s.classes = classes;
+    s.classes.insert(s.classes.end(), new_classes.begin(), new_classes.end());
+    s.encoder = encoder_id;
+    s.preprocessing = prep_id;
+    s.skipped = skipped;
+    s.extra = opts.extra;
+    s.extra["arch"] = info.arch;
+    s.extra["format"] = info.format;
+    s.save(out);
+    return s.size();
+  };
+
+  core::Progress bar("embed", static_cast<int64_t>(todo.size()), "img");
+  {
+    DecodePipeline pipe(todo, info.preprocess, threads, opts.batch * 4);
+    std::vector<torch::Tensor> batch;
+    std::vector<const ImageEntry*> batch_entries;
+    int64_t since_checkpoint = 0;
+    auto flush = [&] {
+      if (batch.empty()) return;
+      auto emb = encoder.encode(torch::stack(batch));  // [b, D]
+      new_rows.push_back(emb);
+      for (const auto* e : batch_entries) {
+        new_names.push_back(e->name);
+        new_classes.push_back(e->cls);
+      }
+      since_checkpoint += static_cast<int64_t>(batch.size());
+      batch.clear();
+      batch_entries.clear();
+      if (opts.checkpoint_every > 0 && since_checkpoint >= opts.checkpoint_every) {
+        save();
+        since_checkpoint = 0;
+      }
+    };
+    for (size_t i = 0; i < todo.size(); ++i) {
+      auto item = pipe.take(i);  // the next batch decodes while the model runs on this one
+      if (item.pixels.defined()) {
+        batch.push_back(item.pixels);
+        batch_entries.push_back(todo[i]);
+      } else {
+        std::fprintf(stderr, "brainsem embed: skipped: %s\n", item.error.c_str());  // the error names the file
+        skipped.emplace_back(todo[i]->name, item.error);
+      }
+      if (static_cast<int>(batch.size()) == opts.batch) flush();
+      bar.update(static_cast<int64_t>(i + 1), cat(skipped.size() - guarded, " unreadable"));
+    }
+    flush();
+  }
+  bar.finish(cat(new_names.size(), " embedded, ", skipped.size(), " skipped, ", report.reused, " already present"));
+  report.embedded = static_cast<int64_t>(new_names.size());
+  report.skipped = static_cast<int64_t>(skipped.size());
+  if (report.embedded + report.reused > 0) report.total_rows = save();
+  return report;
+}
+
+}  // namespace brainsem::clip
