@@ -75,8 +75,6 @@ CommandRegistration reg(200, [](CLI::App& root) {
     data::LoadOptions o;
     o.normalize = data::parse_normalize(ea.normalize);
     o.rois = ea.rois;
-    BRAINSEM_CHECK(io::is_hdf5_file(ea.file) || !std::filesystem::exists(ea.file), ea.file,
-                   ": not an HDF5 file; `data export` reads GOD BData .h5 files");
     auto s = data::pack_subject(io::read_bdata(ea.file), o);
     data::write_subject_safetensors(ea.out, s, o.normalize);
     std::printf("%s: train_x [%lld, %lld, %lld], test_x [%lld, %lld, %lld], normalize %s\n", ea.out.c_str(),

@@ -232,7 +232,9 @@ void validate_subject(const SubjectData& s, const std::string& where) {
   BRAINSEM_CHECK(s.train_x.defined() && s.train_x.dim() == 3, where, ": train_x must be [N_train, R, P]");
   BRAINSEM_CHECK(s.test_x.defined() && s.test_x.dim() == 3, where, ": test_x must be [N_test, R, P]");
   const int64_t Ntr = s.train_x.size(0), Nte = s.test_x.size(0), R = s.train_x.size(1), P = s.train_x.size(2);
-  BRAINSEM_CHECK(Ntr > 0 && Nte > 0, where, ": empty split (", Ntr, " training rows, ", Nte, " test rows)");
+  // An empty test split is allowed (a `data import` without --split: cross-validation pools the
+  // rows); zero-shot commands refuse it where they need test classes.
+  BRAINSEM_CHECK(Ntr > 0 && Nte >= 0, where, ": empty training split (", Ntr, " training rows, ", Nte, " test rows)");
   BRAINSEM_CHECK(s.test_x.size(1) == R && s.test_x.size(2) == P, where, ": test_x is ", s.test_x.sizes(),
                  " but train_x is ", s.train_x.sizes(), "; R and P must match");
   BRAINSEM_CHECK(static_cast<int64_t>(s.roi_names.size()) == R, where, ": ", s.roi_names.size(),
