@@ -6,6 +6,7 @@
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
+#include "brainsem/data/class_embeddings.h"
 #include "brainsem/data/synth.h"
 #include "brainsem/eval/ridge.h"
 
@@ -16,7 +17,8 @@ namespace brainsem::train {
 
 json StudyInputs::to_json() const {
   return json{{"subject", subject.string()}, {"stimuli", stimuli.string()}, {"library", library.string()},
-              {"library_test", library_test.string()}, {"truth", truth.string()}, {"subject_index", subject_index}};
+              {"library_test", library_test.string()}, {"truth", truth.string()}, {"subject_index", subject_index},
+              {"class_embeddings", class_embeddings.string()}};
 }
 
 StudyInputs StudyInputs::from_json(const json& j) {
@@ -27,6 +29,7 @@ StudyInputs StudyInputs::from_json(const json& j) {
   s.library_test = j.value("library_test", "");
   s.truth = j.value("truth", "");
   s.subject_index = j.value("subject_index", 0);
+  s.class_embeddings = j.value("class_embeddings", "");
   return s;
 }
 
@@ -34,9 +37,27 @@ LoadedStudy load_study(const StudyInputs& inputs, const std::string& normalize) 
   LoadedStudy s;
   s.inputs = inputs;
   BRAINSEM_CHECK(!inputs.subject.empty(), "no subject given (--subject FILE)");
-  BRAINSEM_CHECK(!inputs.stimuli.empty(), "no stimulus feature store given (--stimuli FILE)");
+  BRAINSEM_CHECK(inputs.stimuli.empty() != inputs.class_embeddings.empty(),
+                 inputs.stimuli.empty() ? "no targets given: pass --stimuli FILE (image features) or --class-embeddings FILE"
+                                        : "give either --stimuli or --class-embeddings, not both");
   s.subject = data::load_subject(inputs.subject, data::parse_normalize(normalize));
-  s.stimuli = data::FeatureStore::open(inputs.stimuli);
+  if (!inputs.class_embeddings.empty()) {
+    // Per-class targets: a store whose rows are the subject's stimuli, each with its class's vector.
+    auto table = data::read_class_embeddings(inputs.class_embeddings);
+    auto names = s.subject.train_names, classes = s.subject.train_classes;
+    names.insert(names.end(), s.subject.test_names.begin(), s.subject.test_names.end());
+    classes.insert(classes.end(), s.subject.test_classes.begin(), s.subject.test_classes.end());
+    s.stimuli = data::class_embedding_stimuli(table, names, classes);
+    if (inputs.library.empty()) {
+      std::vector<std::string> train_classes;
+      std::set<std::string> seen;
+      for (const auto& c : s.subject.train_classes)
+        if (seen.insert(c).second) train_classes.push_back(c);
+      s.library = data::class_embedding_library(table, train_classes);
+    }
+  } else {
+    s.stimuli = data::FeatureStore::open(inputs.stimuli);
+  }
   if (!inputs.library.empty()) {
     s.library = data::FeatureStore::open(inputs.library);
     s.stimuli.check_compatible(*s.library, "stimulus store and library " + inputs.library.string());
@@ -148,7 +169,7 @@ torch::Tensor predict_ridge(const LoadedStudy& s, uint64_t seed, double* chosen_
   std::vector<int64_t> cls;
   for (const auto& c : s.subject.train_classes) cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
   std::vector<double> alphas;
-  for (double a = 1e1; a <= 1e6 + 1; a *= std::sqrt(10.0)) alphas.push_back(a);
+  for (double a = 1e-1; a <= 1e6 + 1; a *= std::sqrt(10.0)) alphas.push_back(a);
   auto cv = eval::fit_ridge_cv(x, y, cls, alphas, 5, seed);
   if (chosen_alpha) *chosen_alpha = cv.model.alpha;
   return cv.model.predict(eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes));
@@ -249,6 +270,12 @@ TrainedRun open_run(const fs::path& dir, const StudyInputs& given) {
   if (!given.library.empty()) inputs.library = given.library;
   if (!given.library_test.empty()) inputs.library_test = given.library_test;
   if (!given.truth.empty()) inputs.truth = given.truth;
+  if (!given.class_embeddings.empty()) {
+    inputs.class_embeddings = given.class_embeddings;
+    inputs.stimuli.clear();
+  } else if (!given.stimuli.empty()) {
+    inputs.class_embeddings.clear();
+  }
   run.study = load_study(inputs, run.config.normalize);
   // The library only shapes training batches; without it the weights still load.
   if (!run.study.library) run.config.library = false;

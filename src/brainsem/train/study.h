@@ -31,6 +31,10 @@ struct StudyInputs {
   std::filesystem::path library;        // training-class semantic library (optional)
   std::filesystem::path library_test;   // test-class library, for "library" prototypes (optional)
   std::filesystem::path truth;          // synthetic truth.safetensors, for the oracle (optional)
+  // Class-embedding table (data/class_embeddings.h) instead of `stimuli`: every stimulus gets its
+  // class's embedding (targets and "stimulus" prototypes), and without `library` the library is
+  // one embedding per training class (docs/generic_data.md).
+  std::filesystem::path class_embeddings;
   int subject_index = 0;                // which subject of the truth (0-based)
   nlohmann::json to_json() const;
   static StudyInputs from_json(const nlohmann::json& j);
