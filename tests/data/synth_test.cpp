@@ -206,6 +206,25 @@ TEST(Synth, ModelIsDeterministicAndSubjectsDiffer) {
     EXPECT_LE(total, 4650);
     EXPECT_EQ(s.w_sem.size(0), total);
   }
+  // Category selectivity: FFA voxels respond more to animate classes, PPA to place-like ones;
+  // V1 (no preferred category) barely cares.
+  torch::Tensor resp = a.expected_response(0, a.stimulus_features, a.lowlevel, a.stimulus_class);  // [1250, V]
+  auto mean_diff = [&](const std::string& roi, bool bd::GodClass::*flag) {
+    const auto& sub = a.subjects[0];
+    int64_t start = 0;
+    size_t r = 0;
+    while (a.config.rois[r].name != roi) start += sub.roi_sizes[r++];
+    torch::Tensor m = resp.narrow(1, start, sub.roi_sizes[r]).mean(1);  // [1250]
+    double in = 0, out = 0;
+    int nin = 0, nout = 0;
+    for (int64_t i = 0; i < 1250; ++i)
+      if (a.classes[static_cast<size_t>(a.stimulus_class[static_cast<size_t>(i)])].*flag) in += m[i].item<double>(), ++nin;
+      else out += m[i].item<double>(), ++nout;
+    return in / nin - out / nout;
+  };
+  EXPECT_GT(mean_diff("FFA", &bd::GodClass::animate), 0.3);
+  EXPECT_GT(mean_diff("PPA", &bd::GodClass::place), 0.3);
+  EXPECT_LT(std::abs(mean_diff("V1", &bd::GodClass::animate)), 0.1);
   // Another seed: other numbers.
   c.seed = 2;
   auto other = bd::build_synth_truth(c);
