@@ -3,12 +3,13 @@
 # through sudo when not root. Every dependency is a Debian package: nothing else is downloaded.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential make cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread   # LibTorch + a fast BLAS (reference BLAS is 25x slower)
   libhdf5-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libjpeg-dev libpng-dev libcairo2-dev
   wordnet-base                         # WordNet 3.0: synset names and biotic/abiotic classes
+  chromium                             # headless check that report.html renders (tests skip without it)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -48,6 +48,7 @@ RidgeCvResult fit_ridge_cv(const torch::Tensor& x, const torch::Tensor& y, const
   RidgeCvResult out;
   out.alphas = alphas;
   out.scores.assign(alphas.size(), 0.0);
+  auto xd = x.to(torch::kFloat64), yd = y.to(torch::kFloat64);
   for (int f = 0; f < folds; ++f) {
     std::vector<int64_t> tr, te;
     for (size_t i = 0; i < row_class.size(); ++i) (fold_of_class[row_class[i]] == f ? te : tr).push_back(static_cast<int64_t>(i));
@@ -61,9 +62,18 @@ RidgeCvResult fit_ridge_cv(const torch::Tensor& x, const torch::Tensor& y, const
       te_class.push_back(remap[row_class[i]]);
     }
     auto protos = class_prototypes(y.index_select(0, te_idx), te_class, k);
+    // Standardise with the fold's training rows, then one eigendecomposition of the Gram matrix
+    // serves every alpha: dual(alpha) = U diag(1 / (lambda + alpha)) U^T (Y - mean).
+    auto xtr = xd.index_select(0, tr_idx), xte = xd.index_select(0, te_idx), ytr = yd.index_select(0, tr_idx);
+    auto mean = xtr.mean(0), scale = xtr.std(0).clamp_min(1e-8);
+    auto ztr = (xtr - mean) / scale, zte = (xte - mean) / scale;
+    auto ymean = ytr.mean(0);
+    auto [lambda, u] = torch::linalg::eigh(ztr.matmul(ztr.t()), "L");
+    auto uty = u.t().matmul(ytr - ymean);   // [N_tr, E]
+    auto kte_u = zte.matmul(ztr.t()).matmul(u);  // [N_te, N_tr]
     for (size_t a = 0; a < alphas.size(); ++a) {
-      auto m = fit_ridge(x.index_select(0, tr_idx), y.index_select(0, tr_idx), alphas[a]);
-      out.scores[a] += zero_shot(m.predict(x.index_select(0, te_idx)), protos, te_class).top1 / folds;
+      auto pred = kte_u.matmul(uty / (lambda.clamp_min(0) + alphas[a]).unsqueeze(1)) + ymean;
+      out.scores[a] += zero_shot(pred.to(torch::kFloat32), protos, te_class).top1 / folds;
     }
   }
   size_t best = std::max_element(out.scores.begin(), out.scores.end()) - out.scores.begin();

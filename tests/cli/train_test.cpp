@@ -1,0 +1,137 @@
+// End-to-end tests of `brainsem synth`, `train`, `eval` and `demo` as a user runs them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/data/feature_store.h"
+#include "brainsem/eval/stats.h"
+#include "testing/paths.h"
+
+namespace fs = std::filesystem;
+using brainsem::testing::run_cli;
+using nlohmann::json;
+
+namespace {
+
+// One small synthetic dataset shared by the tests of this file (generated once).
+const fs::path& dataset() {
+  static brainsem::testing::TempDir* dir = new brainsem::testing::TempDir();
+  static fs::path data = [] {
+    fs::path d = dir->path() / "data";
+    std::string out;
+    int rc = run_cli("synth -q --out '" + d.string() + "' --subjects 1 --library-per-class 20 --write-truth", &out);
+    EXPECT_EQ(rc, 0) << out;
+    return d;
+  }();
+  return data;
+}
+
+std::string study_args(const fs::path& d) {
+  return " --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" + (d / "stimuli.safetensors").string() +
+         "' --library '" + (d / "library_train.safetensors").string() + "' --library-test '" +
+         (d / "library_test.safetensors").string() + "'";
+}
+
+}  // namespace
+
+TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  int rc = run_cli("train -q" + study_args(dataset()) + " --steps 120 --seed 1 --out '" + (tmp / "run").string() + "'", &out);
+  ASSERT_EQ(rc, 0) << out;
+  auto results = json::parse(brainsem::core::read_text_file(tmp / "run/results.json"));
+  const auto& s = results["scores"][0];
+  EXPECT_EQ(s["method"], "brainsem");
+  EXPECT_EQ(s["n"], 50);
+  int hits = static_cast<int>(s["top1"].get<double>() * 50 + 0.5);
+  // Zero-shot over 50 unseen classes: chance is 2%; demand p < 1e-3 (exact binomial).
+  EXPECT_LT(brainsem::eval::binomial_upper_tail(hits, 50, 0.02), 1e-3) << "top-1 " << s["top1"];
+  for (auto f : {"config.json", "inputs.json", "train_log.jsonl", "checkpoint.pt"}) EXPECT_TRUE(fs::exists(tmp / "run" / f)) << f;
+  // Reopening the run gives exactly the same score.
+  rc = run_cli("eval -q --run '" + (tmp / "run").string() + "' --json '" + (tmp / "eval.json").string() + "'", &out);
+  ASSERT_EQ(rc, 0) << out;
+  auto again = json::parse(brainsem::core::read_text_file(tmp / "eval.json"));
+  EXPECT_EQ(again["scores"][0]["ranks"], s["ranks"]);
+}
+
+TEST(CliTrain, ResumeEqualsUninterrupted) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  const std::string common = " -q" + study_args(dataset()) + " --seed 2 --batch 50";
+  ASSERT_EQ(run_cli("train" + common + " --steps 20 --out '" + (tmp / "full").string() + "'", &out), 0) << out;
+  ASSERT_EQ(run_cli("train" + common + " --steps 10 --out '" + (tmp / "half").string() + "'", &out), 0) << out;
+  ASSERT_EQ(run_cli("train" + common + " --steps 20 --resume --out '" + (tmp / "half").string() + "'", &out), 0) << out;
+  auto a = json::parse(brainsem::core::read_text_file(tmp / "full/results.json"));
+  auto b = json::parse(brainsem::core::read_text_file(tmp / "half/results.json"));
+  EXPECT_EQ(a["scores"], b["scores"]);
+}
+
+TEST(CliTrain, BadInputFailsCleanlyWithoutOutput) {
+  brainsem::testing::TempDir tmp;
+  const fs::path d = dataset();
+  std::string out;
+  // A stimulus store that lacks the subject's images.
+  auto lib = brainsem::data::FeatureStore::open(d / "library_train.safetensors");
+  lib.save(tmp / "wrong_stimuli.safetensors");
+  int rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" +
+                       (tmp / "wrong_stimuli.safetensors").string() + "' --no-library --out '" + (tmp / "r1").string() + "'",
+                   &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("not in the feature store"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "r1"));
+  // A library from another encoder.
+  auto other = brainsem::data::FeatureStore::open(d / "library_train.safetensors");
+  other.encoder = "openai/ViT-L-14";
+  other.features = other.features.clone();
+  other.save(tmp / "other.safetensors");
+  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" + (d / "stimuli.safetensors").string() +
+                   "' --library '" + (tmp / "other.safetensors").string() + "' --out '" + (tmp / "r2").string() + "'",
+               &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("different encoders"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "r2"));
+  // A library holding a test class (leakage).
+  auto leak = brainsem::data::FeatureStore::open(d / "library_test.safetensors");
+  leak.features = leak.features.clone();
+  leak.save(tmp / "leak.safetensors");
+  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" + (d / "stimuli.safetensors").string() +
+                   "' --library '" + (tmp / "leak.safetensors").string() + "' --steps 2 --out '" + (tmp / "r3").string() + "'",
+               &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("test class"), std::string::npos) << out;
+  // V on without a library; an unknown config key; a non-empty output directory.
+  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" + (d / "stimuli.safetensors").string() +
+                   "' --out '" + (tmp / "r4").string() + "'", &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("--no-library"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "r4"));
+  std::ofstream(tmp / "cfg.json") << R"({"stpes": 3})";
+  rc = run_cli("train -q" + study_args(d) + " --config '" + (tmp / "cfg.json").string() + "' --out '" + (tmp / "r5").string() + "'", &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("unknown config key 'stpes'"), std::string::npos) << out;
+  fs::create_directories(tmp / "busy");
+  std::ofstream(tmp / "busy/x") << "x";
+  rc = run_cli("train -q" + study_args(d) + " --out '" + (tmp / "busy").string() + "'", &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("already exists"), std::string::npos) << out;
+}
+
+TEST(CliDemo, SmallDemoRunsEndToEnd) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  int rc = run_cli("demo -q --out '" + (tmp / "demo").string() +
+                       "' --subjects 1 --library-per-class 10 --steps 30 --no-report", &out);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("Zero-shot top-1 / top-5"), std::string::npos) << out;
+  EXPECT_NE(out.find("ridge"), std::string::npos);
+  EXPECT_NE(out.find("oracle"), std::string::npos);
+  auto results = json::parse(brainsem::core::read_text_file(tmp / "demo/results.json"));
+  EXPECT_EQ(results["subjects"].size(), 1u);
+  EXPECT_EQ(results["ablation"].size(), 4u);
+  auto manifest = json::parse(brainsem::core::read_text_file(tmp / "demo/manifest.json"));
+  EXPECT_EQ(manifest["train"]["steps"], 30);
+  EXPECT_TRUE(fs::exists(tmp / "demo/results.csv"));
+}
