@@ -1,0 +1,275 @@
+#include "brainsem/report/ablation.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/core/error.h"
+#include "brainsem/train/study.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace brainsem::report {
+namespace {
+
+std::string encoder_label(const model::FmriEncoderConfig& e) {
+  if (e.kind == "vit") return "vit " + std::to_string(e.depth) + "x" + std::to_string(e.heads);
+  return e.kind;
+}
+
+std::string config_name(const train::TrainConfig& c) {
+  std::string enc = c.encoder.kind == "vit" ? "vit" + std::to_string(c.encoder.depth) + "x" + std::to_string(c.encoder.heads)
+                                            : c.encoder.kind;
+  return std::string("V") + (c.library ? "+" : "-") + "B" + (c.virtual_brain ? "+" : "-") + "_b" + std::to_string(c.batch) +
+         "_" + enc;
+}
+
+fs::path first_existing(const fs::path& dir, const std::vector<std::string>& names) {
+  for (const auto& n : names)
+    if (fs::exists(dir / n)) return dir / n;
+  return {};
+}
+
+json test_to_json(const eval::PairedTest& t) {
+  return json{{"statistic", t.statistic}, {"p", t.p_value}, {"b", t.b}, {"c", t.c}, {"exact", t.exact}};
+}
+eval::PairedTest test_from_json(const json& j) {
+  eval::PairedTest t;
+  t.statistic = j.at("statistic");
+  t.p_value = j.at("p");
+  t.b = j.at("b");
+  t.c = j.at("c");
+  t.exact = j.at("exact");
+  return t;
+}
+
+struct CellScores {
+  std::vector<int64_t> ranks;
+  double top1 = 0, top5 = 0;
+};
+
+CellScores read_cell(const fs::path& results, const std::string& prototype) {
+  json j;
+  try {
+    j = json::parse(core::read_text_file(results));
+    for (const auto& s : j.at("scores"))
+      if (s.at("method") == "brainsem" && s.at("prototype") == prototype)
+        return {s.at("ranks").get<std::vector<int64_t>>(), s.at("top1").get<double>(), s.at("top5").get<double>()};
+  } catch (const json::exception& e) {
+    fail(results, " is not a valid results file (", e.what(), "); delete the cell directory to run it again");
+  }
+  fail(results, " has no brainsem score with '", prototype, "' prototypes; delete the cell directory to run it again");
+}
+
+}  // namespace
+
+std::vector<AblationConfig> ablation_grid(const train::TrainConfig& base, bool full) {
+  std::vector<std::pair<int64_t, std::pair<int64_t, int64_t>>> shapes;  // batch, (depth, heads)
+  if (full) {
+    for (int64_t b : {200, 100})
+      for (auto dh : std::vector<std::pair<int64_t, int64_t>>{{24, 16}, {12, 8}, {6, 4}}) shapes.push_back({b, dh});
+  } else {
+    shapes.push_back({base.batch, {base.encoder.depth, base.encoder.heads}});
+  }
+  std::vector<AblationConfig> out;
+  for (const auto& [batch, dh] : shapes)
+    for (bool v : {true, false})
+      for (bool b : {true, false}) {
+        auto c = base;
+        c.library = v;
+        c.virtual_brain = b;
+        c.batch = batch;
+        if (full) {
+          c.encoder.kind = "vit";
+          c.encoder.depth = dh.first;
+          c.encoder.heads = dh.second;
+        }
+        out.push_back({config_name(c), c});
+      }
+  return out;
+}
+
+json AblationTable::to_json() const {
+  json rows_j = json::array();
+  for (const auto& r : rows)
+    rows_j.push_back({{"name", r.name},
+                      {"library", r.library},
+                      {"virtual_brain", r.virtual_brain},
+                      {"batch", r.batch},
+                      {"encoder", r.encoder},
+                      {"cells", r.cells},
+                      {"top1_mean", r.top1.mean},
+                      {"top1_sd", r.top1.sd},
+                      {"top5_mean", r.top5.mean},
+                      {"top5_sd", r.top5.sd},
+                      {"mean_rank", r.mean_rank},
+                      {"mcnemar_top1", test_to_json(r.mcnemar_top1)},
+                      {"mcnemar_top5", test_to_json(r.mcnemar_top5)},
+                      {"sign_flip_rank", test_to_json(r.sign_flip_rank)}});
+  return json{{"subjects", subjects}, {"seeds", seeds}, {"prototype", prototype}, {"reference", rows.empty() ? "" : rows[0].name},
+              {"cells_run", cells_run}, {"cells_reused", cells_reused}, {"rows", rows_j}};
+}
+
+std::string AblationTable::text() const {
+  std::ostringstream os;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-22s %5s %-9s %5s %14s %14s %9s %10s %10s %10s\n", "config", "batch", "encoder", "cells",
+                "top-1 % (sd)", "top-5 % (sd)", "mean rank", "p McN@1", "p McN@5", "p rank");
+  os << line;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    std::snprintf(line, sizeof line, "%-22s %5lld %-9s %5lld %7.1f (%4.1f) %7.1f (%4.1f) %9.2f %10.3g %10.3g %10.3g\n",
+                  r.name.c_str(), static_cast<long long>(r.batch), r.encoder.c_str(), static_cast<long long>(r.cells),
+                  100 * r.top1.mean, 100 * r.top1.sd, 100 * r.top5.mean, 100 * r.top5.sd, r.mean_rank,
+                  i ? r.mcnemar_top1.p_value : 1.0, i ? r.mcnemar_top5.p_value : 1.0, i ? r.sign_flip_rank.p_value : 1.0);
+    os << line;
+  }
+  os << "p-values: paired on the same test items vs the first row (exact McNemar on top-1 / top-5; sign-flip on rank)\n";
+  return os.str();
+}
+
+std::string AblationTable::csv() const {
+  std::ostringstream os;
+  os << "config,library,virtual_brain,batch,encoder,cells,top1_mean,top1_sd,top5_mean,top5_sd,mean_rank,p_mcnemar_top1,"
+        "p_mcnemar_top5,p_sign_flip_rank\n";
+  for (const auto& r : rows)
+    os << r.name << ',' << r.library << ',' << r.virtual_brain << ',' << r.batch << ',' << r.encoder << ',' << r.cells << ','
+       << r.top1.mean << ',' << r.top1.sd << ',' << r.top5.mean << ',' << r.top5.sd << ',' << r.mean_rank << ','
+       << r.mcnemar_top1.p_value << ',' << r.mcnemar_top5.p_value << ',' << r.sign_flip_rank.p_value << '\n';
+  return os.str();
+}
+
+AblationTable run_ablation(const AblationOptions& o) {
+  BRAINSEM_CHECK(!o.subjects.empty() && !o.seeds.empty(), "ablate: need at least one subject and one seed");
+  BRAINSEM_CHECK(fs::is_directory(o.data), "ablate: data directory ", o.data, " does not exist");
+  // Resolve every input before training anything.
+  const fs::path data = fs::absolute(o.data);
+  std::vector<train::StudyInputs> inputs;
+  for (int s : o.subjects) {
+    train::StudyInputs in;
+    const std::string stem = "Subject" + std::to_string(s);
+    in.subject = first_existing(data, {stem + ".h5", stem + ".safetensors"});
+    BRAINSEM_CHECK(!in.subject.empty(), "ablate: ", data / (stem + ".h5"), " (or .safetensors) not found; check --data and --subjects");
+    in.stimuli = first_existing(data, {"stimuli.safetensors"});
+    BRAINSEM_CHECK(!in.stimuli.empty(), "ablate: ", data / "stimuli.safetensors",
+                   " not found; --data must hold the stimulus feature store (as `brainsem synth` writes)");
+    in.library = first_existing(data, {"library_train.safetensors"});
+    in.library_test = first_existing(data, {"library_test.safetensors"});
+    in.truth = first_existing(data, {"truth.safetensors"});
+    in.subject_index = s - 1;
+    inputs.push_back(in);
+  }
+  auto grid = ablation_grid(o.base, o.full);
+  for (const auto& g : grid)
+    if (g.config.library)
+      BRAINSEM_CHECK(!inputs[0].library.empty(), "ablate: configuration ", g.name, " needs ", data / "library_train.safetensors");
+  AblationTable t;
+  t.subjects = o.subjects;
+  t.seeds = o.seeds;
+  t.prototype = o.prototype;
+  std::vector<std::unique_ptr<train::LoadedStudy>> studies(o.subjects.size());
+  const size_t total = grid.size() * o.subjects.size() * o.seeds.size();
+  size_t done = 0;
+  std::vector<std::vector<CellScores>> per_row(grid.size());
+  for (size_t g = 0; g < grid.size(); ++g)
+    for (size_t si = 0; si < o.subjects.size(); ++si)
+      for (uint64_t seed : o.seeds) {
+        ++done;
+        auto cfg = grid[g].config;
+        cfg.seed = seed;
+        const fs::path dir = o.out / "cells" / grid[g].name / ("Subject" + std::to_string(o.subjects[si]) + "-seed" + std::to_string(seed));
+        json cfg_j;
+        train::to_json(cfg_j, cfg);
+        if (fs::exists(dir / "config.json")) {
+          auto old = json::parse(core::read_text_file(dir / "config.json"));
+          BRAINSEM_CHECK(old == cfg_j, "ablate: cell ", dir, " was run with a different training config; use another --out or delete it");
+        }
+        if (fs::exists(dir / "results.json")) {
+          per_row[g].push_back(read_cell(dir / "results.json", o.prototype));
+          ++t.cells_reused;
+          std::fprintf(stderr, "[%zu/%zu] %s: finished earlier, reused\n", done, total, dir.c_str());
+          continue;
+        }
+        if (!studies[si]) studies[si] = std::make_unique<train::LoadedStudy>(train::load_study(inputs[si], o.base.normalize));
+        auto& study = *studies[si];
+        std::fprintf(stderr, "[%zu/%zu] training %s\n", done, total, dir.c_str());
+        fs::create_directories(dir);
+        core::write_text_atomically(dir / "config.json", cfg_j.dump(2) + "\n");
+        core::write_text_atomically(dir / "inputs.json", inputs[si].to_json().dump(2) + "\n");
+        auto res = train::train_brainsem(cfg, study, dir, fs::exists(dir / "checkpoint.pt"), "brainsem", seed);
+        json out{{"subject", inputs[si].subject.string()}, {"best_step", res.best_step}, {"parameters", res.parameters},
+                 {"train_seconds", res.seconds}, {"scores", json::array()}};
+        for (const auto& m : res.scores) out["scores"].push_back(m.to_json());
+        core::write_text_atomically(dir / "results.json", out.dump(2) + "\n");
+        per_row[g].push_back(read_cell(dir / "results.json", o.prototype));
+        ++t.cells_run;
+      }
+  // Pool the cells of each row in the same (subject, seed, item) order, then compare to row 0.
+  auto pooled = [](const std::vector<CellScores>& cells, int what) {
+    std::vector<double> v;
+    for (const auto& c : cells)
+      for (auto r : c.ranks) v.push_back(what == 1 ? r == 1 : what == 5 ? r <= 5 : static_cast<double>(r));
+    return torch::tensor(v, torch::kFloat64);
+  };
+  for (size_t g = 0; g < grid.size(); ++g) {
+    AblationRow r;
+    const auto& c = grid[g].config;
+    r.name = grid[g].name;
+    r.library = c.library;
+    r.virtual_brain = c.virtual_brain;
+    r.batch = c.batch;
+    r.encoder = encoder_label(c.encoder);
+    r.cells = static_cast<int64_t>(per_row[g].size());
+    std::vector<double> t1, t5;
+    for (const auto& cell : per_row[g]) {
+      t1.push_back(cell.top1);
+      t5.push_back(cell.top5);
+    }
+    r.top1 = eval::mean_sd(torch::tensor(t1, torch::kFloat64));
+    r.top5 = eval::mean_sd(torch::tensor(t5, torch::kFloat64));
+    r.mean_rank = pooled(per_row[g], 0).mean().item<double>();
+    if (g > 0) {
+      r.mcnemar_top1 = eval::mcnemar_exact(pooled(per_row[g], 1) > 0.5, pooled(per_row[0], 1) > 0.5);
+      r.mcnemar_top5 = eval::mcnemar_exact(pooled(per_row[g], 5) > 0.5, pooled(per_row[0], 5) > 0.5);
+      r.sign_flip_rank = eval::paired_sign_flip(pooled(per_row[g], 0), pooled(per_row[0], 0), 10000, 0);
+    }
+    t.rows.push_back(r);
+  }
+  core::write_text_atomically(o.out / "ablation.json", t.to_json().dump(2) + "\n");
+  core::write_text_atomically(o.out / "ablation.csv", t.csv());
+  return t;
+}
+
+AblationTable load_ablation(const fs::path& file) {
+  AblationTable t;
+  try {
+    auto j = json::parse(core::read_text_file(file));
+    t.subjects = j.at("subjects").get<std::vector<int>>();
+    t.seeds = j.at("seeds").get<std::vector<uint64_t>>();
+    t.prototype = j.at("prototype");
+    t.cells_run = j.at("cells_run");
+    t.cells_reused = j.at("cells_reused");
+    for (const auto& rj : j.at("rows")) {
+      AblationRow r;
+      r.name = rj.at("name");
+      r.library = rj.at("library");
+      r.virtual_brain = rj.at("virtual_brain");
+      r.batch = rj.at("batch");
+      r.encoder = rj.at("encoder");
+      r.cells = rj.at("cells");
+      r.top1 = {rj.at("top1_mean").get<double>(), rj.at("top1_sd").get<double>(), r.cells};
+      r.top5 = {rj.at("top5_mean").get<double>(), rj.at("top5_sd").get<double>(), r.cells};
+      r.mean_rank = rj.at("mean_rank");
+      r.mcnemar_top1 = test_from_json(rj.at("mcnemar_top1"));
+      r.mcnemar_top5 = test_from_json(rj.at("mcnemar_top5"));
+      r.sign_flip_rank = test_from_json(rj.at("sign_flip_rank"));
+      t.rows.push_back(r);
+    }
+  } catch (const json::exception& e) {
+    fail(file, " is not an ablation table written by `brainsem ablate`: ", e.what());
+  }
+  return t;
+}
+
+}  // namespace brainsem::report

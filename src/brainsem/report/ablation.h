@@ -1,0 +1,67 @@
+#pragma once
+// Tables 2-3: the ablation grid V (semantic library) on/off x B (virtual brain activity) on/off x
+// batch x fMRI-encoder size, over subjects and seeds (issue 6 §4). Each cell is a
+// `brainsem train`-style run directory OUT/cells/<config>/Subject<s>-seed<k>/; a cell whose
+// results.json exists is not run again (resumable), one with only a checkpoint is resumed.
+// Significance: every configuration against the reference (the first: V on, B on), paired on the
+// same test items of the same subjects and seeds: exact McNemar on top-1 and on top-5
+// correctness, and a sign-flip test on the true class's rank.
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "brainsem/eval/stats.h"
+#include "brainsem/train/train_config.h"
+
+namespace brainsem::report {
+
+struct AblationConfig {
+  std::string name;  // e.g. "V+B+_b200_vit6x4"
+  train::TrainConfig config;
+};
+
+// The grid: V x B always; batch and encoder from `base` unless `full` (then batch 100/200 x ViT
+// (depth, heads) (6,4), (12,8), (24,16)). The reference (V on, B on, base batch/encoder) is first.
+std::vector<AblationConfig> ablation_grid(const train::TrainConfig& base, bool full);
+
+struct AblationOptions {
+  std::filesystem::path data;        // synthetic or GOD directory: Subject<s>.h5 (or .safetensors), stimuli, libraries
+  std::filesystem::path out;
+  std::vector<int> subjects{1};
+  std::vector<uint64_t> seeds{0};
+  bool full = false;
+  train::TrainConfig base;
+  std::string prototype = "stimulus";
+};
+
+struct AblationRow {
+  std::string name;
+  bool library = true, virtual_brain = true;
+  int64_t batch = 0;
+  std::string encoder;                      // "vit 6x4", "linear"
+  int64_t cells = 0;
+  eval::MeanSd top1, top5;                  // over (subject, seed) cells
+  double mean_rank = 0;
+  eval::PairedTest mcnemar_top1, mcnemar_top5, sign_flip_rank;  // vs the reference row
+};
+
+struct AblationTable {
+  std::vector<AblationRow> rows;
+  std::vector<int> subjects;
+  std::vector<uint64_t> seeds;
+  std::string prototype;
+  int64_t cells_run = 0, cells_reused = 0;
+  nlohmann::json to_json() const;
+  std::string text() const;  // plain-text table
+  std::string csv() const;
+};
+
+// Runs (or reuses) every cell, then writes OUT/ablation.json and OUT/ablation.csv atomically.
+AblationTable run_ablation(const AblationOptions& options);
+
+// Reads OUT/ablation.json back (for the report).
+AblationTable load_ablation(const std::filesystem::path& file);
+
+}  // namespace brainsem::report

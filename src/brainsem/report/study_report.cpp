@@ -1,0 +1,421 @@
+#include "brainsem/report/study_report.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/core/error.h"
+#include "brainsem/data/wordnet.h"
+#include "brainsem/eval/stats.h"
+#include "brainsem/report/ablation.h"
+#include "brainsem/report/embedding_map_study.h"
+#include "brainsem/report/html_report.h"
+#include "brainsem/report/retrieval.h"
+#include "brainsem/report/similarity_analysis.h"
+#include "brainsem/train/study.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace brainsem::report {
+namespace {
+
+struct RunInfo {
+  std::string subject;  // "Subject1" or the run directory's name
+  fs::path dir;
+  json results;
+  std::vector<train::MethodScore> scores;
+};
+
+train::MethodScore score_from_json(const json& s) {
+  train::MethodScore m;
+  m.method = s.at("method");
+  m.prototype = s.at("prototype");
+  m.n = s.at("n");
+  m.classes = s.at("classes");
+  m.top1 = s.at("top1");
+  m.top5 = s.at("top5");
+  m.mean_rank = s.at("mean_rank");
+  m.chance_top1 = s.at("chance_top1");
+  m.chance_top5 = s.at("chance_top5");
+  m.p_top1 = s.at("p_top1");
+  m.p_top5 = s.at("p_top5");
+  m.ci_top1 = {m.top1, s.at("ci_top1").at(0).get<double>(), s.at("ci_top1").at(1).get<double>(), 0.95};
+  m.ci_top5 = {m.top5, s.at("ci_top5").at(0).get<double>(), s.at("ci_top5").at(1).get<double>(), 0.95};
+  if (s.contains("ranks")) m.ranks = s.at("ranks").get<std::vector<int64_t>>();
+  return m;
+}
+
+RunInfo read_run(const fs::path& dir, const std::string& subject) {
+  RunInfo r{subject, dir, {}, {}};
+  BRAINSEM_CHECK(fs::exists(dir / "results.json"), dir, " has no results.json; finish the run (`brainsem train`) first");
+  try {
+    r.results = json::parse(core::read_text_file(dir / "results.json"));
+    for (const auto& s : r.results.at("scores")) r.scores.push_back(score_from_json(s));
+  } catch (const json::exception& e) {
+    fail(dir / "results.json", " is not a results file of `brainsem train`: ", e.what());
+  }
+  BRAINSEM_CHECK(!r.scores.empty(), dir / "results.json", " holds no scores");
+  return r;
+}
+
+// Subject<N> directories sorted by N, others by name.
+std::vector<RunInfo> find_runs(const fs::path& dir, bool* demo) {
+  std::vector<RunInfo> runs;
+  if (fs::exists(dir / "config.json") && fs::exists(dir / "results.json")) {
+    *demo = false;
+    auto p = fs::absolute(dir).lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();
+    runs.push_back(read_run(dir, p.filename().empty() ? "run" : p.filename().string()));
+    return runs;
+  }
+  BRAINSEM_CHECK(fs::is_directory(dir / "runs"), dir,
+                 " is neither a run directory of `brainsem train` (config.json + results.json) nor a demo directory (runs/Subject*/)");
+  *demo = true;
+  std::vector<std::pair<std::pair<int, std::string>, fs::path>> found;
+  for (const auto& e : fs::directory_iterator(dir / "runs")) {
+    if (!e.is_directory()) continue;
+    std::string name = e.path().filename().string();
+    int num = 1 << 30;
+    if (name.rfind("Subject", 0) == 0) {
+      try {
+        num = std::stoi(name.substr(7));
+      } catch (...) {
+      }
+    }
+    found.push_back({{num, name}, e.path()});
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [key, path] : found) runs.push_back(read_run(path, key.second));
+  BRAINSEM_CHECK(!runs.empty(), dir / "runs", " has no run directories");
+  return runs;
+}
+
+// FNV-1a 64 of a file's bytes: a content fingerprint for the manifest, not a security hash.
+std::string file_fingerprint(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return "missing";
+  uint64_t h = 1469598103934665603ull;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ull;
+    }
+  }
+  char s[40];
+  std::snprintf(s, sizeof s, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+  return s;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      auto pos = line.find(':');
+      return pos == std::string::npos ? line : line.substr(pos + 2);
+    }
+  return "unknown";
+}
+
+std::string pct(double f) { return format_percent(f, 1); }
+
+void flatten(const json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+  } else if (j.is_string()) {
+    out.push_back({prefix, j.get<std::string>()});
+  } else {
+    out.push_back({prefix, j.dump()});
+  }
+}
+
+void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
+  h.add_section("Zero-shot decoding (Table 1)");
+  h.add_paragraph(
+      "Top-1 / top-5 accuracy (%) of identifying each test image's class among the unseen test classes. "
+      "Intervals: 95% percentile bootstrap over test items; p: exact one-sided binomial test against chance.");
+  // Table 1 across subjects: (method, prototype) rows in first-seen order.
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& r : runs)
+    for (const auto& m : r.scores)
+      if (std::find(keys.begin(), keys.end(), std::make_pair(m.method, m.prototype)) == keys.end())
+        keys.push_back({m.method, m.prototype});
+  Table t;
+  t.caption = "Top-1 / top-5 accuracy (%) per subject";
+  t.header = {"method", "prototype"};
+  for (const auto& r : runs) t.header.push_back(r.subject);
+  if (runs.size() > 1) t.header.push_back("mean ± sd [95% CI over subjects] (top-1)");
+  std::vector<double> best(runs.size(), -1);
+  for (size_t ri = 0; ri < runs.size(); ++ri)
+    for (const auto& m : runs[ri].scores)
+      if (m.method != "oracle") best[ri] = std::max(best[ri], m.top1);
+  for (const auto& [method, proto] : keys) {
+    std::vector<std::string> row{method, proto};
+    std::vector<double> top1s;
+    for (size_t ri = 0; ri < runs.size(); ++ri) {
+      const train::MethodScore* m = nullptr;
+      for (const auto& s : runs[ri].scores)
+        if (s.method == method && s.prototype == proto) m = &s;
+      if (!m) {
+        row.push_back("–");
+        continue;
+      }
+      top1s.push_back(m->top1);
+      if (m->method != "oracle" && m->top1 == best[ri]) t.bold.insert({t.rows.size(), row.size()});
+      row.push_back(pct(m->top1) + " / " + pct(m->top5));
+    }
+    if (runs.size() > 1) {
+      if (top1s.size() >= 2) {
+        auto v = torch::tensor(top1s, torch::kFloat64);
+        auto ms = eval::mean_sd(v);
+        auto ci = eval::bootstrap_mean_ci(v, 10000, 0.95, 0);
+        row.push_back(pct(ms.mean) + " ± " + pct(ms.sd) + " [" + pct(ci.lo) + ", " + pct(ci.hi) + "]");
+      } else {
+        row.push_back("–");
+      }
+    }
+    t.rows.push_back(row);
+  }
+  t.note = "Bold: best top-1 of each subject (the oracle, which knows the generating model, excluded).";
+  h.add_table(t);
+  for (const auto& r : runs) {
+    Table d;
+    d.caption = r.subject + ": intervals and p-values";
+    d.header = {"method", "prototype", "n", "classes", "top-1 % [95% CI]", "p (top-1)", "top-5 % [95% CI]", "p (top-5)", "mean rank"};
+    for (const auto& m : r.scores)
+      d.rows.push_back({m.method, m.prototype, std::to_string(m.n), std::to_string(m.classes),
+                        format_interval(100 * m.top1, 100 * m.ci_top1.lo, 100 * m.ci_top1.hi, 1), format_p(m.p_top1),
+                        format_interval(100 * m.top5, 100 * m.ci_top5.lo, 100 * m.ci_top5.hi, 1), format_p(m.p_top5),
+                        format_number(m.mean_rank, 1)});
+    if (!r.scores.empty())
+      d.note = "Chance: top-1 " + pct(r.scores[0].chance_top1) + " %, top-5 " + pct(r.scores[0].chance_top5) + " %.";
+    h.add_table(d);
+  }
+}
+
+void ablation_section(HtmlReport& h, const fs::path& file) {
+  auto t = load_ablation(file);
+  h.add_section("Ablations (Tables 2-3)");
+  Table tab;
+  tab.caption = "Mean over subjects and seeds (" + t.prototype + " prototypes)";
+  tab.header = {"configuration", "V (library)", "B (virtual)", "batch", "encoder", "cells", "top-1 % (sd)", "top-5 % (sd)",
+                "mean rank", "p McNemar top-1", "p McNemar top-5", "p sign-flip rank"};
+  double best = -1;
+  for (const auto& r : t.rows) best = std::max(best, r.top1.mean);
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const auto& r = t.rows[i];
+    if (r.top1.mean == best) tab.bold.insert({i, 6});
+    tab.rows.push_back({r.name, r.library ? "on" : "off", r.virtual_brain ? "on" : "off", std::to_string(r.batch), r.encoder,
+                        std::to_string(r.cells), pct(r.top1.mean) + " (" + pct(r.top1.sd) + ")",
+                        pct(r.top5.mean) + " (" + pct(r.top5.sd) + ")", format_number(r.mean_rank, 2),
+                        i ? format_p(r.mcnemar_top1.p_value) : "reference", i ? format_p(r.mcnemar_top5.p_value) : "reference",
+                        i ? format_p(r.sign_flip_rank.p_value) : "reference"});
+  }
+  tab.note = "p-values: each configuration against the first, paired on the same test items of the same subjects and seeds.";
+  h.add_table(tab);
+}
+
+struct Analyses {
+  fs::path retrieval, similarity, maps;
+  double seconds = 0;
+};
+
+Analyses ensure_analyses(const fs::path& analysis, const RunInfo& run, const StudyReportOptions& o) {
+  Analyses a{analysis / "retrieval", analysis / "similarity", analysis / "maps", 0};
+  const bool need = !fs::exists(a.retrieval / "retrieval.json") || !fs::exists(a.similarity / "similarity.json") ||
+                    (!fs::exists(a.maps / "maps.json") && data::WordNet::available(o.wordnet));
+  if (!need || !o.compute_missing) return a;
+  if (!fs::exists(run.dir / "checkpoint.pt")) return a;  // nothing to compute from
+  auto t0 = std::chrono::steady_clock::now();
+  auto tr = train::open_run(run.dir);
+  auto fresh = [](const fs::path& d) {
+    if (fs::exists(d)) fs::remove_all(d);  // an incomplete earlier attempt
+  };
+  if (!fs::exists(a.retrieval / "retrieval.json")) {
+    std::string desc;
+    auto store = default_retrieval_store(tr.study, &desc);
+    auto r = retrieve_run(tr, store, desc, RetrievalOptions{});
+    fresh(a.retrieval);
+    core::build_directory_atomically(a.retrieval, [&](const fs::path& tmp) { write_retrieval(tmp, r); });
+  }
+  if (!fs::exists(a.similarity / "similarity.json")) {
+    auto s = analyse_run_similarity(tr, 3);
+    fresh(a.similarity);
+    core::build_directory_atomically(a.similarity, [&](const fs::path& tmp) { write_similarity(tmp, s); });
+  }
+  if (!fs::exists(a.maps / "maps.json") && data::WordNet::available(o.wordnet)) {
+    MapOptions mo;
+    mo.max_train = o.map_train_samples;
+    mo.tsne_iterations = o.tsne_iterations;
+    auto m = run_map_study(tr, data::WordNet::load(o.wordnet), mo);
+    fresh(a.maps);
+    core::build_directory_atomically(a.maps, [&](const fs::path& tmp) { write_map_study(tmp, m); });
+  }
+  a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return a;
+}
+
+void maps_section(HtmlReport& h, const fs::path& dir, const std::string& subject) {
+  if (!fs::exists(dir / "maps.json")) return;
+  auto j = json::parse(core::read_text_file(dir / "maps.json"));
+  h.add_section("Embedding maps (Fig. 5)");
+  h.add_paragraph(subject + ": " + std::to_string(j.at("points").get<int64_t>()) + " points (" +
+                  std::to_string(j.at("test_points").get<int64_t>()) + " test items and training samples), " +
+                  std::to_string(j.at("biotic_points").get<int64_t>()) +
+                  " biotic (WordNet hyponyms of living_thing.n.01). Separability numbers are computed in each " +
+                  j.at("metrics_space").get<std::string>() + ".");
+  Table t;
+  t.caption = "Biotic vs abiotic: is there a linear boundary?";
+  t.header = {"space", "dimensions", "logistic-regression CV accuracy (sd over folds)", "majority-class rate", "k-NN purity (biotic)",
+              "k-NN purity (class)"};
+  for (const auto& m : j.at("metrics"))
+    t.rows.push_back({m.at("space").get<std::string>(), std::to_string(m.at("dims").get<int64_t>()),
+                      format_number(m.at("logistic_cv_accuracy").get<double>(), 3) + " (" +
+                          format_number(m.at("logistic_cv_sd").get<double>(), 3) + ")",
+                      format_number(j.at("majority_rate").get<double>(), 3),
+                      format_number(m.at("knn_purity_biotic").get<double>(), 3), format_number(m.at("knn_purity_class").get<double>(), 3)});
+  t.note = std::to_string(j.at("options").at("folds").get<int64_t>()) + "-fold stratified CV, L2 logistic regression (C = " +
+           format_number(j.at("options").at("c").get<double>(), 2) + "); k = " + std::to_string(j.at("options").at("knn").get<int64_t>()) +
+           " nearest neighbours.";
+  h.add_table(t);
+  static const std::map<std::string, std::string> names{{"raw_fmri", "raw fMRI"}, {"brainsem", "BrainSem embedding"}, {"clip", "CLIP"}};
+  for (const auto& e : j.at("maps")) {
+    auto file = dir / (e.at("file").get<std::string>() + ".png");
+    if (fs::exists(file))
+      h.add_figure(file, (e.at("method") == "tsne" ? "t-SNE of " : "ISOMAP of ") + names.at(e.at("space").get<std::string>()) +
+                             " (" + std::to_string(e.at("points").get<int64_t>()) + " points)");
+  }
+}
+
+void similarity_section(HtmlReport& h, const fs::path& dir, const std::string& subject) {
+  if (!fs::exists(dir / "similarity.json")) return;
+  auto j = json::parse(core::read_text_file(dir / "similarity.json"));
+  h.add_section("Similarity to the training images (Fig. 4)");
+  auto num = [](const json& v, int d) { return v.is_null() ? std::string("n/a") : format_number(v.get<double>(), d); };
+  h.add_paragraph(subject + ": " + std::to_string(j.at("correct").get<int64_t>()) + " of " + std::to_string(j.at("n").get<int64_t>()) +
+                  " test images decoded correctly (top-1). Mean CLIP cosine to the " + std::to_string(j.at("top").get<int64_t>()) +
+                  " most similar training images: correct " + num(j.at("mean_similarity_correct"), 4) + ", wrong " +
+                  num(j.at("mean_similarity_wrong"), 4) + ". Point-biserial r = " + num(j.at("point_biserial").at("r"), 3) +
+                  " (p = " + format_p(j.at("point_biserial").at("p").get<double>()) + "); Spearman r(similarity, rank) = " +
+                  num(j.at("spearman_rank").at("r"), 3) + " (p = " + format_p(j.at("spearman_rank").at("p").get<double>()) + ").");
+  if (fs::exists(dir / "similarity.png"))
+    h.add_figure(dir / "similarity.png", "Each test image: similarity to the training set vs the rank of its true class.");
+}
+
+void retrieval_section(HtmlReport& h, const fs::path& dir, const std::string& subject, int64_t examples,
+                       const data::WordNet* wn) {
+  if (!fs::exists(dir / "retrieval.json")) return;
+  auto j = json::parse(core::read_text_file(dir / "retrieval.json"));
+  h.add_section("Retrieval (Fig. 3)");
+  const int64_t k = j.at("k");
+  h.add_paragraph(subject + ": top-" + std::to_string(k) + " of a pool of " + std::to_string(j.at("pool").get<int64_t>()) +
+                  " images (" + j.at("store").get<std::string>() + "; " + std::to_string(j.at("excluded_test_stimuli").get<int64_t>()) +
+                  " test stimuli and " + std::to_string(j.at("excluded_near_duplicates").get<int64_t>()) +
+                  " near-duplicates excluded). Recall@" + std::to_string(k) + " " + pct(j.at("recall_at_k").get<double>()) +
+                  " % (chance " + pct(j.at("chance_recall_at_k").get<double>()) + " %), precision@" + std::to_string(k) + " " +
+                  pct(j.at("precision_at_k").get<double>()) + " %, mean rank of the first true-class image " +
+                  format_number(j.at("mean_class_rank").get<double>(), 1) +
+                  ". The stores hold features only (no image files), so examples are listed by name and similarity; "
+                  "* marks a retrieved image of the test image's class.");
+  Table t;
+  t.caption = "Retrieval examples";
+  t.header = {"test image", "class"};
+  for (int64_t i = 1; i <= k; ++i) t.header.push_back("#" + std::to_string(i));
+  int64_t shown = 0;
+  for (const auto& it : j.at("items")) {
+    if (shown++ >= examples) break;
+    std::string cls = it.at("class");
+    if (wn && wn->contains(cls)) cls += " (" + wn->name(cls) + ")";
+    std::vector<std::string> row{it.at("name").get<std::string>(), cls};
+    for (const auto& hit : it.at("hits"))
+      row.push_back(hit.at("name").get<std::string>() + (hit.at("class") == it.at("class") ? " *" : "") + " " +
+                    format_number(hit.at("similarity").get<double>(), 3));
+    while (row.size() < t.header.size()) row.push_back("");
+    t.rows.push_back(row);
+  }
+  h.add_table(t);
+}
+
+void manifest_section(HtmlReport& h, const fs::path& dir, bool demo, const std::vector<RunInfo>& runs, double analysis_seconds) {
+  h.add_section("Manifest");
+  std::vector<std::pair<std::string, std::string>> m;
+  m.push_back({"program", std::string("brainsem ") + BRAINSEM_VERSION});
+  m.push_back({"libtorch", TORCH_VERSION});
+  std::time_t now = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  m.push_back({"report written", buf});
+  m.push_back({"hardware", cpu_model() + ", " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads, torch threads " +
+                               std::to_string(torch::get_num_threads())});
+  if (demo && fs::exists(dir / "manifest.json")) {
+    try {
+      flatten(json::parse(core::read_text_file(dir / "manifest.json")), "demo", m);
+    } catch (const json::exception& e) {
+      m.push_back({"demo manifest", std::string("unreadable: ") + e.what()});
+    }
+  }
+  std::map<std::string, std::string> hashed;  // each input file hashed once
+  for (const auto& r : runs) {
+    const std::string p = r.subject + ".";
+    if (r.results.contains("train_seconds")) m.push_back({p + "train seconds", format_number(r.results.at("train_seconds").get<double>(), 1)});
+    if (r.results.contains("best_step")) m.push_back({p + "best step", r.results.at("best_step").dump()});
+    if (fs::exists(r.dir / "config.json")) {
+      auto c = json::parse(core::read_text_file(r.dir / "config.json"));
+      if (c.contains("seed")) m.push_back({p + "seed", c.at("seed").dump()});
+      m.push_back({p + "config", c.dump()});
+    }
+    if (fs::exists(r.dir / "inputs.json")) {
+      auto in = json::parse(core::read_text_file(r.dir / "inputs.json"));
+      for (auto it = in.begin(); it != in.end(); ++it) {
+        if (!it.value().is_string() || it.value().get<std::string>().empty()) continue;
+        const std::string f = it.value();
+        if (!hashed.count(f)) hashed[f] = file_fingerprint(f);
+        m.push_back({p + it.key(), f + " (" + hashed[f] + ")"});
+      }
+    }
+  }
+  m.push_back({"analysis seconds (this report)", format_number(analysis_seconds, 1)});
+  h.add_manifest(m);
+}
+
+}  // namespace
+
+fs::path write_study_report(const fs::path& dir, const StudyReportOptions& o) {
+  BRAINSEM_CHECK(fs::is_directory(dir), "report: ", dir, " is not a directory");
+  bool demo = false;
+  auto runs = find_runs(dir, &demo);
+  const fs::path analysis = dir / "analysis";
+  auto an = ensure_analyses(analysis, runs[0], o);
+  std::unique_ptr<data::WordNet> wn;
+  if (data::WordNet::available(o.wordnet)) wn = std::make_unique<data::WordNet>(data::WordNet::load(o.wordnet));
+
+  HtmlReport h("BrainSem study report", demo ? std::to_string(runs.size()) + " subjects, " + dir.string()
+                                               : "run " + fs::absolute(dir).lexically_normal().string());
+  results_section(h, runs);
+  const fs::path ablation = demo ? dir / "ablation" / "ablation.json" : fs::path();
+  if (!ablation.empty() && fs::exists(ablation)) ablation_section(h, ablation);
+  maps_section(h, an.maps, runs[0].subject);
+  similarity_section(h, an.similarity, runs[0].subject);
+  retrieval_section(h, an.retrieval, runs[0].subject, o.retrieval_examples, wn.get());
+  manifest_section(h, dir, demo, runs, an.seconds);
+  const fs::path out = o.output.empty() ? dir / "report.html" : o.output;
+  h.save(out);
+  return out;
+}
+
+void write_study_report(const fs::path& dir) { write_study_report(dir, StudyReportOptions{}); }
+
+}  // namespace brainsem::report
