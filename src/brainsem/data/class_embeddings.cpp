@@ -95,7 +95,9 @@ ClassEmbeddings read_class_embeddings(const std::filesystem::path& path) {
   if (auto e = f.metadata().find("encoder"); e != f.metadata().end()) t.encoder = e->second;
   if (auto e = f.metadata().find("extra"); e != f.metadata().end()) {
     try {
-      for (auto& [k, v] : json::parse(e->second).items()) t.extra[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      const json extra = json::parse(e->second);  // named: items() must not outlive a temporary
+      BRAINSEM_CHECK(extra.is_object(), where, ": metadata 'extra' must be a JSON object");
+      for (auto& [k, v] : extra.items()) t.extra[k] = v.is_string() ? v.get<std::string>() : v.dump();
     } catch (const json::exception& ex) {
       fail(where, ": metadata 'extra' is not a JSON object: ", ex.what());
     }

@@ -371,6 +371,7 @@ CvMethodResult run_ridge(const CvDataset& d, const CvOptions& o, const std::vect
     }
     const int64_t folds_in = std::min<int64_t>(o.inner_folds, static_cast<int64_t>(train_classes.size()) / 2);
     auto inner_score = torch::zeros({pm, na}, torch::kFloat64);
+    auto held_idx = torch::tensor(fold.heldout, torch::kInt64);
     if (folds_in >= 2) {
       std::mt19937_64 rng(o.seed * 7919 + fi);
       std::shuffle(train_classes.begin(), train_classes.end(), rng);
@@ -390,9 +391,14 @@ CvMethodResult run_ridge(const CvDataset& d, const CvOptions& o, const std::vect
           }
         }
         auto coef = ridge_coefficients(x, tr, te, d.sample_class, c, grp, static_cast<int64_t>(val_classes.size()), alphas);
-        auto sim = ridge_similarity(coef, q);  // [Pm, A, g, C]
+        // The outer held-out classes take no part in choosing alpha: not even as distractors.
+        auto sim = ridge_similarity(coef, q).index_fill(3, held_idx, -std::numeric_limits<double>::infinity());
         auto b = score_batch(sim.flatten(0, 1), val_classes);
-        inner_score += (b.pair_sum / static_cast<double>(b.pairs)).view({pm, na});
+        // 2-AFC alone ignores a shrinkage towards the training-class mean (it cancels in a pair)
+        // but that shrinkage ruins ranks among all classes; so score both.
+        const double ctr = static_cast<double>(c - k);
+        auto rank_acc = ((ctr - b.ranks.to(torch::kFloat64)) / (ctr - 1)).mean(1);
+        inner_score += (b.pair_sum / static_cast<double>(b.pairs) + rank_acc).view({pm, na});
       }
     }
     auto sim = ridge_similarity(outer, q);  // [Pm, A, k, C]
