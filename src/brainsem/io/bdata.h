@@ -40,7 +40,8 @@ BData read_bdata(const std::filesystem::path& path);
 // Writes a BData file in bdpy's layout (fixed-length NULLPAD strings), atomically:
 //   /dataset f64 [N, C], /metadata/{key, description} fixed-length NULLPAD ASCII [K],
 //   /metadata/value f64 [K, C], /header/ctime (scalar vlen str), /header/ctime_epoch, empty /vmap.
-// One contiguous write per array, no chunking: 3450 x 4500 doubles take well under a second.
+// One contiguous write per array, no chunking: 3450 x 4500 doubles (125 MB) write in ~1 s here
+// (disk-bound) and read back in 0.25 s.
 void write_bdata(const std::filesystem::path& path, const BData& data);
 
 // Variants other BData writers produce (used by tests to check the reader reads them all alike).
