@@ -10,7 +10,7 @@
 namespace brainsem::app {
 
 struct StudyOptions {
-  std::string subject, stimuli, library, library_test, truth;
+  std::string subject, stimuli, library, library_test, truth, class_embeddings;
   int subject_index = 0;
   train::StudyInputs inputs() const {
     train::StudyInputs s;
@@ -21,6 +21,7 @@ struct StudyOptions {
     s.library = abs(library);
     s.library_test = abs(library_test);
     s.truth = abs(truth);
+    s.class_embeddings = abs(class_embeddings);
     s.subject_index = subject_index;
     return s;
   }
@@ -32,9 +33,12 @@ inline void add_study_options(CLI::App& cmd, StudyOptions& o, bool required = tr
                 ->check(CLI::ExistingFile);
   auto* f = g->add_option("--stimuli", o.stimuli, "Feature store with every training and test stimulus image")
                 ->check(CLI::ExistingFile);
+  auto* e = g->add_option("--class-embeddings", o.class_embeddings,
+                           "Class-embedding table instead of --stimuli: per-class targets and prototypes (docs/generic_data.md)")
+                ->check(CLI::ExistingFile);
+  f->excludes(e);
   if (required) {
     s->required();
-    f->required();
   }
   g->add_option("--library", o.library, "Feature store of the semantic library (training classes only)")->check(CLI::ExistingFile);
   g->add_option("--library-test", o.library_test, "Feature store of test-class library images (adds 'library' prototypes)")
