@@ -152,16 +152,18 @@ void write_map_study(const fs::path& dir, const MapStudy& m) {
   static const std::map<std::string, std::string> titles{
       {"raw_fmri", "raw fMRI"}, {"brainsem", "BrainSem brain embedding"}, {"clip", "CLIP image features"}};
   for (const auto& e : m.maps) {
-    std::vector<std::string> names, cats;
+    // Plot colours: biotic vs abiotic only (as the paper); the CSV also says which points are test items.
+    std::vector<std::string> names, cats, colour;
     for (auto r : e.rows) {
       names.push_back(m.names[r]);
-      cats.push_back(std::string(m.biotic[r] ? "biotic" : "abiotic") + (m.split[r] == "test" ? " (test)" : ""));
+      colour.push_back(m.biotic[r] ? "biotic" : "abiotic");
+      cats.push_back(colour.back() + (m.split[r] == "test" ? " (test)" : ""));
     }
     const std::string stem = e.space + "_" + e.method;
     viz::write_points_csv(dir / (stem + ".csv"), e.coords, names, cats);
     viz::ScatterPlot p;
     p.xy = e.coords;
-    p.categories = cats;
+    p.categories = colour;
     auto t = titles.find(e.space);
     p.title = (e.method == "tsne" ? "t-SNE of " : "ISOMAP of ") + (t == titles.end() ? e.space : t->second);
     p.radius = 2.5;
