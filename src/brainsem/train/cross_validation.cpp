@@ -265,9 +265,11 @@ torch::Tensor ridge_coefficients(const torch::Tensor& x, const std::vector<int64
 // Cosine similarities of predictions coef [A, g, C] x E_p to every class embedding, for every
 // permutation p: q [Pm, C, C] = E_p E_p^T (unit diagonal). Returns [Pm, A, g, C].
 torch::Tensor ridge_similarity(const torch::Tensor& coef, const torch::Tensor& q) {
-  auto dots = torch::einsum("agc,pcd->pagd", {coef, q});
-  auto normsq = (dots * coef.unsqueeze(0)).sum(-1, true).clamp_min(1e-300);
-  return dots / normsq.sqrt();
+  const int64_t a = coef.size(0), g = coef.size(1), c = coef.size(2);
+  auto flat = coef.reshape({a * g, c});
+  auto dots = torch::matmul(flat.unsqueeze(0), q);  // one batched matmul: [Pm, A*g, C]
+  auto normsq = (dots * flat.unsqueeze(0)).sum(-1, true).clamp_min(1e-300);
+  return (dots / normsq.sqrt()).view({q.size(0), a, g, c});
 }
 
 struct RidgeFoldWork {
