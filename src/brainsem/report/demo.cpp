@@ -12,6 +12,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/data/synth.h"
 #include "brainsem/report/results_table.h"
+#include "brainsem/report/study_report.h"
 #include "brainsem/train/study.h"
 
 namespace fs = std::filesystem;
@@ -151,6 +152,11 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
                 {"runs", runs},
                 {"timings", timings}};
   core::write_text_atomically(out / "manifest.json", manifest.dump(2) + "\n");
+  if (cfg.report) {
+    std::printf("== 4/4 report: analyses of Subject1 (retrieval, similarity, maps) and report.html\n");
+    std::fflush(stdout);
+    write_study_report(out);
+  }
   std::printf("\ndemo finished in %.0f s; wrote %s\n", timings["total_s"].get<double>(), out.c_str());
 }
 

@@ -222,11 +222,22 @@ torch::Tensor oracle_similarity(const LoadedStudy& s) {
     }
   for (auto r : cand_rows) cand_class.push_back(truth.stimulus_class[r]);
   auto idx = torch::tensor(cand_rows, torch::kInt64);
+  // A decoder can only know an image's semantics (its CLIP feature), never the image's own
+  // low-level vector, so the oracle treats the low-level drive as noise: the mean response uses
+  // the average low-level vector and its variance joins the noise. (Knowing the low-level
+  // vectors too makes identification trivially perfect.)
+  auto low = truth.lowlevel.to(torch::kFloat64);                                        // [S, L]
+  auto low_mean = low.mean(0, true);                                                    // [1, L]
+  auto low_cov = (low - low_mean).t().matmul(low - low_mean) / (low.size(0) - 1);       // [L, L]
   auto mu = truth.expected_response(s.inputs.subject_index, truth.stimulus_features.index_select(0, idx),
-                                    truth.lowlevel.index_select(0, idx), cand_class).to(torch::kFloat64);  // [C, V]
-  // Averaging R repeats shrinks the trial noise by R and the run shifts (one run per repeat) too.
+                                    low_mean.expand({idx.size(0), low.size(1)}).to(torch::kFloat32), cand_class)
+                .to(torch::kFloat64);  // [C, V]
+  auto w_low = st.w_low.to(torch::kFloat64);                                            // [V, L]
+  auto low_var = st.low_gain.to(torch::kFloat64).pow(2) * (w_low.matmul(low_cov) * w_low).sum(1);  // [V]
+  // Averaging R repeats shrinks the trial noise and the run shifts (one run per repeat), not the
+  // image's low-level drive, which every repeat shares.
   const double repeats = truth.config.test_repeats;
-  auto var = (st.noise_sd.to(torch::kFloat64).pow(2) + st.run_shift.to(torch::kFloat64).var(0)) / repeats;  // [V]
+  auto var = (st.noise_sd.to(torch::kFloat64).pow(2) + st.run_shift.to(torch::kFloat64).var(0)) / repeats + low_var;
   auto centred = observed;  // expected_response includes the voxel baselines
   // log N(x | mu_c, var) up to a constant: -sum_v (x_v - mu_cv)^2 / (2 var_v).
   auto w = 1.0 / var;

@@ -85,8 +85,10 @@ torch::Tensor predict_ridge(const LoadedStudy& study, uint64_t seed, double* cho
 // stands in for it; its prediction is that class's mean stimulus feature.
 torch::Tensor predict_nearest_class_mean(const LoadedStudy& study);
 // Oracle from the synthetic generator's true parameters: ranks the candidate test images by the
-// Gaussian likelihood of the raw averaged test response under the true model (the best any
-// decoder could do). Requires inputs.truth. Returns [N_test, C_test] log-likelihoods.
+// Gaussian likelihood of the raw averaged test response under the true model given each image's
+// semantics (its CLIP feature), with the unknowable per-image low-level drive treated as noise:
+// the best a decoder that sees CLIP features could do. Requires inputs.truth.
+// Returns [N_test, C_test] log-likelihoods.
 torch::Tensor oracle_similarity(const LoadedStudy& study);
 
 struct BrainSemRun {
