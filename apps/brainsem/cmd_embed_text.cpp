@@ -1,0 +1,110 @@
+// `brainsem embed-text`: CLIP text prototypes of class names, written as a class-embedding table
+// (docs/clip_text.md: safetensors "embeddings" F32 [C, E] + __metadata__ format
+// "brainsem.class_embeddings.v1", classes, encoder, templates).
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <set>
+
+#include "brainsem/clip/text_encoder.h"
+#include "brainsem/clip/tokenizer.h"
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/core/error.h"
+#include "brainsem/io/safetensors.h"
+#include "command.h"
+
+namespace brainsem::app {
+namespace {
+
+struct EmbedTextArgs {
+  std::string model, classes, templates = "default", out, device = "cpu";
+  int batch = 256;
+  CommonOptions common;
+};
+
+// One class name per line. Surrounding spaces are trimmed; a final newline is allowed; an empty
+// line anywhere else, a duplicate or invalid UTF-8 is an error naming the line.
+std::vector<std::string> read_class_names(const std::string& path) {
+  const std::string text = core::read_text_file(path);
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  size_t pos = 0;
+  int line_no = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    std::string line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto b = line.find_first_not_of(" \t"), e = line.find_last_not_of(" \t");
+    BRAINSEM_CHECK(b != std::string::npos, path, ":", line_no,
+                   ": empty class name; write one class name per line with no blank lines");
+    line = line.substr(b, e - b + 1);
+    try {
+      clip::ClipTokenizer::normalize(line);
+    } catch (const Error& err) {
+      fail(path, ":", line_no, ": ", err.what());
+    }
+    BRAINSEM_CHECK(seen.insert(line).second, path, ":", line_no, ": class '", line,
+                   "' appears twice; class names must be unique");
+    names.push_back(line);
+  }
+  BRAINSEM_CHECK(!names.empty(), path, ": no class names; write one class name per line");
+  return names;
+}
+
+CommandRegistration reg(210, [](CLI::App& root) {
+  auto args = std::make_shared<EmbedTextArgs>();
+  auto* cmd = root.add_subcommand(
+      "embed-text", "Class prototypes from CLIP's text tower (prompt templates) into a class-embedding table");
+  cmd->footer(
+      "Each class's prototype is the normalised mean of the normalised text embeddings of its prompts\n"
+      "(templates with {} replaced by the class name). Templates: 'default' = \"a photo of a {}.\",\n"
+      "'imagenet80' = OpenAI's 80 ImageNet prompts, or a file with one template per line ('#' comments).\n"
+      "Models: a Hugging Face CLIP directory (config.json + model.safetensors) or an OpenAI/open_clip\n"
+      "NAME.safetensors with NAME.json; the model must use CLIP's 49408-token BPE vocabulary.\n"
+      "Output: safetensors with \"embeddings\" F32 [C, E] and metadata format=brainsem.class_embeddings.v1,\n"
+      "classes (JSON array, file order), encoder, templates (docs/clip_text.md).");
+  cmd->add_option("--model", args->model, "CLIP model (Hugging Face directory or .safetensors with .json)")
+      ->required();
+  cmd->add_option("--classes", args->classes, "Class names, one per line")->required();
+  cmd->add_option("--templates", args->templates, "default, imagenet80 or a file of templates with {}");
+  cmd->add_option("--out", args->out, "Output class-embedding table (.safetensors)")->required();
+  cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--batch", args->batch, "Prompts per forward pass")->check(CLI::PositiveNumber);
+  add_common_options(*cmd, args->common);
+  cmd->callback([args] {
+    apply_common_options(args->common);
+    const torch::Device device = args->device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    BRAINSEM_CHECK(device.is_cpu() || torch::cuda::is_available(),
+                   "--device cuda: CUDA is not available in this build or machine; use --device cpu");
+    // Inputs are checked before the model is loaded, so bad input fails fast and writes nothing.
+    const auto classes = read_class_names(args->classes);
+    const bool builtin = args->templates == "default" || args->templates == "imagenet80";
+    const auto templates =
+        builtin ? clip::builtin_templates(args->templates) : clip::read_templates_file(args->templates);
+    auto encoder = clip::load_text_encoder(args->model);
+    encoder->to(device, torch::kFloat32);
+    std::fprintf(stderr, "embed-text: %zu classes x %zu templates, model %s (%s), %s\n", classes.size(),
+                 templates.size(), encoder->info().id.c_str(), encoder->info().arch.c_str(), args->device.c_str());
+    const auto protos = clip::class_prototypes(*encoder, classes, templates, args->batch, !args->common.quiet);
+    BRAINSEM_CHECK(torch::isfinite(protos).all().item<bool>(), args->model,
+                   ": the text tower produced non-finite embeddings; check the weights");
+    const std::map<std::string, std::string> meta{
+        {"format", "brainsem.class_embeddings.v1"},
+        {"classes", nlohmann::json(classes).dump()},
+        {"encoder", encoder->info().id},
+        {"templates", nlohmann::json(templates).dump()},
+        {"template_set", args->templates},
+        {"model_path", args->model}};
+    io::write_safetensors(args->out, {{"embeddings", protos.contiguous()}}, meta);
+    std::printf("embedded %zu classes x %zu templates -> %s (dim %lld, encoder %s)\n", classes.size(),
+                templates.size(), args->out.c_str(), static_cast<long long>(protos.size(1)),
+                encoder->info().id.c_str());
+  });
+});
+
+}  // namespace
+}  // namespace brainsem::app
