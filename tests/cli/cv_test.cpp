@@ -124,7 +124,7 @@ TEST(CliCv, TrainAndEvalAcceptAnImportedDatasetWithClassEmbeddings) {
             0)
       << out;
   ASSERT_EQ(run_cli("train --subject " + q(dir / "d.safetensors") + " --class-embeddings " + q(dir / "emb.safetensors") +
-                        " --steps 30 --out " + q(dir / "run") + kTiny,
+                        " --steps 30 --no-library --out " + q(dir / "run") + kTiny,
                     &out),
             0)
       << out;
