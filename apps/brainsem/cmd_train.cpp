@@ -37,7 +37,8 @@ void run(Options& o) {
                    " already exists; use --resume to continue it or choose another --out");
   }
   auto inputs = o.study.inputs();
-  BRAINSEM_CHECK(!cfg.library || !inputs.library.empty(), "the semantic library is on (V) but no library feature store "
+  // A class-embedding table doubles as the library (one target per class).
+  BRAINSEM_CHECK(!cfg.library || !inputs.library.empty() || !inputs.class_embeddings.empty(), "the semantic library is on (V) but no library feature store "
                  "was given; pass --library FILE or train with --no-library");
   auto study = train::load_study(inputs, cfg.normalize);  // validates everything before any output
   fs::create_directories(dir);
