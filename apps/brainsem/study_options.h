@@ -10,7 +10,7 @@
 namespace brainsem::app {
 
 struct StudyOptions {
-  std::string subject, stimuli, library, library_test, truth, class_embeddings;
+  std::string subject, stimuli, library, library_test, truth, class_embeddings, text_prototypes;
   int subject_index = 0;
   train::StudyInputs inputs() const {
     train::StudyInputs s;
@@ -22,6 +22,7 @@ struct StudyOptions {
     s.library_test = abs(library_test);
     s.truth = abs(truth);
     s.class_embeddings = abs(class_embeddings);
+    s.text_prototypes = abs(text_prototypes);
     s.subject_index = subject_index;
     return s;
   }
@@ -42,6 +43,9 @@ inline void add_study_options(CLI::App& cmd, StudyOptions& o, bool required = tr
   }
   g->add_option("--library", o.library, "Feature store of the semantic library (training classes only)")->check(CLI::ExistingFile);
   g->add_option("--library-test", o.library_test, "Feature store of test-class library images (adds 'library' prototypes)")
+      ->check(CLI::ExistingFile);
+  g->add_option("--text-prototypes", o.text_prototypes,
+                "Class-embedding table from `brainsem embed-text`: adds 'text' prototypes for the test classes")
       ->check(CLI::ExistingFile);
   g->add_option("--truth", o.truth, "Synthetic truth.safetensors (enables the oracle baseline)")->check(CLI::ExistingFile);
   g->add_option("--subject-index", o.subject_index, "0-based subject number within --truth (Subject1 = 0)");

@@ -18,7 +18,8 @@ namespace brainsem::train {
 json StudyInputs::to_json() const {
   return json{{"subject", subject.string()}, {"stimuli", stimuli.string()}, {"library", library.string()},
               {"library_test", library_test.string()}, {"truth", truth.string()}, {"subject_index", subject_index},
-              {"class_embeddings", class_embeddings.string()}};
+              {"class_embeddings", class_embeddings.string()},
+              {"text_prototypes", text_prototypes.string()}};
 }
 
 StudyInputs StudyInputs::from_json(const json& j) {
@@ -29,6 +30,7 @@ StudyInputs StudyInputs::from_json(const json& j) {
   s.library_test = j.value("library_test", "");
   s.truth = j.value("truth", "");
   s.subject_index = j.value("subject_index", 0);
+  s.text_prototypes = j.value("text_prototypes", "");
   s.class_embeddings = j.value("class_embeddings", "");
   return s;
 }
@@ -106,6 +108,16 @@ std::vector<PrototypeSet> test_prototypes(const LoadedStudy& s) {
                    covered.size(), " of ", s.test_classes.size(), " test classes; every test class needs images");
     out.push_back({"library", eval::class_prototypes(s.library_test->features.index_select(0, torch::tensor(lib_rows, torch::kInt64)),
                                                      lib_class, static_cast<int64_t>(s.test_classes.size()))});
+  }
+  if (!s.inputs.text_prototypes.empty()) {
+    // CLIP text prototypes of the test classes (`brainsem embed-text`), in the joint CLIP space.
+    auto table = data::read_class_embeddings(s.inputs.text_prototypes);
+    auto feats = table.rows_for(s.test_classes, "text prototypes " + s.inputs.text_prototypes.string());
+    BRAINSEM_CHECK(feats.size(1) == out[0].features.size(1), "text prototypes ", s.inputs.text_prototypes.string(), " have ",
+                   feats.size(1), " dimensions but the image features have ", out[0].features.size(1),
+                   "; use the text tower of the same CLIP model");
+    out.push_back({"text", torch::nn::functional::normalize(feats.to(torch::kFloat32),
+                                                            torch::nn::functional::NormalizeFuncOptions().dim(1))});
   }
   return out;
 }
@@ -281,6 +293,7 @@ TrainedRun open_run(const fs::path& dir, const StudyInputs& given) {
   if (!given.library.empty()) inputs.library = given.library;
   if (!given.library_test.empty()) inputs.library_test = given.library_test;
   if (!given.truth.empty()) inputs.truth = given.truth;
+  if (!given.text_prototypes.empty()) inputs.text_prototypes = given.text_prototypes;
   if (!given.class_embeddings.empty()) {
     inputs.class_embeddings = given.class_embeddings;
     inputs.stimuli.clear();

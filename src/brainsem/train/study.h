@@ -36,6 +36,7 @@ struct StudyInputs {
   // one embedding per training class (docs/generic_data.md).
   std::filesystem::path class_embeddings;
   int subject_index = 0;                // which subject of the truth (0-based)
+  std::filesystem::path text_prototypes;  // class-embedding table (embed-text): adds "text" prototypes
   nlohmann::json to_json() const;
   static StudyInputs from_json(const nlohmann::json& j);
 };
@@ -54,7 +55,7 @@ struct LoadedStudy {
 LoadedStudy load_study(const StudyInputs& inputs, const std::string& normalize);
 
 struct PrototypeSet {
-  std::string kind;       // "stimulus" | "library"
+  std::string kind;       // "stimulus" | "library" | "text"
   torch::Tensor features; // [C_test, E]
 };
 std::vector<PrototypeSet> test_prototypes(const LoadedStudy& study);
