@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "brainsem/core/atomic_file.h"
+#include "brainsem/data/class_embeddings.h"
 #include "brainsem/data/feature_store.h"
 #include "brainsem/eval/stats.h"
 #include "testing/paths.h"
@@ -55,6 +56,31 @@ TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
   ASSERT_EQ(rc, 0) << out;
   auto again = json::parse(brainsem::core::read_text_file(tmp / "eval.json"));
   EXPECT_EQ(again["scores"][0]["ranks"], s["ranks"]);
+
+  // Text prototypes from a class-embedding table: here the test classes' library means, so the
+  // "text" score must equal the "library" score exactly.
+  auto lib = brainsem::data::FeatureStore::open(dataset() / "library_test.safetensors");
+  brainsem::data::ClassEmbeddings table;
+  table.classes = lib.class_list();
+  std::vector<torch::Tensor> rows;
+  for (const auto& c : table.classes) {
+    auto idx = torch::tensor(lib.rows_of_class(c), torch::kInt64);
+    rows.push_back(torch::nn::functional::normalize(lib.features.index_select(0, idx), torch::nn::functional::NormalizeFuncOptions().dim(1)).mean(0));
+  }
+  table.embeddings = torch::stack(rows);
+  table.encoder = lib.encoder;
+  brainsem::data::write_class_embeddings(tmp / "text.safetensors", table);
+  rc = run_cli("eval -q --run '" + (tmp / "run").string() + "' --text-prototypes '" + (tmp / "text.safetensors").string() +
+                   "' --json '" + (tmp / "eval2.json").string() + "'", &out);
+  ASSERT_EQ(rc, 0) << out;
+  auto withtext = json::parse(brainsem::core::read_text_file(tmp / "eval2.json"));
+  json library_score, text_score;
+  for (const auto& m : withtext["scores"]) {
+    if (m["prototype"] == "library") library_score = m;
+    if (m["prototype"] == "text") text_score = m;
+  }
+  ASSERT_FALSE(text_score.is_null()) << withtext.dump();
+  EXPECT_EQ(text_score["ranks"], library_score["ranks"]);
 }
 
 TEST(CliTrain, ResumeEqualsUninterrupted) {
@@ -130,7 +156,8 @@ TEST(CliDemo, SmallDemoRunsEndToEnd) {
   EXPECT_NE(out.find("oracle"), std::string::npos);
   auto results = json::parse(brainsem::core::read_text_file(tmp / "demo/results.json"));
   EXPECT_EQ(results["subjects"].size(), 1u);
-  EXPECT_EQ(results["ablation"].size(), 4u);
+  EXPECT_EQ(results["ablation"]["rows"].size(), 4u) << results["ablation"].dump();
+  EXPECT_TRUE(fs::exists(tmp / "demo/ablation/ablation.json"));
   auto manifest = json::parse(brainsem::core::read_text_file(tmp / "demo/manifest.json"));
   EXPECT_EQ(manifest["train"]["steps"], 30);
   EXPECT_TRUE(fs::exists(tmp / "demo/results.csv"));

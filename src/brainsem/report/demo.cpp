@@ -11,6 +11,7 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/data/synth.h"
+#include "brainsem/report/ablation.h"
 #include "brainsem/report/results_table.h"
 #include "brainsem/report/study_report.h"
 #include "brainsem/train/study.h"
@@ -96,44 +97,31 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
   }
   timings["subjects_s"] = seconds_since(t0) - timings["synth_s"].get<double>();
 
-  std::vector<SubjectScores> ablation;
+  json ablation_json;
+  std::string ablation_text;
   if (cfg.ablation) {
     std::printf("== 3/4 V/B ablation on Subject1 (V: semantic library, B: virtual brain activity)\n");
     std::fflush(stdout);
     auto ta = std::chrono::steady_clock::now();
-    train::StudyInputs in = train::StudyInputs::from_json(json::parse(core::read_text_file(out / "runs/Subject1/inputs.json")));
-    auto study = train::load_study(in, cfg.train.normalize);
-    for (int v = 0; v <= 1; ++v)
-      for (int b = 0; b <= 1; ++b) {
-        std::string cell = std::string("V") + (v ? "on" : "off") + "_B" + (b ? "on" : "off");
-        if (v && b) {  // the main run already is V on, B on
-          ablation.push_back({cell, {table[0].scores[0]}});
-          continue;
-        }
-        auto c = cfg.train;
-        c.library = v;
-        c.virtual_brain = b;
-        const fs::path dir = out / "ablation" / cell;
-        write_run_inputs(dir, c, in);
-        auto run = train::train_brainsem(c, study, dir, false, "brainsem", c.seed);
-        write_run_results(dir, run, run.scores, in);
-        ablation.push_back({cell, {run.scores[0]}});
-      }
+    AblationOptions ab;
+    ab.data = data_dir;
+    ab.out = out / "ablation";
+    ab.subjects = {1};
+    ab.seeds = {cfg.train.seed};
+    ab.base = cfg.train;
+    auto t = run_ablation(ab);
+    ablation_json = t.to_json();
+    ablation_text = t.text();
     timings["ablation_s"] = seconds_since(ta);
   }
 
   std::printf("\n== Results (%d subjects; details in %s)\n\n", cfg.subjects, (out / "results.json").c_str());
   std::printf("%s\n", format_table1(table, "stimulus").c_str());
   std::printf("%s\n", format_table1(table, "library").c_str());
-  if (!ablation.empty()) {
-    std::printf("V/B ablation, Subject1, BrainSem (stimulus prototypes):\n");
-    for (const auto& a : ablation)
-      std::printf("  %-12s top-1 %5.1f%%  top-5 %5.1f%%\n", a.subject.c_str(), 100 * a.scores[0].top1, 100 * a.scores[0].top5);
-  }
+  if (!ablation_text.empty()) std::printf("V/B ablation, Subject1, BrainSem:\n%s\n", ablation_text.c_str());
 
-  json results{{"subjects", json::array()}, {"ablation", json::array()}};
+  json results{{"subjects", json::array()}, {"ablation", ablation_json}};
   for (const auto& t : table) results["subjects"].push_back({{"subject", t.subject}, {"scores", scores_json(t.scores)}});
-  for (const auto& a : ablation) results["ablation"].push_back({{"cell", a.subject}, {"scores", scores_json(a.scores)}});
   core::write_text_atomically(out / "results.json", results.dump(2) + "\n");
   core::write_text_atomically(out / "results.csv", scores_csv(table));
 

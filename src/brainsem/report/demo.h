@@ -2,7 +2,7 @@
 // `brainsem demo`: the whole study in one command on generated GOD-shaped data (issue 3 §5).
 //   OUT/data/                  the synthetic dataset (brainsem synth --write-truth)
 //   OUT/runs/SubjectN/         one `brainsem train` run per subject (with baselines in results.json)
-//   OUT/ablation/V?B?/         the V/B ablation on Subject1 (V on B on is runs/Subject1)
+//   OUT/ablation/              the V/B ablation on Subject1 (brainsem ablate: one run per cell, ablation.json)
 //   OUT/results.json, .csv     every score; OUT/manifest.json: config, seeds, versions, timings
 //   OUT/report.html            the self-contained report (brainsem report OUT)
 #include <filesystem>
