@@ -3,7 +3,7 @@
 #   make test   - the test suite (ctest)
 BUILD ?= build
 JOBS ?= $(shell nproc)
-DEMO_DIR ?= demo-run
+DEMO_DIR ?= demo-runs/$(shell date +%Y%m%d-%H%M%S)
 DEMO_ARGS ?=
 
 .PHONY: deps configure build demo test bench clean
