@@ -20,7 +20,7 @@ CommandRegistration reg(10, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand("demo", "The whole study on generated GOD-shaped data: data, training, zero-shot, baselines, ablation, report");
   cmd->footer(
-      "Default: 5 subjects, the demo configuration of docs/method.md (about 10 minutes on 2 CPU cores).\n"
+      "Default: 5 subjects, the demo configuration of docs/method.md (measured: under 15 minutes on 2 shared CPU cores).\n"
       "--paper switches to the paper's exact recipe (ViT depth 24, heads 16, batch 200; hours on a CPU);\n"
       "add --library-per-class 1000 for the paper-size semantic library.");
   cmd->add_option("--out", o->out, "Output directory (new or empty)");
