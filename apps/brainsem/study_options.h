@@ -12,6 +12,12 @@ namespace brainsem::app {
 struct StudyOptions {
   std::string subject, stimuli, library, library_test, truth, class_embeddings, text_prototypes;
   int subject_index = 0;
+  bool ridge_raw_targets = false;  // ridge baseline: fit stored target rows as they are
+  eval::RidgeConfig ridge_config() const {
+    eval::RidgeConfig r;
+    if (ridge_raw_targets) r.normalize_targets = false;
+    return r;
+  }
   train::StudyInputs inputs() const {
     train::StudyInputs s;
     // Absolute, so a run directory's inputs.json works from any working directory.
@@ -49,6 +55,9 @@ inline void add_study_options(CLI::App& cmd, StudyOptions& o, bool required = tr
       ->check(CLI::ExistingFile);
   g->add_option("--truth", o.truth, "Synthetic truth.safetensors (enables the oracle baseline)")->check(CLI::ExistingFile);
   g->add_option("--subject-index", o.subject_index, "0-based subject number within --truth (Subject1 = 0)");
+  cmd.add_flag("--ridge-raw-targets", o.ridge_raw_targets,
+               "Ridge baseline: fit the stored target vectors as they are instead of L2-normalised rows "
+               "(default: normalised; docs/method.md)");
 }
 
 }  // namespace brainsem::app

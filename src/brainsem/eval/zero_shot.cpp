@@ -1,6 +1,7 @@
 #include "brainsem/eval/zero_shot.h"
 
 #include "brainsem/core/error.h"
+#include "brainsem/eval/ranks.h"
 
 namespace F = torch::nn::functional;
 
@@ -12,27 +13,24 @@ ZeroShotResult zero_shot(const torch::Tensor& predicted, const torch::Tensor& pr
   BRAINSEM_CHECK(static_cast<int64_t>(truth.size()) == predicted.size(0), "zero-shot: ", truth.size(), " labels for ",
                  predicted.size(0), " predictions");
   const int64_t c = prototypes.size(0);
+  for (size_t i = 0; i < truth.size(); ++i)
+    BRAINSEM_CHECK(truth[i] >= 0 && truth[i] < c, "zero-shot: label ", truth[i], " of row ", i, " is outside [0, ", c, ")");
   ZeroShotResult r;
   auto p = F::normalize(predicted.to(torch::kFloat64), F::NormalizeFuncOptions().dim(1));
   auto q = F::normalize(prototypes.to(torch::kFloat64), F::NormalizeFuncOptions().dim(1));
-  r.similarity = torch::matmul(p, q.t()).to(torch::kFloat32);
-  auto sim = p.matmul(q.t());
-  auto acc = sim.accessor<double, 2>();
+  auto sim = p.matmul(q.t());  // [N, C] float64
+  r.similarity = sim;
+  r.rank = true_ranks(sim, truth);
+  if (sim.size(0) > 0) {
+    auto best = rankable_similarity(sim).argmax(1).contiguous();
+    r.predicted.assign(best.data_ptr<int64_t>(), best.data_ptr<int64_t>() + best.numel());
+  }
   int64_t hit1 = 0, hit5 = 0;
   double rank_sum = 0;
-  for (int64_t i = 0; i < sim.size(0); ++i) {
-    BRAINSEM_CHECK(truth[i] >= 0 && truth[i] < c, "zero-shot: label ", truth[i], " of row ", i, " is outside [0, ", c, ")");
-    double own = acc[i][truth[i]];
-    int64_t rank = 1, best = 0;
-    for (int64_t j = 0; j < c; ++j) {
-      if (j != truth[i] && acc[i][j] >= own) ++rank;
-      if (acc[i][j] > acc[i][best]) best = j;
-    }
-    r.rank.push_back(rank);
-    r.predicted.push_back(best);
+  for (auto rank : r.rank) {
     hit1 += rank == 1;
     hit5 += rank <= 5;
-    rank_sum += rank;
+    rank_sum += static_cast<double>(rank);
   }
   const double n = static_cast<double>(sim.size(0));
   r.top1 = hit1 / n;

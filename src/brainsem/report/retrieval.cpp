@@ -1,6 +1,7 @@
 #include "brainsem/report/retrieval.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <set>
@@ -8,6 +9,7 @@
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
+#include "brainsem/eval/ranks.h"
 #include "brainsem/viz/points_csv.h"
 
 namespace fs = std::filesystem;
@@ -101,10 +103,22 @@ RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::st
   r.pool = static_cast<int64_t>(candidates.size());
   const int64_t k = std::min(o.k, r.pool);
   auto idx = torch::tensor(candidates, torch::kInt64);
-  auto sim = torch::mm(unit_rows(queries), feats.index_select(0, idx).t()).to(torch::kFloat64).contiguous();  // [N, pool]
+  // [N, pool] float64, non-finite entries as -Inf (eval/ranks.h): a NaN feature is never a top hit.
+  auto sim = eval::rankable_similarity(torch::mm(unit_rows(queries), feats.index_select(0, idx).t())).contiguous();
+  // Rank of each query's first true-class image (eval/ranks.h): the best image of the class is
+  // the truth, the other images of the class step aside, ties with other classes count against.
+  auto same_class = torch::zeros({static_cast<int64_t>(names.size()), r.pool}, torch::kBool);
+  for (size_t q = 0; q < names.size(); ++q)
+    for (int64_t j = 0; j < r.pool; ++j)
+      if (store.classes[candidates[j]] == classes[q]) same_class[q][j] = true;
+  const double minus_inf = -std::numeric_limits<double>::infinity();
+  auto best_of_class = torch::where(same_class, sim, torch::full({}, minus_inf, sim.options())).argmax(1);  // [N]
+  auto is_best = torch::zeros_like(same_class).scatter_(1, best_of_class.unsqueeze(1), true);
+  auto class_ranks = eval::true_ranks(
+      torch::where(same_class.logical_and(is_best.logical_not()), torch::full({}, minus_inf, sim.options()), sim),
+      best_of_class).contiguous();
   auto top = sim.topk(k, 1, true, true);
   auto topv = std::get<0>(top).contiguous(), topi = std::get<1>(top).contiguous();
-  auto sa = sim.accessor<double, 2>();
   double rank_sum = 0, chance_sum = 0;
   int64_t ranked = 0, hits = 0;
   double prec_sum = 0;
@@ -118,18 +132,9 @@ RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::st
       it.hits.push_back({store.names[row], store.classes[row], topv[q][j].item<double>()});
       if (store.classes[row] == it.cls) ++correct;
     }
-    // First true-class image: 1 + pool images strictly more similar than the best one of the class.
-    double best = -1e300;
-    for (int64_t j = 0; j < r.pool; ++j)
-      if (store.classes[candidates[j]] == it.cls) {
-        ++it.class_in_pool;
-        best = std::max(best, sa[q][j]);
-      }
+    for (int64_t j = 0; j < r.pool; ++j) it.class_in_pool += store.classes[candidates[j]] == it.cls;
     if (it.class_in_pool > 0) {
-      int64_t above = 0;
-      for (int64_t j = 0; j < r.pool; ++j)
-        if (sa[q][j] > best) ++above;
-      it.class_rank = above + 1;
+      it.class_rank = class_ranks[static_cast<int64_t>(q)].item<int64_t>();
       rank_sum += it.class_rank;
       ++ranked;
     }

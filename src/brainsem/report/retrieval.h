@@ -34,7 +34,7 @@ struct RetrievalHit {
 struct RetrievalItem {
   std::string name, cls;              // the test stimulus
   std::vector<RetrievalHit> hits;     // top-k, best first
-  int64_t class_rank = 0;             // 1-based position of the first true-class image (0: none in pool)
+  int64_t class_rank = 0;             // rank of the first true-class image, eval/ranks.h (0: none in pool)
   int64_t class_in_pool = 0;          // images of the true class in the pool
   double precision = 0;               // fraction of the k hits of the true class
   bool hit = false;                   // any of the k hits of the true class

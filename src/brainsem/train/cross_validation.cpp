@@ -12,6 +12,7 @@
 
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
+#include "brainsem/eval/ranks.h"
 #include "brainsem/eval/ridge.h"
 #include "brainsem/train/trainer.h"
 #include "brainsem/train/training_data.h"
@@ -181,8 +182,7 @@ BatchScores score_batch(const torch::Tensor& sim, const std::vector<int64_t>& cl
   BatchScores out;
   out.pair_sum = (score * upper.to(torch::kFloat64)).sum({1, 2});
   out.pairs = g * (g - 1) / 2;
-  // rank = #{j : sim[i][j] >= sim[i][c_i]} (itself included; ties count against).
-  out.ranks = (sim >= diag.unsqueeze(2)).sum(2).to(torch::kInt64);
+  out.ranks = eval::true_ranks(sim, idx.unsqueeze(0).expand({sim.size(0), g}));  // [B, g]
   return out;
 }
 
@@ -229,37 +229,26 @@ namespace {
 
 // ---------------------------------------------------------------- ridge in the dual, per class
 //
-// With Y = S E (S [n, C] one-hot sample -> class, E [C, E] embeddings), ridge on z-scored voxels
-// predicts  P = H (S - 1 s^T) E + 1 s^T E,  H = Kt U diag(1/(lambda + alpha)) U^T,
+// With Y = S E (S [n, C] one-hot sample -> class, E [C, E] embeddings), the centred ridge
+// prediction of eval/ridge.h is  P = H (S - 1 s^T) E,  H = Kt U diag(1/(lambda + alpha)) U^T,
 // where K = Z Z^T = U diag(lambda) U^T over training rows, Kt = Z_test Z^T, s = mean row of S.
 // So every prediction is  coef [., C] x E, with coef independent of E: a fold is fitted once and
 // each permutation (a reordering of E) costs only small matrix products. A held-out class's
-// column of coef is exactly zero (its rows are not in S): checked below.
+// column of coef is exactly zero (its rows are not in S, so its column of S - 1 s^T is zero):
+// checked below. The training mean s^T E is not added back (eval/ridge.h says why).
 torch::Tensor ridge_coefficients(const torch::Tensor& x, const std::vector<int64_t>& train_rows,
                                  const std::vector<int64_t>& test_rows, const std::vector<int64_t>& sample_class,
                                  int64_t classes, const std::vector<int64_t>& test_group, int64_t groups,
-                                 const torch::Tensor& alphas) {
+                                 const std::vector<double>& alphas) {
   const int64_t n = static_cast<int64_t>(train_rows.size()), m = static_cast<int64_t>(test_rows.size());
-  auto xtr = x.index_select(0, torch::tensor(train_rows, torch::kInt64));
-  auto xte = x.index_select(0, torch::tensor(test_rows, torch::kInt64));
-  auto mean = xtr.mean(0);
-  auto sd = n >= 2 ? xtr.std(0).clamp_min(1e-8) : torch::ones_like(mean);  // training statistics only
-  auto z = (xtr - mean) / sd, zt = (xte - mean) / sd;
-  auto k = z.matmul(z.t());
-  auto kt = zt.matmul(z.t());
-  auto [lam, u] = torch::linalg_eigh(k, "L");
-  lam = lam.clamp_min(0);
+  auto spectrum = eval::RidgeSpectrum::fit(x.index_select(0, torch::tensor(train_rows, torch::kInt64)));
+  auto basis = spectrum.test_basis(x.index_select(0, torch::tensor(test_rows, torch::kInt64)));  // [m, n]
   auto s = torch::zeros({n, classes}, torch::kFloat64);
   for (int64_t i = 0; i < n; ++i) s[i][sample_class[train_rows[i]]] = 1.0;
-  auto sbar = s.mean(0);                                   // [C]
-  auto uts = u.t().matmul(s - sbar);                       // [n, C]
   auto gavg = torch::zeros({groups, m}, torch::kFloat64);  // mean over each group's test rows
   for (int64_t i = 0; i < m; ++i) gavg[test_group[i]][i] = 1.0;
   gavg = gavg / gavg.sum(1, true);
-  auto gku = gavg.matmul(kt.matmul(u));                    // [g, n]
-  auto inv = 1.0 / (lam.unsqueeze(0) + alphas.unsqueeze(1));  // [A, n]
-  // coef[a] = gku diag(inv[a]) uts + sbar: [A, g, C]
-  return torch::einsum("gn,an,nc->agc", {gku, inv, uts}) + sbar;
+  return spectrum.predict_centred(gavg.matmul(basis), s - s.mean(0), alphas);  // [A, g, C]
 }
 
 // Cosine similarities of predictions coef [A, g, C] x E_p to every class embedding, for every
@@ -277,12 +266,6 @@ struct RidgeFoldWork {
   std::vector<std::vector<int64_t>> inner_classes;   // per inner fold, group -> class
   torch::Tensor outer_coef;                          // [A, k, C]
 };
-
-std::vector<double> default_alphas() {
-  std::vector<double> a;
-  for (int e = 0; e <= 14; ++e) a.push_back(std::pow(10.0, e / 2.0));
-  return a;
-}
 
 void check_embeddings_permutable(const CvDataset& d, int64_t perms) {
   const double bytes = static_cast<double>(perms + 1) * d.num_classes() * d.num_classes() * 8.0;
@@ -324,10 +307,11 @@ CvMethodResult run_ridge(const CvDataset& d, const CvOptions& o, const std::vect
   r.rois = label;
   r.null.resize(perms.size());
   const int64_t c = d.num_classes(), pm = static_cast<int64_t>(perms.size()) + 1;
-  auto alpha_list = o.alphas.empty() ? default_alphas() : o.alphas;
+  auto alpha_list = o.alphas.empty() ? eval::RidgeConfig::default_alphas() : o.alphas;
   for (double a : alpha_list) BRAINSEM_CHECK(a > 0, "ridge alphas must be > 0, got ", a);
-  auto alphas = torch::tensor(alpha_list, torch::kFloat64);
-  const int64_t na = alphas.size(0);
+  std::sort(alpha_list.begin(), alpha_list.end());
+  const auto& alphas = alpha_list;
+  const int64_t na = static_cast<int64_t>(alphas.size());
   // q[p] = E_p E_p^T, p = 0 the real assignment, p >= 1 permutation p - 1.
   auto e = d.embeddings.to(torch::kFloat64);
   auto q0 = e.matmul(e.t());
@@ -412,9 +396,8 @@ CvMethodResult run_ridge(const CvDataset& d, const CvOptions& o, const std::vect
     for (int64_t p = 0; p < pm; ++p) {
       int64_t best = na / 2;
       if (folds_in >= 2) {
-        best = 0;
-        for (int64_t a = 1; a < na; ++a)
-          if (score_acc[p][a] >= score_acc[p][best]) best = a;  // ties: the stronger regularisation
+        std::vector<double> scores(score_acc[p].data(), score_acc[p].data() + na);
+        best = static_cast<int64_t>(eval::best_alpha_index(scores));  // ties: the stronger regularisation
       }
       const int64_t* rk = ranks[p][best].data_ptr<int64_t>();
       CvMetrics& m = p == 0 ? r.observed : r.null[p - 1];
@@ -511,7 +494,7 @@ CvMethodResult run_brainsem(const CvDataset& d, const CvOptions& o, const std::v
         o.observer(v);
       }
       Trainer trainer(o.train, data);
-      while (trainer.step() < o.train.steps) trainer.step_once();  // no per-fit progress bar
+      while (trainer.step() < trainer.config().steps) trainer.step_once();  // no per-fit progress bar; steps resolved from epochs
       auto pred = trainer.embed(test_x).to(torch::kFloat64);  // [m, E]
       // Mean prediction per held-out class, then cosine to every class's embedding.
       std::vector<torch::Tensor> means;

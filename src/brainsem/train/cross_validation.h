@@ -78,7 +78,7 @@ struct CvOptions {
   int64_t brainsem_permutations = 0;      // BrainSem: each one retrains every fold, so off by default
   std::vector<std::string> methods{"ridge", "brainsem"};
   uint64_t seed = 0;
-  std::vector<double> alphas;             // ridge grid (empty = 10^0 .. 10^7 in half decades)
+  std::vector<double> alphas;             // ridge grid (empty = eval::RidgeConfig::default_alphas())
   int inner_folds = 5;                    // class-grouped inner CV that picks alpha per fold
   TrainConfig train;                      // BrainSem configuration
   std::function<void(const FoldView&)> observer;  // optional instrumentation
