@@ -74,10 +74,10 @@ std::string json_list(const std::vector<std::string>& v) { return json(v).dump()
 std::vector<SynthRoi> god_like_rois() {
   // name, voxels, semantic, low-level, noise, nonlinearity, preferred category
   return {
-      {"V1", 1000, 0.10, 1.00, 2.0, "linear", ""},   {"V2", 1000, 0.15, 0.90, 2.0, "linear", ""},
-      {"V3", 800, 0.25, 0.75, 2.0, "linear", ""},    {"V4", 500, 0.45, 0.50, 2.0, "tanh", ""},
-      {"LOC", 500, 0.80, 0.25, 2.0, "tanh", ""},     {"FFA", 350, 0.80, 0.15, 2.0, "relu", "animate"},
-      {"PPA", 300, 0.80, 0.15, 2.0, "relu", "place"},
+      {"V1", 1000, 0.10, 1.00, 6.0, "linear", ""},   {"V2", 1000, 0.15, 0.90, 6.0, "linear", ""},
+      {"V3", 800, 0.25, 0.75, 6.0, "linear", ""},    {"V4", 500, 0.45, 0.50, 6.0, "tanh", ""},
+      {"LOC", 500, 0.80, 0.25, 6.0, "tanh", ""},     {"FFA", 350, 0.80, 0.15, 6.0, "relu", "animate"},
+      {"PPA", 300, 0.80, 0.15, 6.0, "relu", "place"},
   };
 }
 

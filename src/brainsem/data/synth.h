@@ -54,8 +54,12 @@ struct SynthConfig {
   double subject_noise_jitter = 0.15;  // per-subject log-normal noise multiplier (sd)
   double category_gain = 1.0;       // extra multiplicative semantic gain for preferred classes
   double category_offset = 0.5;     // additive response to preferred classes (per voxel |N(0,1)| x)
-  double baseline_sd = 1.0;         // per-voxel baseline (values are centred on `baseline_mean`)
-  double baseline_mean = 100.0;
+  // Per-voxel baseline. GOD's values come out of BrainDecoderToolbox2's preprocessing, whose
+  // normalize_sample defaults to percent signal change per run: each voxel's run mean is removed,
+  // so values sit around 0 in percent units. That is the default (0, 0); 100 gives values around
+  // a mean of 100 instead (docs/synthetic_data.md measures both for the paper's raw-fMRI recipe).
+  double baseline_sd = 0.0;
+  double baseline_mean = 0.0;
   double run_shift_sd = 0.3;        // per-run, per-voxel drift
   int test_repeats = 35;
   bool imagery = true;              // 500 imagery rows (DataType 3), 10 per test class
