@@ -6,6 +6,7 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/report/results_table.h"
+#include "brainsem/train/score_context.h"
 #include "brainsem/train/study.h"
 #include "brainsem/train/trainer.h"
 #include "command.h"
@@ -31,21 +32,30 @@ void run(Options& o) {
   const auto& study = run.study;
   const auto& cfg = run.config;
   auto& trainer = *run.trainer;
-  auto scores = train::score_prediction("brainsem", trainer.embed(study.subject.test_x), study, cfg.seed);
+  auto embedding = trainer.embed(study.subject.test_x);  // [N_test, E]
+  auto scores = train::score_prediction("brainsem", embedding, study, cfg.seed);
+  auto context = train::score_context("brainsem", embedding, study, cfg.seed);
   if (o.baselines)
-    for (auto& m : train::run_baselines(study, cfg.seed)) scores.push_back(m);
+    for (auto& m : train::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);
   json out{{"run", dir.string()}, {"step", trainer.step()}, {"best_step", trainer.best_step()}, {"scores", json::array()}};
   for (const auto& m : scores) out["scores"].push_back(m.to_json());
+  out["score_context"] = context.to_json();
   fs::path dest = o.json_out.empty() ? dir / "eval.json" : fs::path(o.json_out);
   core::write_text_atomically(dest, out.dump(2) + "\n");
   std::printf("%s", report::format_subject_scores(scores).c_str());
+  std::printf("%s", context.text().c_str());
   std::printf("wrote %s\n", dest.c_str());
 }
 
 CommandRegistration reg(40, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand("eval", "Zero-shot top-1/top-5 of a trained run, with p-values and bootstrap intervals");
-  cmd->footer("Input files default to those recorded in RUN/inputs.json.");
+  cmd->footer(
+      "Input files default to those recorded in RUN/inputs.json.\n"
+      "Also reported: a label-permutation null of BrainSem's top-1/top-5 (10000 shuffles of the test labels) and,\n"
+      "when the subject file holds the test trials (GOD BData), the split-half noise ceiling: how often half of\n"
+      "each test image's repeats identifies it among the test images from the other half (a brain-side\n"
+      "reliability on the same 1-of-N scale, not a bound on every decoder; docs/statistics.md).");
   cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")->required()->check(CLI::ExistingDirectory);
   add_study_options(*cmd, o->study, /*required=*/false);
   cmd->add_flag("--baselines", o->baselines, "Also score ridge, nearest class mean and (with a truth file) the oracle");

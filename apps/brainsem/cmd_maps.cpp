@@ -2,6 +2,8 @@
 // with biotic-vs-abiotic separability numbers.
 #include <cstdio>
 #include <filesystem>
+#include <optional>
+#include <string>
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
@@ -29,12 +31,25 @@ void run(Options& o) {
   auto run = train::open_run(o.run);
   auto m = report::run_map_study(run, wn, o.m);
   core::build_directory_atomically(o.out, [&](const fs::path& tmp) { report::write_map_study(tmp, m); });
-  std::printf("%zu points, majority-class rate %.3f; biotic vs abiotic in each original space:\n", m.names.size(),
-              m.majority_rate);
-  std::printf("%-10s %6s  %-22s %12s %12s\n", "space", "dims", "logistic CV acc (sd)", "kNN biotic", "kNN class");
+  std::printf("%zu points; biotic vs abiotic in each original space, training-class samples and test-class (unseen)\n"
+              "items apart; CV folds grouped by class, biotic k-NN purity over other-class neighbours:\n",
+              m.names.size());
+  std::printf("%-10s %6s %-13s %6s %8s  %-22s %11s %11s\n", "space", "dims", "points", "classes", "majority",
+              "logistic CV acc (sd)", "kNN biotic", "kNN class");
+  auto num = [](const std::optional<double>& v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3f", v ? *v : 0.0);
+    return v ? std::string(b) : std::string("n/a");
+  };
   for (const auto& s : m.metrics)
-    std::printf("%-10s %6lld  %.3f (%.3f)%10s %12.3f %12.3f\n", s.space.c_str(), static_cast<long long>(s.dims), s.logistic.mean,
-                s.logistic.sd, "", s.knn_purity_biotic, s.knn_purity_class);
+    for (const auto* sub : {&s.train_classes, &s.test_classes}) {
+      char acc[48] = "n/a";
+      if (sub->logistic) std::snprintf(acc, sizeof acc, "%.3f (%.3f)", sub->logistic->mean, sub->logistic->sd);
+      std::printf("%-10s %6lld %-13s %6lld %8.3f  %-22s %11s %11s\n", s.space.c_str(), static_cast<long long>(s.dims),
+                  ((sub == &s.train_classes ? "train " : "test ") + std::to_string(sub->points)).c_str(),
+                  static_cast<long long>(sub->classes), sub->majority_rate, acc, num(sub->knn_purity_biotic).c_str(),
+                  num(sub->knn_purity_class).c_str());
+    }
   std::printf("wrote %s/maps.json and %zu maps (png, svg, csv)\n", o.out.c_str(), m.maps.size());
 }
 
@@ -43,7 +58,9 @@ CommandRegistration reg(62, [](CLI::App& root) {
   auto* cmd = root.add_subcommand("maps", "Fig. 5: t-SNE/ISOMAP maps of raw fMRI, brain embeddings and CLIP; biotic vs abiotic");
   cmd->footer(
       "Points: every test item plus the training samples. Biotic = WordNet hyponym of living_thing.n.01.\n"
-      "Logistic-regression CV accuracy and k-NN purity are computed in each original high-dimensional space.\n"
+      "Logistic-regression CV accuracy and k-NN purity are computed in each original high-dimensional space,\n"
+      "separately for training-class samples and test-class items, with CV folds grouped by class and the biotic\n"
+      "k-NN purity over other-class neighbours (so recognising a class never passes for a biotic boundary).\n"
       "Writes OUT/maps.json and OUT/<space>_<method>.{png,svg,csv} for space raw_fmri, brainsem, clip.");
   cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--method", o->m.method, "tsne, isomap or both")->check(CLI::IsMember({"tsne", "isomap", "both"}));

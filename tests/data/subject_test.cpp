@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -123,6 +124,55 @@ TEST(Subject, PacksTheFixtureWithNaiveOracleChecks) {
     ++u;
   }
   EXPECT_EQ(image_index_mismatches(b), 0);
+}
+
+TEST(Subject, KeepsTheTestTrialsBehindTheAverages) {
+  BRAINSEM_REQUIRE_SHARED("god/synthetic_god_like_Subject.h5");
+  BData b = brainsem::io::read_bdata(fixture());
+  SubjectData s = pack_subject(b);
+  ASSERT_TRUE(s.has_test_trials());
+  ASSERT_EQ(s.test_trials_x.sizes(), (std::vector<int64_t>{50 * 35, 7, 12}));
+  ASSERT_EQ(s.test_trial_image.size(), 1750u);
+  // Every trial is its file row (ROI columns, zero padding) and the trials of an image average to
+  // that image's test_x row.
+  auto dt = b.select("DataType"), sid = b.select("stimulus_id");
+  std::vector<std::vector<int64_t>> cols;
+  for (const auto& r : god_rois()) cols.push_back(b.columns("ROI_" + r));
+  std::map<double, std::vector<int64_t>> rows_of;
+  for (int64_t i = 0; i < b.dataset.size(0); ++i)
+    if (dt[i][0].item<double>() == 2) rows_of[sid[i][0].item<double>()].push_back(i);
+  std::vector<int64_t> file_row;  // trial -> BData row, in the packed order (by image, file order within)
+  for (const auto& [id, rows] : rows_of) file_row.insert(file_row.end(), rows.begin(), rows.end());
+  for (int64_t t : {0, 1, 34, 35, 900, 1749}) {
+    EXPECT_EQ(s.test_trial_image[t], t / 35);
+    for (int r = 0; r < 7; ++r)
+      for (int64_t v = 0; v < 12; ++v) {
+        float want = v < kSizes[r] ? static_cast<float>(b.dataset[file_row[t]][cols[r][v]].item<double>()) : 0.0f;
+        ASSERT_EQ(s.test_trials_x[t][r][v].item<float>(), want) << "trial " << t << " roi " << r << " voxel " << v;
+      }
+  }
+  auto mean_of_trials = s.test_trials_x.to(torch::kFloat64).view({50, 35, 7, 12}).mean(1);
+  EXPECT_TRUE(torch::allclose(mean_of_trials, s.test_x.to(torch::kFloat64), 0, 1e-4));
+  // z-scoring is affine per voxel, so it commutes with averaging the trials.
+  SubjectData z = pack_subject(b, LoadOptions{Normalize::zscore, {}});
+  auto z_mean = z.test_trials_x.to(torch::kFloat64).view({50, 35, 7, 12}).mean(1);
+  EXPECT_TRUE(torch::allclose(z_mean, z.test_x.to(torch::kFloat64), 0, 1e-4));
+  // Unequal repeats: drop 2 of the first image's trials and 1 of the last image's.
+  std::vector<int64_t> keep;
+  std::set<int64_t> dropped{rows_of.begin()->second[0], rows_of.begin()->second[5], rows_of.rbegin()->second[1]};
+  for (int64_t i = 0; i < b.dataset.size(0); ++i)
+    if (!dropped.count(i)) keep.push_back(i);
+  BData fewer = b;
+  fewer.dataset = b.dataset.index_select(0, torch::tensor(keep, torch::kInt64));
+  SubjectData f = pack_subject(fewer);
+  ASSERT_EQ(f.test_trials_x.size(0), 1747);
+  EXPECT_EQ(std::count(f.test_trial_image.begin(), f.test_trial_image.end(), 0), 33);
+  EXPECT_EQ(std::count(f.test_trial_image.begin(), f.test_trial_image.end(), 49), 34);
+  EXPECT_EQ(std::count(f.test_trial_image.begin(), f.test_trial_image.end(), 7), 35);
+  // An export holds the averages only.
+  brainsem::testing::TempDir dir;
+  write_subject_safetensors(dir / "s.safetensors", s, Normalize::none);
+  EXPECT_FALSE(load_subject(dir / "s.safetensors").has_test_trials());
 }
 
 TEST(Subject, ZscoreUsesTrainingStatisticsWithDdof1) {

@@ -78,6 +78,40 @@ TEST(Stats, StudentTClosedForms) {
   EXPECT_NEAR(ev::student_t_two_sided_p(1.96, 1e7), std::erfc(1.96 / std::sqrt(2.0)), 1e-7);
 }
 
+TEST(Stats, StudentTQuantileTableValues) {
+  // Printed t tables (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.2) and the closed forms of df = 1
+  // (Cauchy: tan(pi (p - 1/2))) and df = 2 (t = (2p - 1) sqrt(2 / (1 - (2p - 1)^2))).
+  EXPECT_NEAR(ev::student_t_quantile(0.975, 4), 2.776445105, 1e-8);
+  EXPECT_NEAR(ev::student_t_quantile(0.975, 10), 2.228138852, 1e-8);
+  EXPECT_NEAR(ev::student_t_quantile(0.995, 4), 4.604094871, 1e-8);
+  EXPECT_NEAR(ev::student_t_quantile(0.975, 1), std::tan(M_PI * 0.475), 1e-9);
+  EXPECT_NEAR(ev::student_t_quantile(0.95, 2), 0.9 * std::sqrt(2 / 0.19), 1e-10);
+  EXPECT_NEAR(ev::student_t_quantile(0.025, 4), -2.776445105, 1e-8);  // symmetric
+  EXPECT_EQ(ev::student_t_quantile(0.5, 3), 0.0);
+  EXPECT_NEAR(ev::student_t_quantile(0.975, 1e7), 1.959964, 1e-5);  // the normal limit
+  EXPECT_THROW(ev::student_t_quantile(1.0, 4), brainsem::Error);
+  EXPECT_THROW(ev::student_t_quantile(0.9, 0), brainsem::Error);
+}
+
+TEST(Stats, TMeanCiHandComputed) {
+  // {1, 2, 3, 4, 5}: mean 3, sd sqrt(2.5), se sqrt(2.5 / 5) = sqrt(0.5); t_{0.975,4} = 2.776445105,
+  // so the half-width is 2.776445105 * 0.7071067812 = 1.963243.
+  auto ci = ev::t_mean_ci(vec({1, 2, 3, 4, 5}));
+  EXPECT_DOUBLE_EQ(ci.estimate, 3.0);
+  EXPECT_DOUBLE_EQ(ci.level, 0.95);
+  EXPECT_NEAR(ci.lo, 3 - 1.963243, 1e-6);
+  EXPECT_NEAR(ci.hi, 3 + 1.963243, 1e-6);
+  // Two values {0.4, 0.6}: sd 0.141421, se 0.1, t_{0.95,1} = tan(0.45 pi) = 6.313752 at level 0.9.
+  auto two = ev::t_mean_ci(vec({0.4, 0.6}), 0.9);
+  EXPECT_NEAR(two.lo, 0.5 - 0.6313752, 1e-6);
+  EXPECT_NEAR(two.hi, 0.5 + 0.6313752, 1e-6);
+  auto same = ev::t_mean_ci(vec({0.5, 0.5, 0.5}));
+  EXPECT_EQ(same.lo, 0.5);
+  EXPECT_EQ(same.hi, 0.5);
+  EXPECT_THROW(ev::t_mean_ci(vec({0.5})), brainsem::Error);
+  EXPECT_THROW(ev::t_mean_ci(vec({1, 2}), 1.0), brainsem::Error);
+}
+
 TEST(Stats, MeanSd) {
   auto m = ev::mean_sd(vec({2, 4, 4, 4, 5, 5, 7, 9}));
   EXPECT_DOUBLE_EQ(m.mean, 5.0);

@@ -169,3 +169,56 @@ TEST(Separability, SeparableVersusRandomLabels) {
   EXPECT_THROW(viz::logistic_cv_accuracy(noise, coin * 2, 5, 1.0, 0), brainsem::Error);
   EXPECT_THROW(viz::knn_purity(noise, coin, 100), brainsem::Error);
 }
+
+TEST(Separability, ClassGroupedFoldsStopClassIdentityLeakingTheLabel) {
+  // 100 classes x 5 items around random, well separated class centres in 150-D; the label of a
+  // class is arbitrary (alternating), so only class identity predicts it. Ordinary stratified CV
+  // puts items of every class on both sides and "predicts" the label by recognising the class;
+  // class-grouped CV must guess on unseen classes: chance (0.5).
+  torch::manual_seed(11);
+  const int64_t classes = 100, per = 5, dims = 150;
+  auto centres = 3 * torch::randn({classes, 1, dims}, torch::kDouble);
+  auto x = (centres + 0.3 * torch::randn({classes, per, dims}, torch::kDouble)).view({classes * per, dims});
+  auto group = torch::arange(classes, torch::kLong).repeat_interleave(per);  // [500]
+  auto label = (group % 2).to(torch::kDouble);
+  auto leaky = viz::logistic_cv_accuracy(x, label, 5, 1.0, 0);
+  EXPECT_GT(leaky.pooled, 0.9);
+  auto grouped = viz::logistic_cv_accuracy_grouped(x, label, group, 5, 1.0, 0);
+  EXPECT_EQ(grouped.folds.size(), 5u);
+  // 100 independent classes: the sd of the accuracy is about 0.05.
+  EXPECT_NEAR(grouped.pooled, 0.5, 0.15);
+  EXPECT_EQ(viz::logistic_cv_accuracy_grouped(x, label, group, 5, 1.0, 0).folds, grouped.folds);  // seeded
+  // k-NN: the 4 nearest neighbours are always the item's own class (purity 1); among other
+  // classes' items the label is a coin flip.
+  EXPECT_DOUBLE_EQ(viz::knn_purity(x, label, 4), 1.0);
+  EXPECT_NEAR(viz::knn_purity_other_groups(x, label, group, 4), 0.5, 0.15);
+  // A label that generalises across classes stays separable under grouping: shift the first 50
+  // dimensions by +-3 with the label (a direction of length 3 sqrt(50) = 21 against the class
+  // centres' spread of 3 along it).
+  auto shifted = x.clone();
+  shifted.narrow(1, 0, 50) += (3 * (2 * label - 1)).unsqueeze(1);
+  EXPECT_GT(viz::logistic_cv_accuracy_grouped(shifted, label, group, 5, 1.0, 0).pooled, 0.95);
+  // A class with both labels, a label with one class, more folds than classes: refused.
+  auto mixed = label.clone();
+  mixed[0] = 1 - mixed[0].item<double>();
+  EXPECT_THROW(viz::logistic_cv_accuracy_grouped(x, mixed, group, 5, 1.0, 0), brainsem::Error);
+  auto one_biotic = (group == 0).to(torch::kDouble);
+  EXPECT_THROW(viz::logistic_cv_accuracy_grouped(x, one_biotic, group, 5, 1.0, 0), brainsem::Error);
+  EXPECT_THROW(viz::logistic_cv_accuracy_grouped(x, label, group, 101, 1.0, 0), brainsem::Error);
+}
+
+TEST(Separability, OtherClassKnnPurityHandComputed) {
+  // Pairs of one class on a line: {0, 0.1} and {1, 1.1} biotic, {5, 5.1} abiotic. With k = 1 every
+  // point's nearest neighbour is its partner (purity 1); among other classes, the biotic points'
+  // nearest are biotic (4 points right) and the abiotic points' nearest is 1.1, biotic (2 wrong):
+  // 4 / 6.
+  auto x = torch::tensor({0.0, 0.1, 1.0, 1.1, 5.0, 5.1}, torch::kDouble).unsqueeze(1);
+  auto label = torch::tensor({1, 1, 1, 1, 0, 0}, torch::kLong);
+  auto group = torch::tensor({0, 0, 1, 1, 2, 2}, torch::kLong);
+  EXPECT_DOUBLE_EQ(viz::knn_purity(x, label, 1), 1.0);
+  EXPECT_DOUBLE_EQ(viz::knn_purity_other_groups(x, label, group, 1), 4.0 / 6);
+  // k = 2: biotic points see the other biotic pair (all right: 8 of 8); the abiotic points see
+  // 1.1 and 1.0, both biotic (0 of 4): 8 / 12.
+  EXPECT_DOUBLE_EQ(viz::knn_purity_other_groups(x, label, group, 2), 8.0 / 12);
+  EXPECT_THROW(viz::knn_purity_other_groups(x, label, group, 5), brainsem::Error);  // only 4 others
+}

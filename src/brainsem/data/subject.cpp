@@ -185,11 +185,15 @@ SubjectData pack_subject(const io::BData& b, const LoadOptions& opts) {
   auto counts = torch::zeros({Nte}, torch::kFloat64).index_add_(0, gidx, torch::ones({(int64_t)order.size()}, torch::kFloat64));
   auto test = torch::zeros({Nte, R, P}, torch::kFloat64);
   auto test_rows = b.dataset.index_select(0, rows_tensor(order));
+  // The trials themselves, packed like the averages (grouped by image, file order within one).
+  auto trials = torch::zeros({static_cast<int64_t>(order.size()), R, P}, torch::kFloat64);
   for (int64_t r = 0; r < R; ++r) {
     auto x = test_rows.index_select(1, rows_tensor(cols[r]));  // [n_test_rows, size_r]
     auto sums = torch::zeros({Nte, s.roi_sizes[r]}, torch::kFloat64).index_add_(0, gidx, x);
     test.select(1, r).narrow(1, 0, s.roi_sizes[r]).copy_(sums / counts.unsqueeze(1));
+    trials.select(1, r).narrow(1, 0, s.roi_sizes[r]).copy_(x);
   }
+  s.test_trial_image = group_of_row;
   s.test_stimulus_id = torch::tensor(ids, torch::kFloat64);
   for (double id : ids) {
     s.test_names.push_back(god_stimulus_name(id));
@@ -204,11 +208,13 @@ SubjectData pack_subject(const io::BData& b, const LoadOptions& opts) {
 
   s.train_x = train.to(torch::kFloat32);
   s.test_x = test.to(torch::kFloat32);
+  s.test_trials_x = trials.to(torch::kFloat32);
   if (opts.normalize == Normalize::zscore) {
     // Normalise in float64 before the cast: z-scoring is affine per voxel, so averaging first
     // and normalising after gives the same test rows.
     s.train_x = train;
     s.test_x = test;
+    s.test_trials_x = trials;
     zscore_with_training_stats(s);
   }
   validate_subject(s, where);
@@ -226,6 +232,7 @@ void zscore_with_training_stats(SubjectData& s) {
   sd = torch::where(sd > 0, sd, torch::ones_like(sd));        // constant columns (and padding) keep sd 1
   s.train_x = ((tr - mean) / sd).to(torch::kFloat32);
   s.test_x = ((te - mean) / sd).to(torch::kFloat32);
+  if (s.test_trials_x.defined()) s.test_trials_x = ((s.test_trials_x.to(torch::kFloat64) - mean) / sd).to(torch::kFloat32);
 }
 
 void validate_subject(const SubjectData& s, const std::string& where) {
@@ -270,6 +277,16 @@ void validate_subject(const SubjectData& s, const std::string& where) {
   };
   check_ids(s.train_stimulus_id, Ntr, "train_stimulus_id");
   check_ids(s.test_stimulus_id, Nte, "test_stimulus_id");
+  if (s.test_trials_x.defined()) {
+    const auto& t = s.test_trials_x;
+    BRAINSEM_CHECK(t.dim() == 3 && t.size(1) == R && t.size(2) == P, where, ": test_trials_x is ", t.sizes(),
+                   "; expected [N_test_trials, ", R, ", ", P, "]");
+    BRAINSEM_CHECK(static_cast<int64_t>(s.test_trial_image.size()) == t.size(0), where, ": ", s.test_trial_image.size(),
+                   " test trial image indices for ", t.size(0), " test trials");
+    for (int64_t i : s.test_trial_image)
+      BRAINSEM_CHECK(i >= 0 && i < Nte, where, ": a test trial points at test image ", i, " of ", Nte);
+    BRAINSEM_CHECK(torch::isfinite(t).all().item<bool>(), where, ": test_trials_x has non-finite values");
+  }
 }
 
 SubjectData load_subject(const fs::path& path, Normalize normalize) {

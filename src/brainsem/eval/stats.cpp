@@ -6,6 +6,7 @@
 #include <random>
 
 #include "brainsem/core/error.h"
+#include "brainsem/eval/ranks.h"
 
 namespace brainsem::eval {
 
@@ -127,6 +128,26 @@ double student_t_two_sided_p(double t, double df) {
   return regularized_incomplete_beta(df / 2, 0.5, df / (df + t * t));
 }
 
+double student_t_quantile(double p, double df) {
+  BRAINSEM_CHECK(p > 0 && p < 1, "student_t_quantile: probability ", p, " must be in (0, 1)");
+  BRAINSEM_CHECK(df > 0, "student_t_quantile: degrees of freedom ", df, " must be > 0");
+  if (p == 0.5) return 0;
+  // By symmetry solve for |t| with P(|T| >= |t|) = 2 min(p, 1 - p); that tail falls as |t| grows.
+  const double tail = 2 * std::min(p, 1 - p);
+  double lo = 0, hi = 1;
+  while (student_t_two_sided_p(hi, df) > tail) {
+    lo = hi;
+    hi *= 2;
+    BRAINSEM_CHECK(hi < 1e300, "student_t_quantile(p=", p, ", df=", df, "): no finite quantile");
+  }
+  for (int i = 0; i < 200 && hi - lo > 1e-13 * hi; ++i) {
+    double mid = (lo + hi) / 2;
+    (student_t_two_sided_p(mid, df) > tail ? lo : hi) = mid;
+  }
+  double t = (lo + hi) / 2;
+  return p > 0.5 ? t : -t;
+}
+
 // ---- summaries -----------------------------------------------------------------------------
 
 MeanSd mean_sd(const torch::Tensor& values) {
@@ -168,6 +189,21 @@ Interval bootstrap_mean_ci(const torch::Tensor& values, int64_t resamples, doubl
   return r;
 }
 
+Interval t_mean_ci(const torch::Tensor& values, double level) {
+  BRAINSEM_CHECK(level > 0 && level < 1, "t_mean_ci: level=", level, " must be in (0, 1), e.g. 0.95");
+  auto ms = mean_sd(values);
+  BRAINSEM_CHECK(ms.n >= 2, "t_mean_ci: needs at least 2 values, got ", ms.n,
+                 "; one value has no spread to build an interval from");
+  const double half = student_t_quantile((1 + level) / 2, static_cast<double>(ms.n - 1)) * ms.sd /
+                      std::sqrt(static_cast<double>(ms.n));
+  Interval r;
+  r.estimate = ms.mean;
+  r.level = level;
+  r.lo = ms.mean - half;
+  r.hi = ms.mean + half;
+  return r;
+}
+
 // ---- tests ---------------------------------------------------------------------------------
 
 BinomialTest binomial_test(int64_t successes, int64_t trials, double chance) {
@@ -195,8 +231,11 @@ torch::Tensor topk_table(const torch::Tensor& sim, const torch::Tensor& labels, 
   if (lab.numel() > 0)
     BRAINSEM_CHECK(lab.min().item<int64_t>() >= 0 && lab.max().item<int64_t>() < sim.size(1),
                    "top-k accuracy: labels must be column indices in [0, ", sim.size(1), ")");
-  auto idx = std::get<1>(sim.to(torch::kDouble).topk(k, 1));  // [N, k]
-  return torch::zeros(sim.sizes(), torch::kBool).scatter_(1, idx, true);
+  // Class c is in row i's top k when its rank (eval/ranks.h: ties against it, non-finite worst)
+  // is at most k: the same rule as every other score.
+  auto s = rankable_similarity(sim);                                    // [N, C]
+  auto ranks = (s.unsqueeze(1) >= s.unsqueeze(2)).sum(2);               // [N, C]: rank of column c
+  return ranks <= k;
 }
 
 std::vector<double> hits_per_item(const torch::Tensor& table, const std::vector<int64_t>& lab) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
@@ -26,17 +27,76 @@ std::vector<int> biotic_labels(const data::WordNet& wn, const std::vector<std::s
   return out;
 }
 
+json SubsetMetrics::to_json() const {
+  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  json j{{"points", points},
+         {"classes", classes},
+         {"biotic_points", biotic_points},
+         {"majority_rate", majority_rate},
+         {"folds", folds},
+         {"knn", knn},
+         {"logistic_cv_accuracy", logistic ? json(logistic->mean) : json(nullptr)},
+         {"logistic_cv_sd", logistic ? json(logistic->sd) : json(nullptr)},
+         {"logistic_cv_pooled", logistic ? json(logistic->pooled) : json(nullptr)},
+         {"logistic_cv_folds", logistic ? json(logistic->folds) : json(nullptr)},
+         {"knn_purity_biotic", opt(knn_purity_biotic)},
+         {"knn_purity_class", opt(knn_purity_class)}};
+  if (!note.empty()) j["note"] = note;
+  return j;
+}
+
+SubsetMetrics subset_metrics(const torch::Tensor& x, const std::vector<int>& biotic, const std::vector<std::string>& classes,
+                             const MapOptions& o) {
+  SubsetMetrics m;
+  m.points = x.size(0);
+  BRAINSEM_CHECK(static_cast<int64_t>(biotic.size()) == m.points && static_cast<int64_t>(classes.size()) == m.points,
+                 "maps: ", m.points, " points with ", biotic.size(), " labels and ", classes.size(), " classes");
+  if (m.points == 0) {
+    m.note = "no points";
+    return m;
+  }
+  std::map<std::string, int64_t> index, size_of;
+  std::map<int, std::set<std::string>> classes_of_label;
+  std::vector<int64_t> class_id;
+  for (int64_t i = 0; i < m.points; ++i) {
+    class_id.push_back(index.emplace(classes[i], static_cast<int64_t>(index.size())).first->second);
+    ++size_of[classes[i]];
+    classes_of_label[biotic[i]].insert(classes[i]);
+  }
+  m.classes = static_cast<int64_t>(index.size());
+  m.biotic_points = std::accumulate(biotic.begin(), biotic.end(), int64_t{0});
+  m.majority_rate = static_cast<double>(std::max(m.biotic_points, m.points - m.biotic_points)) / static_cast<double>(m.points);
+  auto y = torch::tensor(std::vector<int64_t>(biotic.begin(), biotic.end()), torch::kInt64);
+  auto groups = torch::tensor(class_id, torch::kInt64);
+  std::vector<std::string> missing;
+  if (classes_of_label[0].size() >= 2 && classes_of_label[1].size() >= 2) {
+    m.folds = std::min<int64_t>(o.folds, m.classes);
+    m.logistic = viz::logistic_cv_accuracy_grouped(x, y.to(torch::kFloat64), groups, m.folds, o.c, o.seed);
+  } else {
+    missing.push_back("class-grouped CV needs at least 2 biotic and 2 abiotic classes");
+  }
+  int64_t largest_class = 0;
+  for (const auto& [c, n] : size_of) largest_class = std::max(largest_class, n);
+  m.knn = std::min(o.knn, m.points - largest_class);
+  if (m.knn >= 1)
+    m.knn_purity_biotic = viz::knn_purity_other_groups(x, y, groups, m.knn);
+  else
+    missing.push_back("no other-class neighbours for the biotic k-NN purity");
+  if (largest_class >= 2 && m.knn >= 1)
+    m.knn_purity_class = viz::knn_purity(x, groups, std::min(m.knn, m.points - 1));
+  else if (largest_class < 2)
+    missing.push_back("every class has one point, so the class k-NN purity is undefined");
+  for (size_t i = 0; i < missing.size(); ++i) m.note += (i ? "; " : "") + missing[i];
+  return m;
+}
+
 json MapStudy::to_json() const {
   json m = json::array();
   for (const auto& s : metrics)
     m.push_back({{"space", s.space},
                  {"dims", s.dims},
-                 {"logistic_cv_accuracy", s.logistic.mean},
-                 {"logistic_cv_sd", s.logistic.sd},
-                 {"logistic_cv_pooled", s.logistic.pooled},
-                 {"logistic_cv_folds", s.logistic.folds},
-                 {"knn_purity_biotic", s.knn_purity_biotic},
-                 {"knn_purity_class", s.knn_purity_class}});
+                 {"train_classes", s.train_classes.to_json()},
+                 {"test_classes", s.test_classes.to_json()}});
   json maps_j = json::array();
   for (const auto& e : maps)
     maps_j.push_back({{"space", e.space}, {"method", e.method}, {"points", e.rows.size()}, {"kl_divergence", e.kl},
@@ -48,6 +108,10 @@ json MapStudy::to_json() const {
               {"biotic_points", nb},
               {"majority_rate", majority_rate},
               {"metrics_space", "original high-dimensional space of each representation (not the 2-D maps)"},
+              {"metrics_protocol",
+               "separately for training-class samples and test-class (unseen) items; logistic-regression CV with folds "
+               "grouped by class (no class in both training and held-out folds); biotic k-NN purity over other-class "
+               "neighbours only; class k-NN purity over all neighbours"},
               {"options",
                {{"method", options.method}, {"seed", options.seed}, {"max_train", options.max_train},
                 {"tsne_iterations", options.tsne_iterations}, {"perplexity", options.perplexity},
@@ -74,19 +138,31 @@ MapStudy map_study(const std::vector<std::pair<std::string, torch::Tensor>>& spa
   m.biotic = biotic;
   m.options = o;
   m.majority_rate = static_cast<double>(std::max(nb, n - nb)) / n;
-  auto y = torch::tensor(std::vector<int64_t>(biotic.begin(), biotic.end()), torch::kInt64);
-  std::map<std::string, int64_t> cls_index;
-  std::vector<int64_t> cls_ids;
-  for (const auto& c : classes) cls_ids.push_back(cls_index.emplace(c, cls_index.size()).first->second);
-  auto yc = torch::tensor(cls_ids, torch::kInt64);
+  // The two subsets: training-class samples and test-class items.
+  struct Subset {
+    std::vector<int64_t> rows;
+    std::vector<int> biotic;
+    std::vector<std::string> classes;
+  };
+  Subset part[2];  // 0: split "train", 1: split "test"
+  for (int64_t i = 0; i < n; ++i) {
+    BRAINSEM_CHECK(split[i] == "train" || split[i] == "test", "maps: point ", i, " has split '", split[i],
+                   "'; expected train or test");
+    auto& p = part[split[i] == "test" ? 1 : 0];
+    p.rows.push_back(i);
+    p.biotic.push_back(biotic[i]);
+    p.classes.push_back(classes[i]);
+  }
   for (const auto& [space, x] : spaces) {
     BRAINSEM_CHECK(x.dim() == 2 && x.size(0) == n, "maps: space ", space, " has shape ", x.sizes(), ", expected [", n, ", D]");
     SpaceMetrics s;
     s.space = space;
     s.dims = x.size(1);
-    s.logistic = viz::logistic_cv_accuracy(x, y.to(torch::kFloat64), o.folds, o.c, o.seed);
-    s.knn_purity_biotic = viz::knn_purity(x, y, o.knn);
-    s.knn_purity_class = viz::knn_purity(x, yc, o.knn);
+    auto of = [&](const Subset& p) {
+      return subset_metrics(x.index_select(0, torch::tensor(p.rows, torch::kInt64)), p.biotic, p.classes, o);
+    };
+    s.train_classes = of(part[0]);
+    s.test_classes = of(part[1]);
     m.metrics.push_back(s);
     if (o.method != "isomap") {
       viz::TsneOptions t;

@@ -5,6 +5,13 @@
 // logistic-regression accuracy of biotic vs abiotic and k-NN purity, computed in each ORIGINAL
 // high-dimensional space (not in the 2-D maps, which only illustrate).
 //
+// The numbers are computed separately for the training-class samples and for the test items (test
+// classes, never seen in training), and both are honest about classes: the cross-validation folds
+// are grouped by class (no class in both the training and the held-out part, so class identity
+// cannot stand in for the label), and the biotic k-NN purity counts only neighbours of other
+// classes. The class k-NN purity keeps same-class neighbours (it measures class clustering) and is
+// undefined where no class has two points (the GOD test set: one image per class).
+//
 // Points: every test item (averaged repeats) plus the training samples (all, or a seeded subset of
 // max_train). Raw fMRI = the run's packed voxels, flattened [N, R*P] and z-scored per voxel with
 // the training rows' statistics.
@@ -12,6 +19,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,13 +41,29 @@ struct MapOptions {
   int64_t knn = 10;
 };
 
+// The metrics of one subset of the points (training-class samples or test-class items).
+struct SubsetMetrics {
+  int64_t points = 0, classes = 0, biotic_points = 0;
+  double majority_rate = 0;                 // chance level of the logistic accuracy
+  int64_t folds = 0;                        // class-grouped folds used: min(options.folds, classes)
+  int64_t knn = 0;                          // k used: min(options.knn, the fewest other-class points)
+  std::optional<viz::CvAccuracy> logistic;  // biotic vs abiotic, class-grouped CV
+  std::optional<double> knn_purity_biotic;  // biotic/abiotic label among other-class neighbours
+  std::optional<double> knn_purity_class;   // object class among all neighbours
+  std::string note;                         // why a metric is missing (empty when none is)
+  nlohmann::json to_json() const;
+};
+
 struct SpaceMetrics {
   std::string space;             // raw_fmri | brainsem | clip
   int64_t dims = 0;              // dimension of the original space the metrics use
-  viz::CvAccuracy logistic;      // biotic vs abiotic
-  double knn_purity_biotic = 0;  // k-NN purity of the biotic/abiotic label
-  double knn_purity_class = 0;   // k-NN purity of the object class
+  SubsetMetrics train_classes;   // points with split "train"
+  SubsetMetrics test_classes;    // points with split "test" (unseen classes)
 };
+
+// The metrics of points x [M, D] with biotic labels and classes (one subset).
+SubsetMetrics subset_metrics(const torch::Tensor& x, const std::vector<int>& biotic, const std::vector<std::string>& classes,
+                             const MapOptions& options);
 
 struct MapEntry {
   std::string space, method;     // e.g. "brainsem", "tsne"
@@ -51,7 +75,7 @@ struct MapEntry {
 struct MapStudy {
   std::vector<std::string> names, classes, split;  // per point; split "train" | "test"
   std::vector<int> biotic;                         // per point, 1 = biotic
-  double majority_rate = 0;                        // accuracy of always guessing the larger group
+  double majority_rate = 0;                        // of all points: always guessing the larger group
   std::vector<SpaceMetrics> metrics;
   std::vector<MapEntry> maps;
   MapOptions options;

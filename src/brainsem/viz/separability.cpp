@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
 
 #include "brainsem/core/error.h"
@@ -59,28 +60,12 @@ LogisticFit fit_logistic_l2(const torch::Tensor& x_in, const torch::Tensor& y_in
   return fit;
 }
 
-CvAccuracy logistic_cv_accuracy(const torch::Tensor& x_in, const torch::Tensor& y_in,
-                                int64_t folds, double c, uint64_t seed) {
-  BRAINSEM_CHECK(x_in.dim() == 2, "cross-validated logistic regression: expected features "
-                 "[N, D], got ", x_in.sizes());
-  const int64_t n = x_in.size(0);
-  auto x = x_in.to(torch::kDouble);
-  auto y = check_binary(y_in, n, "cross-validated logistic regression");
-  BRAINSEM_CHECK(folds >= 2 && folds <= n, "cross-validated logistic regression: folds=", folds,
-                 " must be in [2, N] with N=", n);
-  // Stratified assignment: shuffle each class, deal its members round-robin over the folds.
-  std::mt19937_64 rng(seed);
-  std::vector<int64_t> fold_of(static_cast<size_t>(n));
-  int64_t dealt = 0;
-  for (int cls = 0; cls < 2; ++cls) {
-    std::vector<int64_t> members;
-    for (int64_t i = 0; i < n; ++i)
-      if (y[i].item<double>() == cls) members.push_back(i);
-    BRAINSEM_CHECK(members.size() >= 2, "cross-validated logistic regression: class ", cls,
-                   " has ", members.size(), " items; each class needs at least 2");
-    for (size_t i = members.size(); i > 1; --i) std::swap(members[i - 1], members[rng() % i]);
-    for (int64_t m : members) fold_of[m] = dealt++ % folds;
-  }
+namespace {
+
+// Fits on every fold's complement and scores the fold; fold_of[i] in [0, folds), no fold empty.
+CvAccuracy cross_validate(const torch::Tensor& x, const torch::Tensor& y, const std::vector<int64_t>& fold_of,
+                          int64_t folds, double c) {
+  const int64_t n = x.size(0);
   CvAccuracy r;
   int64_t correct_total = 0;
   for (int64_t f = 0; f < folds; ++f) {
@@ -112,6 +97,78 @@ CvAccuracy logistic_cv_accuracy(const torch::Tensor& x_in, const torch::Tensor& 
   return r;
 }
 
+// Stratified assignment of units (items or groups) to folds: shuffle each label's units, deal them
+// round-robin over the folds (the count runs on across labels, so fold sizes differ by at most 1).
+std::vector<int64_t> deal_to_folds(const std::vector<std::vector<int64_t>>& units_of_label, int64_t folds,
+                                   uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  size_t total = 0;
+  for (const auto& u : units_of_label) total += u.size();
+  std::vector<int64_t> fold_of_unit(total);
+  int64_t dealt = 0;
+  for (auto members : units_of_label) {
+    for (size_t i = members.size(); i > 1; --i) std::swap(members[i - 1], members[rng() % i]);
+    for (int64_t m : members) fold_of_unit[static_cast<size_t>(m)] = dealt++ % folds;
+  }
+  return fold_of_unit;
+}
+
+}  // namespace
+
+CvAccuracy logistic_cv_accuracy(const torch::Tensor& x_in, const torch::Tensor& y_in,
+                                int64_t folds, double c, uint64_t seed) {
+  BRAINSEM_CHECK(x_in.dim() == 2, "cross-validated logistic regression: expected features "
+                 "[N, D], got ", x_in.sizes());
+  const int64_t n = x_in.size(0);
+  auto x = x_in.to(torch::kDouble);
+  auto y = check_binary(y_in, n, "cross-validated logistic regression");
+  BRAINSEM_CHECK(folds >= 2 && folds <= n, "cross-validated logistic regression: folds=", folds,
+                 " must be in [2, N] with N=", n);
+  std::vector<std::vector<int64_t>> members(2);
+  for (int64_t i = 0; i < n; ++i) members[y[i].item<double>() == 1 ? 1 : 0].push_back(i);
+  for (int cls = 0; cls < 2; ++cls)
+    BRAINSEM_CHECK(members[cls].size() >= 2, "cross-validated logistic regression: class ", cls,
+                   " has ", members[cls].size(), " items; each class needs at least 2");
+  return cross_validate(x, y, deal_to_folds(members, folds, seed), folds, c);
+}
+
+CvAccuracy logistic_cv_accuracy_grouped(const torch::Tensor& x_in, const torch::Tensor& y_in,
+                                        const torch::Tensor& groups, int64_t folds, double c, uint64_t seed) {
+  const char* what = "class-grouped cross-validated logistic regression";
+  BRAINSEM_CHECK(x_in.dim() == 2, what, ": expected features [N, D], got ", x_in.sizes());
+  const int64_t n = x_in.size(0);
+  auto x = x_in.to(torch::kDouble);
+  auto y = check_binary(y_in, n, what);
+  BRAINSEM_CHECK(groups.dim() == 1 && groups.size(0) == n, what, ": groups ", groups.sizes(), " do not match the ", n,
+                 " rows of the features");
+  auto g = groups.to(torch::kLong).contiguous();
+  const int64_t* gp = g.data_ptr<int64_t>();
+  // Groups in first-seen order, each with its one label.
+  std::map<int64_t, int64_t> unit_of_group;
+  std::vector<int> label_of_unit;
+  std::vector<std::vector<int64_t>> units_of_label(2);
+  for (int64_t i = 0; i < n; ++i) {
+    const int label = y[i].item<double>() == 1 ? 1 : 0;
+    auto [it, fresh] = unit_of_group.emplace(gp[i], static_cast<int64_t>(label_of_unit.size()));
+    if (fresh) {
+      label_of_unit.push_back(label);
+      units_of_label[static_cast<size_t>(label)].push_back(it->second);
+    }
+    BRAINSEM_CHECK(label_of_unit[static_cast<size_t>(it->second)] == label, what, ": group ", gp[i],
+                   " has items of both labels; a group (class) must have a single label");
+  }
+  for (int cls = 0; cls < 2; ++cls)
+    BRAINSEM_CHECK(units_of_label[cls].size() >= 2, what, ": label ", cls, " has ", units_of_label[cls].size(),
+                   " groups; each label needs at least 2 so that every training part holds it");
+  const auto groups_total = static_cast<int64_t>(label_of_unit.size());
+  BRAINSEM_CHECK(folds >= 2 && folds <= groups_total, what, ": folds=", folds, " must be in [2, ", groups_total,
+                 "] (the number of groups)");
+  auto fold_of_unit = deal_to_folds(units_of_label, folds, seed);
+  std::vector<int64_t> fold_of(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) fold_of[static_cast<size_t>(i)] = fold_of_unit[static_cast<size_t>(unit_of_group[gp[i]])];
+  return cross_validate(x, y, fold_of, folds, c);
+}
+
 double knn_purity(const torch::Tensor& x_in, const torch::Tensor& labels, int64_t k) {
   BRAINSEM_CHECK(x_in.dim() == 2, "k-NN purity: expected points [N, D], got ", x_in.sizes());
   const int64_t n = x_in.size(0);
@@ -123,6 +180,28 @@ double knn_purity(const torch::Tensor& x_in, const torch::Tensor& labels, int64_
   auto d = (n2.unsqueeze(1) + n2.unsqueeze(0) - 2 * x.matmul(x.t())).clamp_min(0);
   d.fill_diagonal_(std::numeric_limits<double>::infinity());
   auto nn = std::get<1>(d.topk(k, 1, /*largest=*/false));  // [N, k]
+  auto lab = labels.to(torch::kLong);
+  auto same = lab.index({nn}) == lab.unsqueeze(1);
+  return same.to(torch::kDouble).mean().item<double>();
+}
+
+double knn_purity_other_groups(const torch::Tensor& x_in, const torch::Tensor& labels, const torch::Tensor& groups,
+                               int64_t k) {
+  BRAINSEM_CHECK(x_in.dim() == 2, "k-NN purity across groups: expected points [N, D], got ", x_in.sizes());
+  const int64_t n = x_in.size(0);
+  BRAINSEM_CHECK(labels.dim() == 1 && labels.size(0) == n && groups.dim() == 1 && groups.size(0) == n,
+                 "k-NN purity across groups: labels ", labels.sizes(), " and groups ", groups.sizes(), " must both be [",
+                 n, "]");
+  auto g = groups.to(torch::kLong);
+  auto same_group = g.unsqueeze(1) == g.unsqueeze(0);  // [N, N], includes the point itself
+  const int64_t fewest_others = n - same_group.sum(1).max().item<int64_t>();
+  BRAINSEM_CHECK(k >= 1 && k <= fewest_others, "k-NN purity across groups: k=", k, " must be in [1, ", fewest_others,
+                 "] (the fewest points outside one group)");
+  auto x = x_in.to(torch::kDouble);
+  auto n2 = x.pow(2).sum(1);
+  auto d = (n2.unsqueeze(1) + n2.unsqueeze(0) - 2 * x.matmul(x.t())).clamp_min(0);
+  d.masked_fill_(same_group, std::numeric_limits<double>::infinity());
+  auto nn = std::get<1>(d.topk(k, 1, /*largest=*/false));  // [N, k], all from other groups
   auto lab = labels.to(torch::kLong);
   auto same = lab.index({nn}) == lab.unsqueeze(1);
   return same.to(torch::kDouble).mean().item<double>();

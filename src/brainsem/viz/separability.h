@@ -31,8 +31,25 @@ struct CvAccuracy {
 CvAccuracy logistic_cv_accuracy(const torch::Tensor& x, const torch::Tensor& y, int64_t folds = 5,
                                 double c = 1.0, uint64_t seed = 0);
 
+// The same with folds grouped by `groups` [N] integer (the object class): every group lies in one
+// fold, so no class is in both the training and the held-out part, and the accuracy says whether
+// the label generalises to classes the classifier never saw, not whether it recognises classes
+// (with items of one class in both parts, class identity alone can predict the label). Groups are
+// shuffled (seeded) and dealt round-robin to the folds separately per label, so folds stay
+// stratified; each group must have a single label, each label needs >= 2 groups and there must be
+// at least `folds` groups.
+CvAccuracy logistic_cv_accuracy_grouped(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& groups,
+                                        int64_t folds = 5, double c = 1.0, uint64_t seed = 0);
+
 // Mean over points of the fraction of their k nearest neighbours (Euclidean, self excluded)
 // that share their label. x [N, D], labels [N] integer. 1 = classes never mix.
 double knn_purity(const torch::Tensor& x, const torch::Tensor& labels, int64_t k = 10);
+
+// k-NN purity with each point's neighbours drawn from other groups only (groups [N] integer, the
+// object class): the share of a point's k nearest other-class neighbours that share its label.
+// Neighbours of its own class would share the label by construction and say nothing about
+// whether the label is organised across classes. k must leave enough other-group points.
+double knn_purity_other_groups(const torch::Tensor& x, const torch::Tensor& labels, const torch::Tensor& groups,
+                               int64_t k = 10);
 
 }  // namespace brainsem::viz
