@@ -13,11 +13,19 @@ namespace fs = std::filesystem;
 namespace brainsem::app {
 namespace {
 
+template <typename T>
+std::string join(const std::vector<T>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
 struct Options {
   CommonOptions common;
   TrainOptions train;
-  std::string data, out, subjects = "1", seeds = "0", prototype = "stimulus";
-  bool full = false;
+  report::AblationOptions defaults;
+  std::string data, out, subjects = join(defaults.subjects), seeds = join(defaults.seeds), prototype = defaults.prototype;
+  bool full = defaults.full;
 };
 
 template <typename T>
@@ -41,18 +49,10 @@ std::vector<T> parse_list(const std::string& s, const char* what) {
 
 void run(Options& o) {
   apply_common_options(o.common);
+  // The paper's grid is run on the paper-like recipe; training flags still override it.
+  if (o.full) o.train.paper = true;
   auto base = resolve_train_config(o.train);
-  // The small CPU grid: unless the user chose otherwise, a linear encoder for 150 steps.
-  auto given = [&](const char* n) { return o.train.cmd->count(n) > 0; };
-  const bool custom = o.train.paper || !o.train.config_file.empty();
-  if (!o.full && !custom) {
-    if (!given("--encoder")) base.encoder.kind = "linear";
-    if (!given("--steps")) base.steps = 150;
-    if (!given("--lr")) base.lr = 1e-3;
-    if (!given("--temperature")) base.temperature = 0.07;
-    if (!given("--batch")) base.batch = 100;
-  }
-  report::AblationOptions a;
+  report::AblationOptions a = o.defaults;
   a.data = o.data;
   a.out = o.out;
   a.subjects = parse_list<int>(o.subjects, "--subjects");
@@ -71,19 +71,22 @@ CommandRegistration reg(63, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand("ablate", "Tables 2-3: V x B (x batch x encoder with --full) ablation grid with paired tests");
   cmd->footer(
-      "Default (CPU) grid: V on/off x B on/off = 4 configurations, with a linear encoder, 150 steps, batch 100,\n"
-      "lr 1e-3, temperature 0.07 (any training flag overrides these), on --subjects (default 1) and --seeds (default 0).\n"
-      "--full: the paper's grid, V x B x batch 100/200 x ViT (depth, heads) (6,4), (12,8), (24,16) = 24 configurations.\n"
+      "Default (CPU) grid: V on/off x B on/off = 4 configurations of the training configuration (the defaults\n"
+      "below, as `brainsem train`; any training flag, --config or --paper changes it), on --subjects and --seeds.\n"
+      "--full: the paper's grid on the paper-like recipe (--paper implied), V x B x batch 200/100 x ViT\n"
+      "(depth, heads) (24,16), (12,8), (6,4) = 24 configurations.\n"
       "Each cell is a run directory OUT/cells/<config>/Subject<s>-seed<k>/; finished cells are reused (resumable).\n"
       "Writes OUT/ablation.json and OUT/ablation.csv. p-values compare each row with the first (paired on test items).");
   cmd->add_option("--data", o->data, "Directory with Subject<s>.h5, stimuli.safetensors, library_*.safetensors (`brainsem synth`)")
       ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", o->out, "Output directory (created; reused to resume)")->required();
-  cmd->add_option("--subjects", o->subjects, "Comma-separated subject numbers (default 1)");
-  cmd->add_option("--seeds", o->seeds, "Comma-separated seeds (default 0)");
-  cmd->add_option("--prototype", o->prototype, "Prototypes scored: stimulus or library")->check(CLI::IsMember({"stimulus", "library"}));
-  cmd->add_flag("--full", o->full, "The paper's full grid (24 configurations; hours on a CPU)");
+  cmd->add_option("--subjects", o->subjects, "Comma-separated subject numbers")->capture_default_str();
+  cmd->add_option("--seeds", o->seeds, "Comma-separated seeds")->capture_default_str();
+  cmd->add_option("--prototype", o->prototype, "Prototypes scored: stimulus or library")
+      ->check(CLI::IsMember({"stimulus", "library"}))
+      ->capture_default_str();
+  cmd->add_flag("--full", o->full, "The paper's full grid on the paper-like recipe (24 configurations; hours on a CPU)");
   add_train_options(*cmd, o->train);
   add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });

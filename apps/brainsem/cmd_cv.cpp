@@ -24,11 +24,9 @@ namespace {
 struct Options {
   CommonOptions common;
   TrainOptions train;
+  train::CvOptions cv;  // every cross-validation option, with its default
   std::string dataset, embeddings, json_out;
-  int64_t k = 2, max_splits = 1000, permutations = 100, brainsem_permutations = 0;
-  int inner_folds = 5;
-  std::vector<std::string> rois, methods{"ridge", "brainsem"};
-  std::vector<double> alphas;
+  std::vector<std::string> rois;
 };
 
 // "V1,V2+V3" -> {{V1}, {V2, V3}}
@@ -57,15 +55,8 @@ void run(Options& o) {
   auto full = train::make_cv_dataset(subject, table);
   for (const auto& s : subsets) train::select_rois(full, s);  // fail on a bad ROI before any work
 
-  train::CvOptions co;
-  co.k = o.k;
-  co.max_splits = o.max_splits;
-  co.permutations = o.permutations;
-  co.brainsem_permutations = o.brainsem_permutations;
-  co.methods = o.methods;
+  train::CvOptions co = o.cv;
   co.seed = cfg.seed;
-  co.alphas = o.alphas;
-  co.inner_folds = o.inner_folds;
   co.train = cfg;
 
   std::vector<train::CvMethodResult> results;
@@ -76,7 +67,7 @@ void run(Options& o) {
     for (auto& r : train::run_cross_validation(train::select_rois(full, s), co, label)) results.push_back(std::move(r));
   }
   std::printf("%s: %lld samples, %lld classes, leave-%lld-classes-out, %lld folds%s\n", o.dataset.c_str(),
-              (long long)full.x.size(0), (long long)full.num_classes(), (long long)o.k,
+              (long long)full.x.size(0), (long long)full.num_classes(), (long long)co.k,
               (long long)results.front().observed.folds, results.front().all_splits ? " (all splits)" : " (seeded sample)");
   std::printf("%s", train::format_cv_table(results).c_str());
   std::printf("2-AFC chance is the permutation null's mean (not exactly 0.5); p = (1 + #null >= observed) / (1 + permutations)\n");
@@ -88,8 +79,8 @@ void run(Options& o) {
              {"encoder", table.encoder},
              {"samples", full.x.size(0)},
              {"classes", full.class_names},
-             {"k", o.k},
-             {"max_splits", o.max_splits},
+             {"k", co.k},
+             {"max_splits", co.max_splits},
              {"seed", cfg.seed},
              {"train_config", tj},
              {"results", json::array()}};
@@ -116,15 +107,21 @@ CommandRegistration reg(45, [](CLI::App& root) {
   cmd->add_option("--class-embeddings", o->embeddings, "Class-embedding table (targets and prototypes)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--k", o->k, "Classes held out per fold (>= 2)");
-  cmd->add_option("--max-splits", o->max_splits, "At most this many folds (all C-choose-k when fewer; 0 = all)");
-  cmd->add_option("--permutations", o->permutations, "Ridge permutation-null size (>= 100 recommended)");
-  cmd->add_option("--brainsem-permutations", o->brainsem_permutations,
-                  "BrainSem permutation-null size (each retrains every fold; default 0 = no p-value)");
+  cmd->add_option("--k", o->cv.k, "Classes held out per fold (>= 2)")->capture_default_str();
+  cmd->add_option("--max-splits", o->cv.max_splits, "At most this many folds (all C-choose-k when fewer; 0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--permutations", o->cv.permutations, "Ridge permutation-null size (>= 100 recommended)")->capture_default_str();
+  cmd->add_option("--brainsem-permutations", o->cv.brainsem_permutations,
+                  "BrainSem permutation-null size (each retrains every fold; 0 = no p-value)")
+      ->capture_default_str();
   cmd->add_option("--rois", o->rois, "ROI subsets to compare besides all ROIs: V1,V2,V1+V2 ('+' joins ROIs)")->delimiter(',');
-  cmd->add_option("--methods", o->methods, "ridge and/or brainsem")->delimiter(',')->check(CLI::IsMember({"ridge", "brainsem"}));
-  cmd->add_option("--alphas", o->alphas, "Ridge alpha grid (default 1 .. 1e7 in half decades)")->delimiter(',');
-  cmd->add_option("--inner-folds", o->inner_folds, "Class-grouped inner folds that choose ridge alpha in each fold");
+  cmd->add_option("--methods", o->cv.methods, "ridge and/or brainsem")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"ridge", "brainsem"}))
+      ->capture_default_str();
+  cmd->add_option("--alphas", o->cv.alphas, "Ridge alpha grid (default 1 .. 1e8 in half decades)")->delimiter(',');
+  cmd->add_option("--inner-folds", o->cv.inner_folds, "Class-grouped inner folds that choose ridge alpha in each fold")
+      ->capture_default_str();
   cmd->add_option("--json", o->json_out, "Write every result (per fold, null distribution) as JSON");
   add_train_options(*cmd, o->train);
   add_common_options(*cmd, o->common);

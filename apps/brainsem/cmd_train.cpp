@@ -31,7 +31,9 @@ void run(Options& o) {
   auto cfg = resolve_train_config(o.train);
   fs::path dir = o.out;
   if (o.resume) {
-    BRAINSEM_CHECK(fs::exists(dir / "checkpoint.pt"), "--resume: ", dir / "checkpoint.pt", " does not exist");
+    // A retrain-all run may have been stopped during its selection run (OUT/selection/).
+    BRAINSEM_CHECK(fs::exists(dir / "checkpoint.pt") || (cfg.retrain_all && fs::exists(dir / "selection/checkpoint.pt")),
+                   "--resume: ", dir / "checkpoint.pt", " does not exist");
   } else {
     BRAINSEM_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,
                    " already exists; use --resume to continue it or choose another --out");
@@ -41,20 +43,21 @@ void run(Options& o) {
   BRAINSEM_CHECK(!cfg.library || !inputs.library.empty() || !inputs.class_embeddings.empty(), "the semantic library is on (V) but no library feature store "
                  "was given; pass --library FILE or train with --no-library");
   auto study = train::load_study(inputs, cfg.normalize);  // validates everything before any output
+  train::validate(cfg, study.stimuli.dim());  // the encoder's output fits the image features
   fs::create_directories(dir);
-  json config;
-  train::to_json(config, cfg);
-  core::write_text_atomically(dir / "config.json", config.dump(2) + "\n");
   core::write_text_atomically(dir / "inputs.json", inputs.to_json().dump(2) + "\n");
+  // Writes config.json (the config as run: steps resolved from --epochs).
   auto result = train::train_brainsem(cfg, study, dir, o.resume, "brainsem", cfg.seed);
   auto scores = result.scores;
   if (o.baselines)
-    for (auto& m : train::run_baselines(study, cfg.seed)) scores.push_back(m);
-  json out{{"subject", inputs.subject.string()}, {"best_step", result.best_step}, {"parameters", result.parameters},
+    for (auto& m : train::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);
+  json out{{"subject", inputs.subject.string()}, {"best_step", result.best_step}, {"steps", result.steps},
+           {"selection", result.selection.to_json()}, {"parameters", result.parameters},
            {"train_seconds", result.seconds}, {"scores", json::array()}};
   for (const auto& m : scores) out["scores"].push_back(m.to_json());
   core::write_text_atomically(dir / "results.json", out.dump(2) + "\n");
   std::printf("%s", report::format_subject_scores(scores).c_str());
+  if (!result.selection.summary().empty()) std::printf("model selection: %s\n", result.selection.summary().c_str());
   std::printf("wrote %s\n", (dir / "results.json").c_str());
 }
 
@@ -63,7 +66,8 @@ CommandRegistration reg(30, [](CLI::App& root) {
   auto* cmd = root.add_subcommand("train", "Train BrainSem on one subject and score the test set zero-shot");
   cmd->footer(
       "Writes OUT/config.json, inputs.json, train_log.jsonl (JSON lines), checkpoint.pt and results.json.\n"
-      "The test set is scored once, after training; it never chooses a step (--val-classes uses training classes).\n"
+      "The test set is scored once, after training; it never chooses a step (--val-classes uses training classes;\n"
+      "with --retrain-all the chosen step count is then retrained on all classes, the selection run in OUT/selection/).\n"
       "Example: brainsem train --subject data/Subject1.h5 --stimuli data/stimuli.safetensors \\\n"
       "           --library data/library_train.safetensors --library-test data/library_test.safetensors --out runs/s1");
   add_study_options(*cmd, o->study);

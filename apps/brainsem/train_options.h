@@ -1,6 +1,6 @@
 #pragma once
-// Command-line options that build a TrainConfig, shared by `train`, `demo` and `ablate`.
-// Precedence: defaults (or --paper) < --config FILE < individual flags.
+// Command-line options that build a TrainConfig, shared by `train`, `demo`, `ablate` and `cv`.
+// Precedence: TrainConfig{} (or paper_config() with --paper) < --config FILE < individual flags.
 #include <CLI/CLI.hpp>
 
 #include <string>

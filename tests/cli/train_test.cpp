@@ -56,6 +56,23 @@ TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
   ASSERT_EQ(rc, 0) << out;
   auto again = json::parse(brainsem::core::read_text_file(tmp / "eval.json"));
   EXPECT_EQ(again["scores"][0]["ranks"], s["ranks"]);
+  // eval adds the permutation null of BrainSem's score and, since the BData file holds the 35
+  // repeats of each test image, the split-half noise ceiling.
+  const auto& context = again["score_context"];
+  ASSERT_TRUE(context.is_object()) << again.dump();
+  const auto& perm = context["permutation_null"][0];
+  EXPECT_EQ(perm["prototype"], "stimulus");
+  EXPECT_NEAR(perm["top1"].get<double>(), s["top1"].get<double>(), 1e-12);
+  EXPECT_LT(perm["p_top1"].get<double>(), 1e-2);
+  EXPECT_NEAR(perm["null_mean_top1"].get<double>(), 0.02, 0.005);  // 1 / 50 on average
+  const auto& ceiling = context["noise_ceiling"];
+  ASSERT_TRUE(ceiling.is_object()) << context.dump();
+  EXPECT_EQ(ceiling["images"], 50);
+  EXPECT_EQ(ceiling["min_repeats"], 35);
+  EXPECT_EQ(ceiling["max_repeats"], 35);
+  EXPECT_GT(ceiling["top1"].get<double>(), 5 * ceiling["chance_top1"].get<double>());
+  EXPECT_LE(ceiling["top1"].get<double>(), ceiling["top5"].get<double>());
+  EXPECT_NE(out.find("noise ceiling (split-half"), std::string::npos) << out;
 
   // Text prototypes from a class-embedding table: here the test classes' library means, so the
   // "text" score must equal the "library" score exactly.
@@ -93,6 +110,90 @@ TEST(CliTrain, ResumeEqualsUninterrupted) {
   auto a = json::parse(brainsem::core::read_text_file(tmp / "full/results.json"));
   auto b = json::parse(brainsem::core::read_text_file(tmp / "half/results.json"));
   EXPECT_EQ(a["scores"], b["scores"]);
+}
+
+TEST(CliTrain, RetrainAllEqualsAPlainRunForTheChosenSteps) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  const std::string common = " -q" + study_args(dataset()) + " --seed 4 --batch 50";
+  ASSERT_EQ(run_cli("train" + common + " --steps 40 --val-classes 10 --eval-every 10 --retrain-all --out '" +
+                        (tmp / "retrain").string() + "'",
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("retrained from scratch on all 150 training classes"), std::string::npos) << out;
+  auto a = json::parse(brainsem::core::read_text_file(tmp / "retrain/results.json"));
+  const auto& sel = a["selection"];
+  EXPECT_EQ(sel["val_classes"], 10);
+  EXPECT_EQ(sel["retrained_on_all"], true);
+  EXPECT_EQ(sel["trained_classes"], 150);
+  EXPECT_EQ(sel["training_classes"], 150);
+  const int64_t chosen = sel["chosen_steps"].get<int64_t>();
+  EXPECT_TRUE(chosen == 10 || chosen == 20 || chosen == 30 || chosen == 40) << chosen;
+  EXPECT_EQ(a["steps"], chosen);
+  EXPECT_EQ(a["best_step"], chosen);
+  auto config = json::parse(brainsem::core::read_text_file(tmp / "retrain/config.json"));
+  EXPECT_EQ(config["retrain_all"], true);
+  EXPECT_EQ(config["val_classes"], 10);
+  EXPECT_TRUE(fs::exists(tmp / "retrain/selection/checkpoint.pt"));
+  // The final model is a plain run on every class for the chosen steps, with the same seed.
+  ASSERT_EQ(run_cli("train" + common + " --steps " + std::to_string(chosen) + " --out '" + (tmp / "plain").string() + "'", &out), 0)
+      << out;
+  auto b = json::parse(brainsem::core::read_text_file(tmp / "plain/results.json"));
+  EXPECT_EQ(a["scores"], b["scores"]);
+  EXPECT_EQ(b["selection"]["val_classes"], 0);
+  EXPECT_EQ(b["selection"]["trained_classes"], 150);
+  // `eval` reopens the retrained model, not the selection run's.
+  ASSERT_EQ(run_cli("eval -q --run '" + (tmp / "retrain").string() + "' --json '" + (tmp / "eval.json").string() + "'", &out), 0)
+      << out;
+  auto again = json::parse(brainsem::core::read_text_file(tmp / "eval.json"));
+  EXPECT_EQ(again["scores"][0]["ranks"], a["scores"][0]["ranks"]);
+}
+
+TEST(CliTrain, SelectionWithoutRetrainingSaysTheModelSawFewerClasses) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  ASSERT_EQ(run_cli("train -q" + study_args(dataset()) + " --seed 4 --batch 50 --steps 20 --val-classes 10 --eval-every 10 --out '" +
+                        (tmp / "run").string() + "'",
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("the final model was trained on 140 of 150 training classes"), std::string::npos) << out;
+  auto r = json::parse(brainsem::core::read_text_file(tmp / "run/results.json"));
+  EXPECT_EQ(r["selection"]["retrained_on_all"], false);
+  EXPECT_EQ(r["selection"]["trained_classes"], 140);
+  EXPECT_EQ(r["selection"]["chosen_steps"], r["best_step"]);
+  EXPECT_FALSE(fs::exists(tmp / "run/selection"));
+  // --retrain-all alone has no held-out classes to choose on.
+  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --steps 5 --retrain-all --out '" + (tmp / "bad").string() + "'", &out), 0);
+  EXPECT_NE(out.find("--val-classes"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "bad"));
+}
+
+TEST(CliTrain, PaperRecipeTrainsForEpochsOverTheLibraryWithoutAHead) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  // The paper-like recipe shrunk to one block; half an epoch over 150 x 20 library images at batch
+  // 200 is ceil(0.5 x 3000 / 200) = 8 steps.
+  ASSERT_EQ(run_cli("train -q" + study_args(dataset()) + " --paper --depth 1 --heads 2 --mlp 64 --epochs 0.5 --out '" +
+                        (tmp / "run").string() + "'",
+                    &out),
+            0)
+      << out;
+  auto config = json::parse(brainsem::core::read_text_file(tmp / "run/config.json"));
+  EXPECT_EQ(config["epochs"], 0.5);
+  EXPECT_EQ(config["steps"], 8);
+  EXPECT_EQ(config["encoder"]["head"], "none");
+  auto r = json::parse(brainsem::core::read_text_file(tmp / "run/results.json"));
+  EXPECT_EQ(r["steps"], 8);
+  // A CLS output narrower than the image features is refused before any output.
+  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --paper --width 256 --heads 4 --depth 1 --out '" + (tmp / "narrow").string() + "'",
+                    &out),
+            0);
+  EXPECT_NE(out.find("--head linear"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "narrow"));
+  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --steps 5 --epochs 1 --out '" + (tmp / "both").string() + "'", &out), 0);
+  EXPECT_NE(out.find("not both"), std::string::npos) << out;
 }
 
 TEST(CliTrain, BadInputFailsCleanlyWithoutOutput) {
@@ -161,4 +262,36 @@ TEST(CliDemo, SmallDemoRunsEndToEnd) {
   auto manifest = json::parse(brainsem::core::read_text_file(tmp / "demo/manifest.json"));
   EXPECT_EQ(manifest["train"]["steps"], 30);
   EXPECT_TRUE(fs::exists(tmp / "demo/results.csv"));
+
+  // The demo's ablation is the `brainsem ablate` command it prints: rerun into another directory,
+  // it gives the same table.
+  const std::string expected_start = "brainsem ablate --data " + (tmp / "demo/data").string() + " --out " +
+                                     (tmp / "demo/ablation").string() + " --subjects 1 --seeds 0 --config " +
+                                     (tmp / "demo/runs/Subject1/config.json").string();
+  const auto at = out.find(expected_start);
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_EQ(manifest["demo"]["ablation_command"], out.substr(at, out.find('\n', at) - at));
+  std::string args = manifest["demo"]["ablation_command"].get<std::string>().substr(std::string("brainsem ").size());
+  const std::string demo_out = (tmp / "demo/ablation").string();
+  args.replace(args.find(demo_out), demo_out.size(), (tmp / "again").string());
+  ASSERT_EQ(run_cli(args + " -q", &out), 0) << out;
+  auto again = json::parse(brainsem::core::read_text_file(tmp / "again/ablation.json"));
+  EXPECT_EQ(again["rows"], results["ablation"]["rows"]);
+  EXPECT_EQ(again["cells_run"], 4);
+}
+
+TEST(CliHelp, ShowsTheRealDefaults) {
+  std::string out;
+  ASSERT_EQ(run_cli("train --help", &out), 0) << out;
+  for (const char* s : {"--steps INT=300", "--batch INT=200", "--lr FLOAT=0.001", "--encoder TEXT:{vit,linear,mlp}=linear",
+                        "--head TEXT:{linear,none}=linear", "--temperature FLOAT=0.07", "(--paper: 0.0001)", "(--paper: none)"})
+    EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
+  ASSERT_EQ(run_cli("ablate --help", &out), 0) << out;
+  for (const char* s : {"--subjects TEXT=1", "--seeds TEXT=0", "--steps INT=300", "paper-like recipe"})
+    EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
+  ASSERT_EQ(run_cli("cv --help", &out), 0) << out;
+  for (const char* s : {"--k INT=2", "--permutations INT=100", "--steps INT=300"}) EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
+  ASSERT_EQ(run_cli("demo --help", &out), 0) << out;
+  for (const char* s : {"--subjects INT:INT in [1 - 20]=5", "--library-per-class", "=100", "--steps INT=300"})
+    EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
 }

@@ -80,3 +80,35 @@ TEST(FmriEncoder, RejectsBadConfig) {
   FmriEncoder enc(small("linear"));
   EXPECT_THROW(enc->forward(torch::randn({2, 7, 9})), brainsem::Error);
 }
+
+TEST(FmriEncoder, HeadNoneReturnsTheClsOutputItself) {
+  // The paper's encoder: the CLS token's output (width D = E) is the embedding, with no projection.
+  torch::manual_seed(3);
+  auto cfg = small("vit");
+  cfg.width = 12;
+  cfg.heads = 3;
+  cfg.out_dim = 12;
+  cfg.head = "none";
+  FmriEncoder bare(cfg);
+  auto with_head_cfg = cfg;
+  with_head_cfg.head = "linear";
+  FmriEncoder with_head(with_head_cfg);
+  EXPECT_EQ(count_parameters(*with_head) - count_parameters(*bare), 12 * 12 + 12);
+  EXPECT_EQ(bare->named_parameters().find("head.weight"), nullptr);
+  bare->eval();
+  auto x = torch::randn({4, 7, 10});
+  auto y = bare->forward(x);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{4, 12}));
+  // The final LayerNorm with its initial affine (weight 1, bias 0) standardises each row.
+  EXPECT_TRUE(torch::allclose(y.mean(1), torch::zeros({4}), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(y.pow(2).mean(1), torch::ones({4}), 1e-3, 1e-3));
+  // Widths that differ need a head; linear encoders have no CLS output.
+  cfg.out_dim = 16;
+  EXPECT_THROW(validate(cfg), brainsem::Error);
+  auto lin = small("linear");
+  lin.head = "none";
+  EXPECT_THROW(validate(lin), brainsem::Error);
+  lin.head = "conv";
+  lin.kind = "vit";
+  EXPECT_THROW(validate(lin), brainsem::Error);
+}

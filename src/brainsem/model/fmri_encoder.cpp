@@ -14,6 +14,12 @@ void validate(const FmriEncoderConfig& cfg) {
   BRAINSEM_CHECK(cfg.tokens > 0 && cfg.token_width > 0, "encoder needs tokens > 0 and token_width > 0");
   BRAINSEM_CHECK(cfg.out_dim > 0 && cfg.width > 0 && cfg.mlp > 0, "encoder width, mlp and out_dim must be positive");
   BRAINSEM_CHECK(cfg.dropout >= 0 && cfg.dropout < 1, "dropout must be in [0, 1), got ", cfg.dropout);
+  BRAINSEM_CHECK(cfg.head == "linear" || cfg.head == "none", "encoder head must be linear or none, got '", cfg.head, "'");
+  BRAINSEM_CHECK(cfg.head == "linear" || cfg.kind == "vit", "encoder head none (the CLS output as the embedding) "
+                 "applies to --encoder vit only; a ", cfg.kind, " encoder ends in its own linear layer: pass --head linear");
+  BRAINSEM_CHECK(cfg.head == "linear" || cfg.width == cfg.out_dim, "encoder head none uses the CLS output (width ",
+                 cfg.width, ") as the embedding, but the image features have ", cfg.out_dim,
+                 " dimensions; pass --width ", cfg.out_dim, " or --head linear (a Linear(width->", cfg.out_dim, ") head)");
   if (cfg.kind == "vit") {
     BRAINSEM_CHECK(cfg.depth >= 1, "encoder depth must be >= 1");
     BRAINSEM_CHECK(cfg.heads >= 1 && cfg.width % cfg.heads == 0, "encoder width ", cfg.width,
@@ -57,7 +63,7 @@ FmriEncoderImpl::FmriEncoderImpl(const FmriEncoderConfig& cfg) : cfg_(cfg) {
     blocks_ = register_module("blocks", torch::nn::ModuleList());
     for (int64_t i = 0; i < cfg_.depth; ++i) blocks_->push_back(TransformerBlock(cfg_.width, cfg_.heads, cfg_.mlp, cfg_.dropout));
     norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg_.width}).eps(1e-6)));
-    head_ = register_module("head", torch::nn::Linear(cfg_.width, cfg_.out_dim));
+    if (cfg_.head == "linear") head_ = register_module("head", torch::nn::Linear(cfg_.width, cfg_.out_dim));
   } else if (cfg_.kind == "linear") {
     head_ = register_module("head", torch::nn::Linear(cfg_.tokens * cfg_.token_width, cfg_.out_dim));
   } else {
@@ -81,7 +87,8 @@ torch::Tensor FmriEncoderImpl::forward(const torch::Tensor& x) {
   for (const auto& block : *blocks_) h = block->as<TransformerBlock>()->forward(h);
   h = norm_->forward(h);
   if (cfg_.tanh_output) h = torch::tanh(h);
-  return head_->forward(h.select(1, 0));  // CLS token -> [B, E]
+  auto cls = h.select(1, 0);  // [B, D]
+  return head_ ? head_->forward(cls) : cls;  // [B, E]
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

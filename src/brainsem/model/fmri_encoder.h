@@ -7,9 +7,11 @@
 // kind = "vit" (the paper): one Linear(P->D) shared by every ROI token (the released code's
 // Conv1d(P, D, 1)), a learnable CLS token, position embeddings (learned, or none = the released
 // code's all-zero buffer), `depth` pre-norm transformer blocks (LN -> MHSA -> residual,
-// LN -> MLP(GELU) -> residual), a final LayerNorm, and the CLS output projected to E.
+// LN -> MLP(GELU) -> residual), a final LayerNorm, and the CLS output [B, D] as the embedding:
+// head = "none" (the paper: D = 512 = E for CLIP ViT-B/16) takes it as it is and needs D == E;
+// head = "linear" projects it with Linear(D->E).
 // kind = "linear" / "mlp": the flattened tokens [B, R*P] through Linear (or Linear-GELU-Linear)
-// to E; baselines for issue 3 §7 that share the loss and the training loop.
+// to E; baselines that share the loss and the training loop (they need head = "linear").
 #include <torch/torch.h>
 
 #include <string>
@@ -17,7 +19,7 @@
 namespace brainsem::model {
 
 struct FmriEncoderConfig {
-  std::string kind = "vit";       // vit | linear | mlp
+  std::string kind = "linear";    // vit | linear | mlp (the training default; the paper: vit)
   int64_t tokens = 7;             // R
   int64_t token_width = 0;        // P (set from the data)
   int64_t width = 512;            // D
@@ -28,6 +30,7 @@ struct FmriEncoderConfig {
   std::string pos_embed = "learned";  // learned | none
   double dropout = 0.0;           // on token embeddings, attention/MLP outputs and the head input
   bool tanh_output = false;       // the released code applies tanh after the final norm
+  std::string head = "linear";    // vit: linear (Linear(D->E) on the CLS output) | none (CLS output is the embedding)
 };
 
 // Checks the config and fails with a message naming the bad field.

@@ -1,6 +1,6 @@
 #pragma once
 // Every knob of a BrainSem training run, with defaults in one place, (de)serialised as JSON so a
-// run directory records exactly what produced it (issue 3 §5).
+// run directory records exactly what produced it.
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -9,17 +9,16 @@
 
 namespace brainsem::train {
 
-inline model::FmriEncoderConfig default_encoder() {
-  model::FmriEncoderConfig e;
-  e.kind = "linear";
-  return e;
-}
-
-// The defaults are the best honest configuration found on the demo data (docs/method.md,
-// "Making it earn its place"); paper_config() is the paper's exact recipe (--paper).
+// Every training default lives here (and in model::FmriEncoderConfig): the CLI, `ablate`, `cv`
+// and the demo start from TrainConfig{} or paper_config(). The defaults are the best honest
+// configuration found on the demo data (docs/method.md, "Making it earn its place").
 struct TrainConfig {
-  model::FmriEncoderConfig encoder = default_encoder();
+  model::FmriEncoderConfig encoder;  // default: linear over the 7 zero-padded ROI tokens
   int64_t steps = 300;
+  // > 0: the training length in passes over the training pool (library images of the trained
+  // classes with V on, real samples with V off); steps = ceil(epochs x pool / batch), resolved from
+  // the data when training starts (run_dir/config.json then records both).
+  double epochs = 0;
   int64_t batch = 200;
   double lr = 1e-3;
   double weight_decay = 0.0;        // decoupled (AdamW-style) when > 0; the paper: 0
@@ -32,19 +31,31 @@ struct TrainConfig {
   bool symmetric = false;
   std::string normalize = "zscore"; // fMRI voxel normalisation with training statistics: none | zscore
   int64_t val_classes = 0;          // training classes held out to choose the step (0 = off)
+  // With val_classes: after choosing the step on the held-out classes, train again from scratch on
+  // every training class for that many steps (train_brainsem). A Trainer given this flag is that
+  // final run: it holds nothing out.
+  bool retrain_all = false;
   int64_t eval_every = 50;          // steps between held-out-class checks
   int64_t checkpoint_every = 0;     // 0 = only at the end
   int64_t log_every = 10;
 };
 
-// The paper's exact recipe: ViT depth 24, heads 16, width 512, MLP 2048, batch 200, Adam 1e-4,
-// plain cosine logits (temperature 1), raw fMRI (no z-scoring), no dropout or weight decay.
+// A paper-like recipe: what the paper states (ViT depth 24, heads 16, embedding width 512, MLP
+// 2048, batch 200, Adam 1e-4, zero-padded ROI tokens, CLIP ViT-B/16 targets), with the CLS output
+// as the embedding (no head: width 512 = CLIP's 512) and what it leaves open inferred: plain cosine
+// logits (temperature 1), raw fMRI (no z-scoring, as the released code), learned position
+// embeddings (ViT's), no dropout or weight decay, and 5 epochs over the library (the released
+// code; the paper trains "until the model converges").
 TrainConfig paper_config();
 
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);
 // Applies a JSON object of overrides onto `c`, refusing unknown keys (typos must not pass).
 void apply_overrides(TrainConfig& c, const nlohmann::json& overrides, const std::string& where);
-void validate(const TrainConfig& c);
+// Checks every field, the encoder's too; with `feature_dim` (E, the image features' size) also that
+// the encoder's output fits it (head none needs width == E), so a command can refuse before any output.
+void validate(const TrainConfig& c, int64_t feature_dim = 0);
+// ceil(epochs x pool / batch), at least 1.
+int64_t steps_for_epochs(double epochs, int64_t pool, int64_t batch);
 
 }  // namespace brainsem::train

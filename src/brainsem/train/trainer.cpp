@@ -63,6 +63,8 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), 
   auto rng = step_rng(cfg_.seed, -1);
   std::shuffle(order.begin(), order.end(), rng);
   val_classes_.assign(order.begin(), order.begin() + cfg_.val_classes);
+  // A retrain-all run is the final model after selection: it trains on every class.
+  if (cfg_.retrain_all) val_classes_.clear();
   std::sort(val_classes_.begin(), val_classes_.end());
   std::set<int64_t> val(val_classes_.begin(), val_classes_.end());
   if (cfg_.library) {
@@ -73,6 +75,7 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), 
       if (!val.count(data_.sample_class[i])) pool_.push_back(static_cast<int64_t>(i));
   }
   BRAINSEM_CHECK(!pool_.empty(), "nothing to train on");
+  if (cfg_.epochs > 0) cfg_.steps = steps_for_epochs(cfg_.epochs, static_cast<int64_t>(pool_.size()), cfg_.batch);
 }
 
 double Trainer::step_once() {
@@ -155,7 +158,7 @@ void Trainer::run(const fs::path& run_dir) {
     recent = recent == 0 ? loss : 0.9 * recent + 0.1 * loss;
     json entry;
     bool log_now = step_ % cfg_.log_every == 0 || step_ == cfg_.steps;
-    if (cfg_.val_classes > 0 && (step_ % cfg_.eval_every == 0 || step_ == cfg_.steps)) {
+    if (!val_classes_.empty() && (step_ % cfg_.eval_every == 0 || step_ == cfg_.steps)) {
       double v = validate_heldout();
       keep_best_if_improved(v);
       entry["val_top1"] = v;
@@ -178,7 +181,7 @@ void Trainer::run(const fs::path& run_dir) {
   }
   char status[96];
   std::snprintf(status, sizeof status, "loss %.4f%s", recent,
-                cfg_.val_classes > 0 ? (" best held-out step " + std::to_string(best_step_)).c_str() : "");
+                !val_classes_.empty() ? (" best held-out step " + std::to_string(best_step_)).c_str() : "");
   bar.finish(status);
   if (!run_dir.empty()) save_checkpoint(run_dir / "checkpoint.pt");
 }
@@ -201,10 +204,24 @@ torch::Tensor Trainer::embed(const torch::Tensor& x) {
   return out;
 }
 
+namespace {
+// The config a checkpoint must match to be resumed: everything but the training length (a resumed
+// run may train longer). Read through from_json so keys added since default as they did then.
+json resumable_config(json cfg) {
+  cfg["steps"] = 0;
+  TrainConfig c;
+  from_json(cfg, c);
+  to_json(cfg, c);
+  cfg.erase("steps");
+  cfg.erase("epochs");
+  return cfg;
+}
+}  // namespace
+
 void Trainer::save_checkpoint(const fs::path& path) {
   json cfg;
   to_json(cfg, cfg_);
-  cfg.erase("steps");  // a resumed run may train longer
+  cfg = resumable_config(cfg);
   core::write_atomically(path, [&](const fs::path& tmp) {
     torch::serialize::OutputArchive root, model_ar, opt_ar, best_ar;
     encoder_->save(model_ar);
@@ -222,6 +239,18 @@ void Trainer::save_checkpoint(const fs::path& path) {
   });
 }
 
+int64_t Trainer::checkpoint_step(const fs::path& path) {
+  torch::serialize::InputArchive root;
+  try {
+    root.load_from(path.string());
+  } catch (const c10::Error& e) {
+    fail("cannot read checkpoint ", path, ": not a BrainSem checkpoint or corrupt");
+  }
+  torch::Tensor t;
+  root.read("step", t);
+  return t.item<int64_t>();
+}
+
 void Trainer::load_checkpoint(const fs::path& path) {
   BRAINSEM_CHECK(fs::exists(path), "checkpoint ", path, " does not exist");
   torch::serialize::InputArchive root, model_ar, opt_ar, best_ar;
@@ -234,8 +263,13 @@ void Trainer::load_checkpoint(const fs::path& path) {
   root.read("config", cfg_value);
   json mine;
   to_json(mine, cfg_);
-  mine.erase("steps");
-  json theirs = json::parse(cfg_value.toStringRef());
+  mine = resumable_config(mine);
+  json theirs;
+  try {
+    theirs = resumable_config(json::parse(cfg_value.toStringRef()));
+  } catch (const json::exception& e) {
+    fail("checkpoint ", path, " holds an unreadable configuration (", e.what(), ")");
+  }
   BRAINSEM_CHECK(mine == theirs, "checkpoint ", path, " was written with a different configuration; resume with the "
                  "same options (differences: ", json::diff(theirs, mine).dump(), ")");
   root.read("model", model_ar);

@@ -29,6 +29,8 @@ class Trainer {
   void save_checkpoint(const std::filesystem::path& path);
   // Restores model, optimizer, step and best-so-far; refuses a checkpoint of another config.
   void load_checkpoint(const std::filesystem::path& path);
+  // The step a checkpoint was written at.
+  static int64_t checkpoint_step(const std::filesystem::path& path);
 
   // Brain embeddings of x [M, R, P] -> [M, E] with the selected weights (eval mode, no grad).
   torch::Tensor embed(const torch::Tensor& x);
@@ -38,7 +40,10 @@ class Trainer {
   double best_val() const { return best_val_; }
   const std::vector<double>& losses() const { return losses_; }
   const std::vector<int64_t>& val_classes() const { return val_classes_; }
+  // As run: steps resolved from epochs, encoder sizes set from the data.
   const TrainConfig& config() const { return cfg_; }
+  // Items one epoch passes over: library rows (V on) or real samples (V off) of the trained classes.
+  int64_t pool_size() const { return static_cast<int64_t>(pool_.size()); }
 
  private:
   double validate_heldout();

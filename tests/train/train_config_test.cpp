@@ -1,0 +1,183 @@
+// The paper-like recipe, training length in epochs, and the retrain-all trainer.
+#include "brainsem/train/train_config.h"
+
+#include <gtest/gtest.h>
+
+#include "brainsem/core/error.h"
+#include "brainsem/train/trainer.h"
+#include "testing/paths.h"
+
+using namespace brainsem;
+
+namespace {
+
+// C classes of `per` real samples and `lib` library images each; tokens [R=3, P=4], features E.
+train::TrainingData tiny_data(int64_t classes, int64_t per, int64_t lib, int64_t e = 8) {
+  torch::manual_seed(5);
+  train::TrainingData d;
+  std::vector<torch::Tensor> xs, feats, libs;
+  for (int64_t c = 0; c < classes; ++c) {
+    d.class_names.push_back("c" + std::to_string(c));
+    d.rows_of_class.emplace_back();
+    d.library_rows_of_class.emplace_back();
+    auto centre = torch::randn({e});
+    for (int64_t i = 0; i < per; ++i) {
+      d.rows_of_class[c].push_back(static_cast<int64_t>(d.sample_class.size()));
+      d.sample_class.push_back(c);
+      feats.push_back(centre + 0.1 * torch::randn({e}));
+      xs.push_back(torch::randn({3, 4}));
+    }
+    for (int64_t i = 0; i < lib; ++i) {
+      d.library_rows_of_class[c].push_back(static_cast<int64_t>(d.library_class.size()));
+      d.library_class.push_back(c);
+      libs.push_back(centre + 0.1 * torch::randn({e}));
+    }
+  }
+  d.x = torch::stack(xs);
+  d.sample_feature = torch::stack(feats);
+  d.library = torch::stack(libs);
+  return d;
+}
+
+train::TrainConfig linear_config() {
+  train::TrainConfig c;
+  c.batch = 16;
+  c.steps = 12;
+  c.seed = 7;
+  return c;
+}
+
+}  // namespace
+
+TEST(TrainConfig, OneEncoderDefaultEverywhere) {
+  EXPECT_EQ(train::TrainConfig{}.encoder.kind, model::FmriEncoderConfig{}.kind);
+  EXPECT_EQ(train::TrainConfig{}.encoder.kind, "linear");
+  EXPECT_EQ(train::TrainConfig{}.encoder.head, "linear");
+}
+
+TEST(TrainConfig, PaperRecipeUsesTheClsOutputAndFiveEpochs) {
+  auto p = train::paper_config();
+  EXPECT_EQ(p.encoder.kind, "vit");
+  EXPECT_EQ(p.encoder.depth, 24);
+  EXPECT_EQ(p.encoder.heads, 16);
+  EXPECT_EQ(p.encoder.width, 512);
+  EXPECT_EQ(p.encoder.head, "none");
+  EXPECT_EQ(p.epochs, 5.0);
+  EXPECT_EQ(p.batch, 200);
+  EXPECT_DOUBLE_EQ(p.lr, 1e-4);
+  EXPECT_NO_THROW(train::validate(p, 512));  // CLIP ViT-B/16 features
+  // ViT-L/14 features (768) do not fit a 512-wide CLS output without a head.
+  try {
+    train::validate(p, 768);
+    ADD_FAILURE() << "a 512-wide CLS output was accepted for 768-d features";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--head linear"), std::string::npos) << e.what();
+  }
+  p.encoder.head = "linear";
+  EXPECT_NO_THROW(train::validate(p, 768));
+  auto linear = train::TrainConfig{};
+  linear.encoder.head = "none";
+  EXPECT_THROW(train::validate(linear), Error);  // a linear encoder has no CLS output
+}
+
+TEST(TrainConfig, JsonRoundTripAndOldRecordsWithoutNewKeys) {
+  auto p = train::paper_config();
+  p.val_classes = 10;
+  p.retrain_all = true;
+  nlohmann::json j;
+  train::to_json(j, p);
+  train::TrainConfig back;
+  train::apply_overrides(back, j, "test");
+  nlohmann::json again;
+  train::to_json(again, back);
+  EXPECT_EQ(again, j);
+  // A config.json written before head, epochs and retrain_all existed meant a linear head and steps.
+  j["encoder"].erase("head");
+  j.erase("epochs");
+  j.erase("retrain_all");
+  train::TrainConfig old;
+  train::from_json(j, old);
+  EXPECT_EQ(old.encoder.head, "linear");
+  EXPECT_EQ(old.epochs, 0.0);
+  EXPECT_FALSE(old.retrain_all);
+}
+
+TEST(TrainConfig, RejectsInconsistentLengthAndSelection) {
+  auto c = train::TrainConfig{};
+  c.steps = 0;
+  EXPECT_THROW(train::validate(c), Error);
+  c.epochs = 1;
+  EXPECT_NO_THROW(train::validate(c));
+  c.epochs = -1;
+  EXPECT_THROW(train::validate(c), Error);
+  c = train::TrainConfig{};
+  c.retrain_all = true;  // nothing to choose the steps on
+  EXPECT_THROW(train::validate(c), Error);
+  EXPECT_EQ(train::steps_for_epochs(5, 1000, 200), 25);
+  EXPECT_EQ(train::steps_for_epochs(5, 1001, 200), 26);
+  EXPECT_EQ(train::steps_for_epochs(0.01, 10, 200), 1);
+}
+
+TEST(Trainer, EpochsBecomeStepsOverTheTrainedPool) {
+  auto d = tiny_data(20, 4, 6);
+  auto c = linear_config();
+  c.epochs = 2;
+  train::Trainer library_on(c, d);
+  EXPECT_EQ(library_on.pool_size(), 20 * 6);
+  EXPECT_EQ(library_on.config().steps, 15);  // ceil(2 x 120 / 16)
+  c.library = false;
+  train::Trainer library_off(c, d);
+  EXPECT_EQ(library_off.pool_size(), 20 * 4);
+  EXPECT_EQ(library_off.config().steps, 10);  // 2 x 80 / 16
+  c.library = true;
+  c.val_classes = 5;  // held-out classes are not part of an epoch
+  train::Trainer held_out(c, d);
+  EXPECT_EQ(held_out.pool_size(), 15 * 6);
+  EXPECT_EQ(held_out.config().steps, 12);  // ceil(2 x 90 / 16)
+  held_out.run();
+  EXPECT_EQ(held_out.step(), 12);
+}
+
+TEST(Trainer, RetrainAllTrainsOnEveryClassExactlyAsAPlainRun) {
+  auto d = tiny_data(20, 4, 6);
+  auto plain_cfg = linear_config();
+  auto retrain_cfg = plain_cfg;
+  retrain_cfg.val_classes = 5;
+  retrain_cfg.retrain_all = true;
+  train::Trainer plain(plain_cfg, d), retrain(retrain_cfg, d);
+  EXPECT_TRUE(retrain.val_classes().empty());
+  EXPECT_EQ(retrain.pool_size(), 20 * 6);
+  plain.run();
+  retrain.run();
+  EXPECT_EQ(retrain.losses(), plain.losses());
+  EXPECT_EQ(retrain.best_step(), -1);  // nothing held out, nothing chosen
+  auto a = plain.encoder()->parameters(), b = retrain.encoder()->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+  // The same flags without retrain_all hold 5 classes out.
+  retrain_cfg.retrain_all = false;
+  train::Trainer select(retrain_cfg, d);
+  EXPECT_EQ(select.val_classes().size(), 5u);
+  EXPECT_EQ(select.pool_size(), 15 * 6);
+}
+
+TEST(Trainer, CheckpointOfAnEpochRunResumesWithAnyLength) {
+  auto d = tiny_data(20, 4, 6);
+  auto c = linear_config();
+  c.epochs = 1;  // 8 steps
+  brainsem::testing::TempDir dir;
+  train::Trainer first(c, d);
+  first.run();
+  first.save_checkpoint(dir / "ck.pt");
+  EXPECT_EQ(train::Trainer::checkpoint_step(dir / "ck.pt"), 8);
+  auto longer = c;
+  longer.epochs = 2;
+  train::Trainer resumed(longer, d);
+  resumed.load_checkpoint(dir / "ck.pt");
+  resumed.run();
+  EXPECT_EQ(resumed.step(), 15);
+  train::Trainer straight(longer, d);
+  straight.run();
+  auto a = straight.encoder()->parameters(), b = resumed.encoder()->parameters();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
