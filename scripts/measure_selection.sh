@@ -28,12 +28,11 @@ vit_small="--encoder vit --depth 2 --width 256 --heads 4 --mlp 1024 --head linea
 declare -A CONFIGS=(
   [linear-default]=""
   [linear-temperature1]="--temperature 1"
-  [linear-steps150]="--steps 150"
   [linear-steps600]="--steps 600"
   [vit2-zscore]="$vit_small"
   [vit2-raw]="$vit_small --normalize none"
 )
-ORDER=(linear-default linear-temperature1 linear-steps150 linear-steps600 vit2-zscore vit2-raw vit2-raw-baseline100)
+ORDER=(linear-default linear-temperature1 linear-steps600 vit2-zscore vit2-raw vit2-raw-baseline100)
 
 run() {  # name data_dir subject flags...
   local name=$1 data=$2 s=$3

@@ -100,8 +100,15 @@ TEST_F(CliReport, MapsSeparateBioticFromAbioticInClipSpace) {
   ASSERT_EQ(j["metrics"].size(), 3u);
   EXPECT_EQ(j["metrics"][2]["space"], "clip");
   // The synthetic CLIP space is built from WordNet-derived class centres: biotic vs abiotic is
-  // far above the majority rate there.
-  EXPECT_GT(j["metrics"][2]["logistic_cv_accuracy"].get<double>(), j["majority_rate"].get<double>() + 0.1);
+  // far above the majority rate there, even with the CV folds grouped by class. Training-class
+  // samples and test-class items are scored apart.
+  const auto& clip_train = j["metrics"][2]["train_classes"];
+  EXPECT_EQ(clip_train["points"], 150);
+  EXPECT_GT(clip_train["logistic_cv_accuracy"].get<double>(), clip_train["majority_rate"].get<double>() + 0.1);
+  const auto& clip_test = j["metrics"][2]["test_classes"];
+  EXPECT_EQ(clip_test["points"], 50);
+  EXPECT_EQ(clip_test["classes"], 50);
+  EXPECT_TRUE(clip_test["knn_purity_class"].is_null());  // one test item per class
   EXPECT_EQ(j["maps"].size(), 6u);
   for (const char* f : {"raw_fmri_tsne.png", "brainsem_isomap.svg", "clip_tsne.csv"}) EXPECT_TRUE(fs::exists(dir("maps") / f)) << f;
 }
@@ -136,15 +143,17 @@ TEST_F(CliReport, AblateDefaultGridIsResumable) {
   auto j = read_json(dir("abl/ablation.json"));
   ASSERT_EQ(j["rows"].size(), 4u);
   EXPECT_EQ(j["cells_run"], 4);
-  EXPECT_EQ(j["rows"][0]["name"], "V+B+_b100_linear");
+  EXPECT_EQ(j["rows"][0]["name"], "V+B+_b200_linear");
   for (const auto& r : j["rows"]) {
     EXPECT_EQ(r["cells"], 1);
     EXPECT_GE(r["top1_mean"].get<double>(), 0.0);
     EXPECT_LE(r["top5_mean"].get<double>(), 1.0);
     EXPECT_GE(r["top5_mean"].get<double>(), r["top1_mean"].get<double>());
   }
-  EXPECT_DOUBLE_EQ(j["rows"][0]["mcnemar_top1"]["p"].get<double>(), 1.0);  // the reference itself
-  EXPECT_TRUE(fs::exists(dir("abl/cells/V-B-_b100_linear/Subject1-seed0/results.json")));
+  EXPECT_DOUBLE_EQ(j["rows"][0]["test_top1"]["p"].get<double>(), 1.0);  // the reference itself
+  EXPECT_EQ(j["top_k_test"], "mcnemar");                                  // one seed
+  EXPECT_EQ(j["paired_units"], 50);
+  EXPECT_TRUE(fs::exists(dir("abl/cells/V-B-_b200_linear/Subject1-seed0/results.json")));
   // Second run: nothing trained, same table.
   ASSERT_EQ(run_cli(args, &out), 0) << out;
   auto again = read_json(dir("abl/ablation.json"));

@@ -167,7 +167,10 @@ TEST(Trainer, HeldOutClassesChooseTheStepAndAreNeverTrainedOn) {
 TEST(Ridge, RecoversALinearMapAndZeroShotsWell) {
   auto w = make_world();
   auto x = w.data.x.flatten(1);
-  auto cv = eval::fit_ridge_cv(x, w.data.sample_feature, w.data.sample_class, {0.1, 1, 10, 100, 1000}, 4, 0);
+  eval::RidgeConfig rc;
+  rc.alphas = {0.1, 1, 10, 100, 1000};
+  rc.folds = 4;
+  auto cv = eval::fit_ridge_cv(x, w.data.sample_feature, w.data.sample_class, rc, 0);
   auto r = eval::zero_shot(cv.model.predict(w.test_x.flatten(1)), w.test_protos, iota_vec(20));
   EXPECT_GT(r.top1, 0.5);
   // Oracle check of the dual solution against the primal normal equations.

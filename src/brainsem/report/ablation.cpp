@@ -44,6 +44,12 @@ eval::PairedTest test_from_json(const json& j) {
   return t;
 }
 
+std::string paired_tests_description(const std::string& top_k_test) {
+  const std::string units = "paired on (subject, test item) units, each item averaged over the seeds first; ";
+  if (top_k_test == "mcnemar") return units + "exact McNemar on top-1 / top-5 correctness, sign-flip on the rank";
+  return units + "sign-flip on the seed-averaged top-1 / top-5 hit rates and on the seed-averaged rank";
+}
+
 struct CellScores {
   std::vector<int64_t> ranks;
   double top1 = 0, top5 = 0;
@@ -104,40 +110,95 @@ json AblationTable::to_json() const {
                       {"top5_mean", r.top5.mean},
                       {"top5_sd", r.top5.sd},
                       {"mean_rank", r.mean_rank},
-                      {"mcnemar_top1", test_to_json(r.mcnemar_top1)},
-                      {"mcnemar_top5", test_to_json(r.mcnemar_top5)},
-                      {"sign_flip_rank", test_to_json(r.sign_flip_rank)}});
+                      {"test_top1", test_to_json(r.test_top1)},
+                      {"test_top5", test_to_json(r.test_top5)},
+                      {"test_rank", test_to_json(r.test_rank)}});
   return json{{"subjects", subjects}, {"seeds", seeds}, {"prototype", prototype}, {"reference", rows.empty() ? "" : rows[0].name},
+              {"paired_units", paired_units}, {"top_k_test", top_k_test}, {"paired_tests", paired_tests_description(top_k_test)},
               {"cells_run", cells_run}, {"cells_reused", cells_reused}, {"rows", rows_j}};
 }
 
 std::string AblationTable::text() const {
   std::ostringstream os;
   char line[256];
+  const bool mcnemar = top_k_test == "mcnemar";
   std::snprintf(line, sizeof line, "%-22s %5s %-9s %5s %14s %14s %9s %10s %10s %10s\n", "config", "batch", "encoder", "cells",
-                "top-1 % (sd)", "top-5 % (sd)", "mean rank", "p McN@1", "p McN@5", "p rank");
+                "top-1 % (sd)", "top-5 % (sd)", "mean rank", mcnemar ? "p McN@1" : "p flip@1", mcnemar ? "p McN@5" : "p flip@5",
+                "p rank");
   os << line;
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
     std::snprintf(line, sizeof line, "%-22s %5lld %-9s %5lld %7.1f (%4.1f) %7.1f (%4.1f) %9.2f %10.3g %10.3g %10.3g\n",
                   r.name.c_str(), static_cast<long long>(r.batch), r.encoder.c_str(), static_cast<long long>(r.cells),
                   100 * r.top1.mean, 100 * r.top1.sd, 100 * r.top5.mean, 100 * r.top5.sd, r.mean_rank,
-                  i ? r.mcnemar_top1.p_value : 1.0, i ? r.mcnemar_top5.p_value : 1.0, i ? r.sign_flip_rank.p_value : 1.0);
+                  i ? r.test_top1.p_value : 1.0, i ? r.test_top5.p_value : 1.0, i ? r.test_rank.p_value : 1.0);
     os << line;
   }
-  os << "p-values: paired on the same test items vs the first row (exact McNemar on top-1 / top-5; sign-flip on rank)\n";
+  os << "p-values vs the first row: " << paired_tests_description(top_k_test) << "\n";
   return os.str();
 }
 
 std::string AblationTable::csv() const {
   std::ostringstream os;
-  os << "config,library,virtual_brain,batch,encoder,cells,top1_mean,top1_sd,top5_mean,top5_sd,mean_rank,p_mcnemar_top1,"
-        "p_mcnemar_top5,p_sign_flip_rank\n";
+  // p_top1 / p_top5: exact McNemar with one seed, sign-flip on seed-averaged hit rates with several.
+  os << "config,library,virtual_brain,batch,encoder,cells,top1_mean,top1_sd,top5_mean,top5_sd,mean_rank,p_top1,p_top5,"
+        "p_rank,top_k_test\n";
   for (const auto& r : rows)
     os << r.name << ',' << r.library << ',' << r.virtual_brain << ',' << r.batch << ',' << r.encoder << ',' << r.cells << ','
        << r.top1.mean << ',' << r.top1.sd << ',' << r.top5.mean << ',' << r.top5.sd << ',' << r.mean_rank << ','
-       << r.mcnemar_top1.p_value << ',' << r.mcnemar_top5.p_value << ',' << r.sign_flip_rank.p_value << '\n';
+       << r.test_top1.p_value << ',' << r.test_top5.p_value << ',' << r.test_rank.p_value << ',' << top_k_test << '\n';
   return os.str();
+}
+
+PairedComparison paired_comparison(const std::vector<std::vector<int64_t>>& ranks,
+                                   const std::vector<std::vector<int64_t>>& reference, size_t seeds) {
+  BRAINSEM_CHECK(seeds >= 1, "ablation paired test: needs at least one seed per subject");
+  BRAINSEM_CHECK(!ranks.empty() && ranks.size() == reference.size() && ranks.size() % seeds == 0, "ablation paired test: ",
+                 ranks.size(), " cells against ", reference.size(), " reference cells; both need the same (subject, seed) cells, ",
+                 seeds, " seeds per subject");
+  // Seed-averaged scores of every (subject, item) unit: [units] each.
+  std::vector<double> hit1, hit5, rank, ref1, ref5, ref_rank;
+  for (size_t first = 0; first < ranks.size(); first += seeds) {
+    const size_t items = ranks[first].size();
+    for (size_t c = first; c < first + seeds; ++c)
+      BRAINSEM_CHECK(ranks[c].size() == items && reference[c].size() == items, "ablation paired test: cell ", c, " has ",
+                     ranks[c].size(), " items and its reference ", reference[c].size(), "; expected ", items,
+                     " (the same test items for every seed)");
+    for (size_t i = 0; i < items; ++i) {
+      double a1 = 0, a5 = 0, ar = 0, b1 = 0, b5 = 0, br = 0;
+      for (size_t c = first; c < first + seeds; ++c) {
+        const int64_t a = ranks[c][i], b = reference[c][i];
+        a1 += a == 1;
+        a5 += a <= 5;
+        ar += static_cast<double>(a);
+        b1 += b == 1;
+        b5 += b <= 5;
+        br += static_cast<double>(b);
+      }
+      const double n = static_cast<double>(seeds);
+      hit1.push_back(a1 / n);
+      hit5.push_back(a5 / n);
+      rank.push_back(ar / n);
+      ref1.push_back(b1 / n);
+      ref5.push_back(b5 / n);
+      ref_rank.push_back(br / n);
+    }
+  }
+  auto t = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
+  PairedComparison out;
+  out.units = static_cast<int64_t>(hit1.size());
+  BRAINSEM_CHECK(out.units > 0, "ablation paired test: the cells hold no test items");
+  if (seeds == 1) {
+    out.top_k_test = "mcnemar";
+    out.top1 = eval::mcnemar_exact(t(hit1), t(ref1));
+    out.top5 = eval::mcnemar_exact(t(hit5), t(ref5));
+  } else {
+    out.top_k_test = "sign-flip";
+    out.top1 = eval::paired_sign_flip(t(hit1), t(ref1), 10000, 0);
+    out.top5 = eval::paired_sign_flip(t(hit5), t(ref5), 10000, 0);
+  }
+  out.rank = eval::paired_sign_flip(t(rank), t(ref_rank), 10000, 0);
+  return out;
 }
 
 AblationTable run_ablation(const AblationOptions& o) {
@@ -182,8 +243,16 @@ AblationTable run_ablation(const AblationOptions& o) {
         json cfg_j;
         train::to_json(cfg_j, cfg);
         if (fs::exists(dir / "config.json")) {
-          auto old = json::parse(core::read_text_file(dir / "config.json"));
-          BRAINSEM_CHECK(old == cfg_j, "ablate: cell ", dir, " was run with a different training config; use another --out or delete it");
+          // Read through TrainConfig so keys added since the cell ran compare as their defaults.
+          train::TrainConfig recorded;
+          train::from_json(json::parse(core::read_text_file(dir / "config.json")), recorded);
+          json old, wanted = cfg_j;
+          train::to_json(old, recorded);
+          if (cfg.epochs > 0) {  // the cell recorded the steps it resolved from the epochs
+            old.erase("steps");
+            wanted.erase("steps");
+          }
+          BRAINSEM_CHECK(old == wanted, "ablate: cell ", dir, " was run with a different training config; use another --out or delete it");
         }
         if (fs::exists(dir / "results.json")) {
           per_row[g].push_back(read_cell(dir / "results.json", o.prototype));
@@ -198,20 +267,20 @@ AblationTable run_ablation(const AblationOptions& o) {
         core::write_text_atomically(dir / "config.json", cfg_j.dump(2) + "\n");
         core::write_text_atomically(dir / "inputs.json", inputs[si].to_json().dump(2) + "\n");
         auto res = train::train_brainsem(cfg, study, dir, fs::exists(dir / "checkpoint.pt"), "brainsem", seed);
-        json out{{"subject", inputs[si].subject.string()}, {"best_step", res.best_step}, {"parameters", res.parameters},
+        json out{{"subject", inputs[si].subject.string()}, {"best_step", res.best_step}, {"steps", res.steps},
+                 {"selection", res.selection.to_json()}, {"parameters", res.parameters},
                  {"train_seconds", res.seconds}, {"scores", json::array()}};
         for (const auto& m : res.scores) out["scores"].push_back(m.to_json());
         core::write_text_atomically(dir / "results.json", out.dump(2) + "\n");
         per_row[g].push_back(read_cell(dir / "results.json", o.prototype));
         ++t.cells_run;
       }
-  // Pool the cells of each row in the same (subject, seed, item) order, then compare to row 0.
-  auto pooled = [](const std::vector<CellScores>& cells, int what) {
-    std::vector<double> v;
-    for (const auto& c : cells)
-      for (auto r : c.ranks) v.push_back(what == 1 ? r == 1 : what == 5 ? r <= 5 : static_cast<double>(r));
-    return torch::tensor(v, torch::kFloat64);
+  auto ranks_of = [](const std::vector<CellScores>& cells) {
+    std::vector<std::vector<int64_t>> r;
+    for (const auto& c : cells) r.push_back(c.ranks);
+    return r;
   };
+  const auto reference_ranks = ranks_of(per_row[0]);
   for (size_t g = 0; g < grid.size(); ++g) {
     AblationRow r;
     const auto& c = grid[g].config;
@@ -228,12 +297,23 @@ AblationTable run_ablation(const AblationOptions& o) {
     }
     r.top1 = eval::mean_sd(torch::tensor(t1, torch::kFloat64));
     r.top5 = eval::mean_sd(torch::tensor(t5, torch::kFloat64));
-    r.mean_rank = pooled(per_row[g], 0).mean().item<double>();
+    double rank_sum = 0;
+    int64_t items = 0;
+    for (const auto& cell : per_row[g])
+      for (auto k : cell.ranks) {
+        rank_sum += static_cast<double>(k);
+        ++items;
+      }
+    r.mean_rank = items ? rank_sum / static_cast<double>(items) : 0.0;
+    // Row 0 against itself: the same call, so the reference row states which tests the others got.
+    auto cmp = paired_comparison(ranks_of(per_row[g]), reference_ranks, o.seeds.size());
     if (g > 0) {
-      r.mcnemar_top1 = eval::mcnemar_exact(pooled(per_row[g], 1) > 0.5, pooled(per_row[0], 1) > 0.5);
-      r.mcnemar_top5 = eval::mcnemar_exact(pooled(per_row[g], 5) > 0.5, pooled(per_row[0], 5) > 0.5);
-      r.sign_flip_rank = eval::paired_sign_flip(pooled(per_row[g], 0), pooled(per_row[0], 0), 10000, 0);
+      r.test_top1 = cmp.top1;
+      r.test_top5 = cmp.top5;
+      r.test_rank = cmp.rank;
     }
+    t.top_k_test = cmp.top_k_test;
+    t.paired_units = cmp.units;
     t.rows.push_back(r);
   }
   core::write_text_atomically(o.out / "ablation.json", t.to_json().dump(2) + "\n");
@@ -250,6 +330,8 @@ AblationTable load_ablation(const fs::path& file) {
     t.prototype = j.at("prototype");
     t.cells_run = j.at("cells_run");
     t.cells_reused = j.at("cells_reused");
+    t.top_k_test = j.value("top_k_test", "mcnemar");
+    t.paired_units = j.value("paired_units", int64_t{0});
     for (const auto& rj : j.at("rows")) {
       AblationRow r;
       r.name = rj.at("name");
@@ -261,9 +343,11 @@ AblationTable load_ablation(const fs::path& file) {
       r.top1 = {rj.at("top1_mean").get<double>(), rj.at("top1_sd").get<double>(), r.cells};
       r.top5 = {rj.at("top5_mean").get<double>(), rj.at("top5_sd").get<double>(), r.cells};
       r.mean_rank = rj.at("mean_rank");
-      r.mcnemar_top1 = test_from_json(rj.at("mcnemar_top1"));
-      r.mcnemar_top5 = test_from_json(rj.at("mcnemar_top5"));
-      r.sign_flip_rank = test_from_json(rj.at("sign_flip_rank"));
+      // Tables of earlier versions (tests on pooled (subject, seed, item) cells) used other keys.
+      const bool old = !rj.contains("test_top1");
+      r.test_top1 = test_from_json(rj.at(old ? "mcnemar_top1" : "test_top1"));
+      r.test_top5 = test_from_json(rj.at(old ? "mcnemar_top5" : "test_top5"));
+      r.test_rank = test_from_json(rj.at(old ? "sign_flip_rank" : "test_rank"));
       t.rows.push_back(r);
     }
   } catch (const json::exception& e) {

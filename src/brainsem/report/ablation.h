@@ -3,9 +3,16 @@
 // batch x fMRI-encoder size, over subjects and seeds (issue 6 §4). Each cell is a
 // `brainsem train`-style run directory OUT/cells/<config>/Subject<s>-seed<k>/; a cell whose
 // results.json exists is not run again (resumable), one with only a checkpoint is resumed.
-// Significance: every configuration against the reference (the first: V on, B on), paired on the
-// same test items of the same subjects and seeds: exact McNemar on top-1 and on top-5
-// correctness, and a sign-flip test on the true class's rank.
+// Significance: every configuration against the reference (the first: V on, B on), paired on
+// (subject, test item) units. Seeds are repeated trainings of the same model on the same items, not
+// independent observations, so each item is first averaged over the seeds (its hit rate at top-1
+// and top-5, its mean rank of the true class) and the test runs over the subjects x items units:
+//   * one seed: exact McNemar on top-1 and on top-5 correctness (the hit rates are 0 or 1);
+//   * several seeds: the hit rates are fractions, for which McNemar does not apply, so top-1 and
+//     top-5 use the paired sign-flip test on the seed-averaged hit rates;
+//   * rank: the paired sign-flip test on the seed-averaged rank (any number of seeds).
+// Pooling the (subject, seed, item) cells instead would count every item once per seed and make
+// p-values too small.
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -44,14 +51,27 @@ struct AblationRow {
   int64_t cells = 0;
   eval::MeanSd top1, top5;                  // over (subject, seed) cells
   double mean_rank = 0;
-  eval::PairedTest mcnemar_top1, mcnemar_top5, sign_flip_rank;  // vs the reference row
+  eval::PairedTest test_top1, test_top5, test_rank;  // vs the reference row, see paired_comparison
 };
+
+// The paired tests of one configuration against the reference. ranks[cell][item] and
+// reference[cell][item]: the true class's rank of every test item, cells in (subject, seed) order
+// with `seeds` seeds per subject, the same items in the same order in both.
+struct PairedComparison {
+  eval::PairedTest top1, top5, rank;
+  std::string top_k_test;  // "mcnemar" (one seed) | "sign-flip" (several: on seed-averaged hit rates)
+  int64_t units = 0;       // (subject, item) pairs tested
+};
+PairedComparison paired_comparison(const std::vector<std::vector<int64_t>>& ranks,
+                                   const std::vector<std::vector<int64_t>>& reference, size_t seeds);
 
 struct AblationTable {
   std::vector<AblationRow> rows;
   std::vector<int> subjects;
   std::vector<uint64_t> seeds;
   std::string prototype;
+  std::string top_k_test = "mcnemar";  // the top-1/top-5 test of every row (PairedComparison)
+  int64_t paired_units = 0;            // (subject, item) units of the paired tests
   int64_t cells_run = 0, cells_reused = 0;
   nlohmann::json to_json() const;
   std::string text() const;  // plain-text table

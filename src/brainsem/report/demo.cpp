@@ -35,17 +35,50 @@ json scores_json(const std::vector<train::MethodScore>& scores) {
 
 void write_run_results(const fs::path& dir, const train::BrainSemRun& run, const std::vector<train::MethodScore>& scores,
                        const train::StudyInputs& inputs) {
-  json out{{"subject", inputs.subject.string()}, {"best_step", run.best_step}, {"parameters", run.parameters},
+  json out{{"subject", inputs.subject.string()}, {"best_step", run.best_step}, {"steps", run.steps},
+           {"selection", run.selection.to_json()}, {"parameters", run.parameters},
            {"train_seconds", run.seconds}, {"scores", scores_json(scores)}};
   core::write_text_atomically(dir / "results.json", out.dump(2) + "\n");
 }
 
-void write_run_inputs(const fs::path& dir, const train::TrainConfig& cfg, const train::StudyInputs& inputs) {
+// config.json is written by train_brainsem (the config as run).
+void write_run_inputs(const fs::path& dir, const train::StudyInputs& inputs) {
   fs::create_directories(dir);
-  json config;
-  train::to_json(config, cfg);
-  core::write_text_atomically(dir / "config.json", config.dump(2) + "\n");
   core::write_text_atomically(dir / "inputs.json", inputs.to_json().dump(2) + "\n");
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+=:,") == std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+bool same_training(const train::TrainConfig& a, const train::TrainConfig& b) {
+  json ja, jb;
+  train::to_json(ja, a);
+  train::to_json(jb, b);
+  ja.erase("seed");  // ablate takes the seed from --seeds
+  jb.erase("seed");
+  return ja == jb;
+}
+
+// The `brainsem ablate` command line equivalent to `options` (data, out, one subject and seed, no
+// --full, default prototypes): the training configuration as --paper, as nothing (the defaults), or
+// as --config `config_file` (a config.json holding exactly it).
+std::string ablate_command(const AblationOptions& options, const fs::path& config_file) {
+  BRAINSEM_CHECK(options.subjects.size() == 1 && options.seeds.size() == 1 && !options.full &&
+                     options.prototype == AblationOptions{}.prototype,
+                 "demo: the ablation must be one subject and seed, the small grid and default prototypes");
+  std::string cmd = "brainsem ablate --data " + shell_quote(options.data.string()) + " --out " +
+                    shell_quote(options.out.string()) + " --subjects " + std::to_string(options.subjects[0]) +
+                    " --seeds " + std::to_string(options.seeds[0]);
+  if (same_training(options.base, train::paper_config()))
+    cmd += " --paper";
+  else if (!same_training(options.base, train::TrainConfig{}))
+    cmd += " --config " + shell_quote(config_file.string());
+  return cmd;
 }
 
 }  // namespace
@@ -86,7 +119,7 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
     in.subject_index = s - 1;
     auto study = train::load_study(in, cfg.train.normalize);
     const fs::path run_dir = out / "runs" / name;
-    write_run_inputs(run_dir, cfg.train, in);
+    write_run_inputs(run_dir, in);
     auto run = train::train_brainsem(cfg.train, study, run_dir, false, "brainsem", cfg.train.seed);
     auto scores = run.scores;
     for (auto& m : train::run_baselines(study, cfg.train.seed)) scores.push_back(m);
@@ -94,21 +127,25 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
     table.push_back({name, scores});
     runs.push_back({{"subject", name}, {"seconds", seconds_since(ts)}, {"train_seconds", run.seconds}});
     std::printf("%s", format_subject_scores(scores).c_str());
+    if (!run.selection.summary().empty()) std::printf("model selection: %s\n", run.selection.summary().c_str());
   }
   timings["subjects_s"] = seconds_since(t0) - timings["synth_s"].get<double>();
 
   json ablation_json;
-  std::string ablation_text;
+  std::string ablation_text, ablation_cmd;
   if (cfg.ablation) {
-    std::printf("== 3/4 V/B ablation on Subject1 (V: semantic library, B: virtual brain activity)\n");
-    std::fflush(stdout);
-    auto ta = std::chrono::steady_clock::now();
+    // Exactly `brainsem ablate` with the command line printed here (and kept in manifest.json).
     AblationOptions ab;
     ab.data = data_dir;
     ab.out = out / "ablation";
     ab.subjects = {1};
     ab.seeds = {cfg.train.seed};
     ab.base = cfg.train;
+    ablation_cmd = ablate_command(ab, out / "runs" / "Subject1" / "config.json");
+    std::printf("== 3/4 V/B ablation on Subject1 (V: semantic library, B: virtual brain activity):\n   %s\n",
+                ablation_cmd.c_str());
+    std::fflush(stdout);
+    auto ta = std::chrono::steady_clock::now();
     auto t = run_ablation(ab);
     ablation_json = t.to_json();
     ablation_text = t.text();
@@ -122,6 +159,7 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
 
   json results{{"subjects", json::array()}, {"ablation", ablation_json}};
   for (const auto& t : table) results["subjects"].push_back({{"subject", t.subject}, {"scores", scores_json(t.scores)}});
+  results["mean_over_subjects"] = subject_means_json(table);  // mean ± sd, 95 % t-interval over subjects
   core::write_text_atomically(out / "results.json", results.dump(2) + "\n");
   core::write_text_atomically(out / "results.csv", scores_csv(table));
 
@@ -134,7 +172,7 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
                 {"threads", torch::get_num_threads()},
                 {"hardware_concurrency", std::thread::hardware_concurrency()},
                 {"demo", {{"subjects", cfg.subjects}, {"seed", cfg.seed}, {"library_per_class", cfg.library_per_class},
-                          {"ablation", cfg.ablation}}},
+                          {"ablation", cfg.ablation}, {"ablation_command", ablation_cmd}}},
                 {"synth", synth.to_json()},
                 {"train", train_cfg},
                 {"runs", runs},

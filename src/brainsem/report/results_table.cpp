@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "brainsem/eval/stats.h"
+
 namespace brainsem::report {
 
 namespace {
@@ -17,6 +19,63 @@ std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s : s +
 std::string lpad(const std::string& s, size_t w) { return s.size() >= w ? s : std::string(w - s.size(), ' ') + s; }
 }  // namespace
 
+nlohmann::json SubjectMean::to_json() const {
+  auto ci = [](const std::optional<eval::Interval>& i) {
+    return i ? nlohmann::json::array({i->lo, i->hi}) : nlohmann::json(nullptr);
+  };
+  return nlohmann::json{{"method", method},
+                        {"prototype", prototype},
+                        {"subjects", subjects},
+                        {"top1_mean", top1.mean},
+                        {"top1_sd", top1.sd},
+                        {"top1_t_ci95", ci(ci_top1)},
+                        {"top5_mean", top5.mean},
+                        {"top5_sd", top5.sd},
+                        {"top5_t_ci95", ci(ci_top5)},
+                        {"mean_rank", mean_rank}};
+}
+
+std::vector<SubjectMean> subject_means(const std::vector<SubjectScores>& subjects) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& s : subjects)
+    for (const auto& m : s.scores)
+      if (std::find(keys.begin(), keys.end(), std::make_pair(m.method, m.prototype)) == keys.end())
+        keys.push_back({m.method, m.prototype});
+  std::vector<SubjectMean> out;
+  for (const auto& [method, prototype] : keys) {
+    std::vector<double> t1, t5;
+    double rank_sum = 0;
+    for (const auto& s : subjects)
+      for (const auto& m : s.scores)
+        if (m.method == method && m.prototype == prototype) {
+          t1.push_back(m.top1);
+          t5.push_back(m.top5);
+          rank_sum += m.mean_rank;
+          break;
+        }
+    SubjectMean r;
+    r.method = method;
+    r.prototype = prototype;
+    r.subjects = static_cast<int64_t>(t1.size());
+    auto v1 = torch::tensor(t1, torch::kFloat64), v5 = torch::tensor(t5, torch::kFloat64);
+    r.top1 = eval::mean_sd(v1);
+    r.top5 = eval::mean_sd(v5);
+    if (r.subjects >= 2) {
+      r.ci_top1 = eval::t_mean_ci(v1, 0.95);
+      r.ci_top5 = eval::t_mean_ci(v5, 0.95);
+    }
+    r.mean_rank = rank_sum / static_cast<double>(r.subjects);
+    out.push_back(r);
+  }
+  return out;
+}
+
+nlohmann::json subject_means_json(const std::vector<SubjectScores>& subjects) {
+  auto a = nlohmann::json::array();
+  for (const auto& m : subject_means(subjects)) a.push_back(m.to_json());
+  return a;
+}
+
 std::string format_table1(const std::vector<SubjectScores>& subjects, const std::string& prototype) {
   std::vector<std::string> methods;
   for (const auto& s : subjects)
@@ -28,10 +87,10 @@ std::string format_table1(const std::vector<SubjectScores>& subjects, const std:
      << " unseen classes, prototypes: " << prototype << "\n";
   os << pad("method", 20);
   for (const auto& s : subjects) os << lpad(s.subject, 14);
-  os << lpad("mean ± sd", 24) << "\n";
+  os << lpad("mean ± sd", 24) << lpad("95% t-interval over subjects", 32) << "\n";
+  const auto means = subject_means(subjects);
   for (const auto& method : methods) {
     os << pad(method, 20);
-    std::vector<double> t1, t5;
     for (const auto& s : subjects) {
       const train::MethodScore* hit = nullptr;
       for (const auto& m : s.scores)
@@ -40,21 +99,19 @@ std::string format_table1(const std::vector<SubjectScores>& subjects, const std:
         os << lpad("-", 14);
         continue;
       }
-      t1.push_back(hit->top1);
-      t5.push_back(hit->top5);
       os << lpad(pct(hit->top1) + " / " + pct(hit->top5), 14);
     }
-    auto ms = [](const std::vector<double>& v, double& mean, double& sd) {
-      mean = 0;
-      for (double x : v) mean += x / v.size();
-      sd = 0;
-      for (double x : v) sd += (x - mean) * (x - mean);
-      sd = v.size() > 1 ? std::sqrt(sd / (v.size() - 1)) : 0;
-    };
-    double m1, s1, m5, s5;
-    ms(t1, m1, s1);
-    ms(t5, m5, s5);
-    os << lpad(pct(m1) + "±" + pct(s1) + " / " + pct(m5) + "±" + pct(s5), 24) << "\n";
+    const SubjectMean* mean = nullptr;
+    for (const auto& m : means)
+      if (m.method == method && m.prototype == prototype) mean = &m;
+    os << lpad(pct(mean->top1.mean) + "±" + pct(mean->top1.sd) + " / " + pct(mean->top5.mean) + "±" + pct(mean->top5.sd), 24);
+    if (mean->ci_top1) {
+      std::ostringstream ci;
+      ci << "[" << pct(mean->ci_top1->lo) << ", " << pct(mean->ci_top1->hi) << "] / [" << pct(mean->ci_top5->lo) << ", "
+         << pct(mean->ci_top5->hi) << "]";
+      os << lpad(ci.str(), 32);
+    }
+    os << "\n";
   }
   if (!subjects.empty() && !subjects[0].scores.empty())
     os << pad("chance", 20) << lpad(pct(subjects[0].scores[0].chance_top1) + " / " + pct(subjects[0].scores[0].chance_top5), 14) << "\n";
@@ -74,6 +131,13 @@ std::string format_subject_scores(const std::vector<train::MethodScore>& scores)
        << lpad("[" + pct(m.ci_top1.lo) + ", " + pct(m.ci_top1.hi) + "]", 14) << lpad(p1, 10) << lpad(pct(m.top5), 9)
        << lpad(p5, 10) << lpad(rank, 11) << "\n";
   }
+  // Method notes (the ridge's chosen alpha), once per method.
+  std::vector<std::string> noted;
+  for (const auto& m : scores)
+    if (!m.note.empty() && std::find(noted.begin(), noted.end(), m.method) == noted.end()) {
+      noted.push_back(m.method);
+      os << m.method << ": " << m.note << "\n";
+    }
   return os.str();
 }
 
@@ -85,6 +149,19 @@ std::string scores_csv(const std::vector<SubjectScores>& subjects) {
       os << s.subject << "," << m.method << "," << m.prototype << "," << m.n << "," << m.classes << "," << m.top1 << ","
          << m.ci_top1.lo << "," << m.ci_top1.hi << "," << m.p_top1 << "," << m.top5 << "," << m.ci_top5.lo << ","
          << m.ci_top5.hi << "," << m.p_top5 << "," << m.mean_rank << "\n";
+  if (subjects.size() >= 2)
+    for (const auto& m : subject_means(subjects)) {
+      if (!m.ci_top1) continue;  // a method only one subject has
+      const int64_t classes = [&] {
+        for (const auto& s : subjects)
+          for (const auto& x : s.scores)
+            if (x.method == m.method && x.prototype == m.prototype) return x.classes;
+        return int64_t{0};
+      }();
+      os << "mean," << m.method << "," << m.prototype << "," << m.subjects << "," << classes << "," << m.top1.mean << ","
+         << m.ci_top1->lo << "," << m.ci_top1->hi << ",," << m.top5.mean << "," << m.ci_top5->lo << "," << m.ci_top5->hi << ",,"
+         << m.mean_rank << "\n";
+    }
   return os.str();
 }
 

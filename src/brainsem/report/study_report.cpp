@@ -20,8 +20,10 @@
 #include "brainsem/report/ablation.h"
 #include "brainsem/report/embedding_map_study.h"
 #include "brainsem/report/html_report.h"
+#include "brainsem/report/results_table.h"
 #include "brainsem/report/retrieval.h"
 #include "brainsem/report/similarity_analysis.h"
+#include "brainsem/train/score_context.h"
 #include "brainsem/train/study.h"
 
 namespace fs = std::filesystem;
@@ -53,6 +55,8 @@ train::MethodScore score_from_json(const json& s) {
   m.ci_top1 = {m.top1, s.at("ci_top1").at(0).get<double>(), s.at("ci_top1").at(1).get<double>(), 0.95};
   m.ci_top5 = {m.top5, s.at("ci_top5").at(0).get<double>(), s.at("ci_top5").at(1).get<double>(), 0.95};
   if (s.contains("ranks")) m.ranks = s.at("ranks").get<std::vector<int64_t>>();
+  if (s.contains("details")) m.details = s.at("details");
+  if (s.contains("note")) m.note = s.at("note");
   return m;
 }
 
@@ -146,7 +150,8 @@ void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
   h.add_section("Zero-shot decoding (Table 1)");
   h.add_paragraph(
       "Top-1 / top-5 accuracy (%) of identifying each test image's class among the unseen test classes. "
-      "Intervals: 95% percentile bootstrap over test items; p: exact one-sided binomial test against chance.");
+      "Intervals per subject: 95% percentile bootstrap over test items; over subjects: 95% Student-t interval of the mean "
+      "(n - 1 degrees of freedom). p: exact one-sided binomial test against chance.");
   // Table 1 across subjects: (method, prototype) rows in first-seen order.
   std::vector<std::pair<std::string, std::string>> keys;
   for (const auto& r : runs)
@@ -157,14 +162,19 @@ void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
   t.caption = "Top-1 / top-5 accuracy (%) per subject";
   t.header = {"method", "prototype"};
   for (const auto& r : runs) t.header.push_back(r.subject);
-  if (runs.size() > 1) t.header.push_back("mean ± sd [95% CI over subjects] (top-1)");
+  if (runs.size() > 1) {
+    t.header.push_back("top-1 mean ± sd [95% t-interval over subjects]");
+    t.header.push_back("top-5 mean ± sd [95% t-interval over subjects]");
+  }
+  std::vector<SubjectScores> by_subject;
+  for (const auto& r : runs) by_subject.push_back({r.subject, r.scores});
+  const auto means = subject_means(by_subject);
   std::vector<double> best(runs.size(), -1);
   for (size_t ri = 0; ri < runs.size(); ++ri)
     for (const auto& m : runs[ri].scores)
       if (m.method != "oracle") best[ri] = std::max(best[ri], m.top1);
   for (const auto& [method, proto] : keys) {
     std::vector<std::string> row{method, proto};
-    std::vector<double> top1s;
     for (size_t ri = 0; ri < runs.size(); ++ri) {
       const train::MethodScore* m = nullptr;
       for (const auto& s : runs[ri].scores)
@@ -173,17 +183,21 @@ void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
         row.push_back("–");
         continue;
       }
-      top1s.push_back(m->top1);
       if (m->method != "oracle" && m->top1 == best[ri]) t.bold.insert({t.rows.size(), row.size()});
       row.push_back(pct(m->top1) + " / " + pct(m->top5));
     }
     if (runs.size() > 1) {
-      if (top1s.size() >= 2) {
-        auto v = torch::tensor(top1s, torch::kFloat64);
-        auto ms = eval::mean_sd(v);
-        auto ci = eval::bootstrap_mean_ci(v, 10000, 0.95, 0);
-        row.push_back(pct(ms.mean) + " ± " + pct(ms.sd) + " [" + pct(ci.lo) + ", " + pct(ci.hi) + "]");
+      const SubjectMean* mean = nullptr;
+      for (const auto& x : means)
+        if (x.method == method && x.prototype == proto) mean = &x;
+      auto cell = [](const eval::MeanSd& ms, const std::optional<eval::Interval>& ci) {
+        return pct(ms.mean) + " ± " + pct(ms.sd) + " [" + pct(ci->lo) + ", " + pct(ci->hi) + "]";
+      };
+      if (mean && mean->ci_top1) {
+        row.push_back(cell(mean->top1, mean->ci_top1));
+        row.push_back(cell(mean->top5, mean->ci_top5));
       } else {
+        row.push_back("–");
         row.push_back("–");
       }
     }
@@ -211,8 +225,9 @@ void ablation_section(HtmlReport& h, const fs::path& file) {
   h.add_section("Ablations (Tables 2-3)");
   Table tab;
   tab.caption = "Mean over subjects and seeds (" + t.prototype + " prototypes)";
+  const std::string top_k = t.top_k_test == "mcnemar" ? "McNemar" : "sign-flip";
   tab.header = {"configuration", "V (library)", "B (virtual)", "batch", "encoder", "cells", "top-1 % (sd)", "top-5 % (sd)",
-                "mean rank", "p McNemar top-1", "p McNemar top-5", "p sign-flip rank"};
+                "mean rank", "p " + top_k + " top-1", "p " + top_k + " top-5", "p sign-flip rank"};
   double best = -1;
   for (const auto& r : t.rows) best = std::max(best, r.top1.mean);
   for (size_t i = 0; i < t.rows.size(); ++i) {
@@ -221,10 +236,14 @@ void ablation_section(HtmlReport& h, const fs::path& file) {
     tab.rows.push_back({r.name, r.library ? "on" : "off", r.virtual_brain ? "on" : "off", std::to_string(r.batch), r.encoder,
                         std::to_string(r.cells), pct(r.top1.mean) + " (" + pct(r.top1.sd) + ")",
                         pct(r.top5.mean) + " (" + pct(r.top5.sd) + ")", format_number(r.mean_rank, 2),
-                        i ? format_p(r.mcnemar_top1.p_value) : "reference", i ? format_p(r.mcnemar_top5.p_value) : "reference",
-                        i ? format_p(r.sign_flip_rank.p_value) : "reference"});
+                        i ? format_p(r.test_top1.p_value) : "reference", i ? format_p(r.test_top5.p_value) : "reference",
+                        i ? format_p(r.test_rank.p_value) : "reference"});
   }
-  tab.note = "p-values: each configuration against the first, paired on the same test items of the same subjects and seeds.";
+  tab.note = "p-values: each configuration against the first, " +
+             std::string(t.top_k_test == "mcnemar"
+                             ? "paired on (subject, test item) units: exact McNemar on top-1 / top-5, sign-flip on the rank."
+                             : "paired on (subject, test item) units, each item averaged over the seeds first: sign-flip on "
+                               "the seed-averaged top-1 / top-5 hit rates and ranks.");
   h.add_table(tab);
 }
 
@@ -268,6 +287,94 @@ Analyses ensure_analyses(const fs::path& analysis, const RunInfo& run, const Stu
   return a;
 }
 
+// Each run's permutation null and noise ceiling (train/score_context.h), as
+// DIR/analysis/score_context/<subject>.json; missing ones are computed from the run's checkpoint.
+// A run that cannot be reopened (moved inputs) is listed with the reason instead.
+std::vector<std::pair<std::string, json>> ensure_score_contexts(const fs::path& analysis, const std::vector<RunInfo>& runs,
+                                                                const StudyReportOptions& o, double* seconds) {
+  std::vector<std::pair<std::string, json>> out;
+  auto t0 = std::chrono::steady_clock::now();
+  for (const auto& run : runs) {
+    const fs::path file = analysis / "score_context" / (run.subject + ".json");
+    if (fs::exists(file)) {
+      out.push_back({run.subject, json::parse(core::read_text_file(file))});
+      continue;
+    }
+    if (!o.compute_missing || !fs::exists(run.dir / "checkpoint.pt")) continue;
+    try {
+      torch::NoGradGuard no_grad;
+      auto tr = train::open_run(run.dir);
+      auto embedding = tr.embed(tr.study.subject.test_x);  // [N_test, E]
+      auto j = train::score_context("brainsem", embedding, tr.study, tr.config.seed).to_json();
+      fs::create_directories(file.parent_path());
+      core::write_text_atomically(file, j.dump(2) + "\n");
+      out.push_back({run.subject, j});
+    } catch (const Error& e) {
+      out.push_back({run.subject, json{{"error", e.what()}}});
+    }
+  }
+  *seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+void score_context_section(HtmlReport& h, const std::vector<std::pair<std::string, json>>& contexts,
+                           const std::vector<RunInfo>& runs) {
+  if (contexts.empty()) return;
+  h.add_section("Reading the scores: permutation null and noise ceiling");
+  h.add_paragraph(
+      "Permutation null: the test labels shuffled across the test items 10000 times (the similarity matrix kept), p = "
+      "(1 + #{shuffles scoring at least as well}) / 10001. Noise ceiling: a split-half, brain-side identification "
+      "ceiling. The repeats of each test image are split at random into two halves (floor and ceil of half; images "
+      "may have different repeat counts), each half averaged, and half A's pattern identifies its image when it "
+      "correlates (Pearson across voxels) with the same image's half-B pattern at least as well as with every other "
+      "image's; both directions, averaged over random splits. It says how reliably the averaged test fMRI tells the "
+      "test images apart, on the same 1-of-N scale as the scores; it is not a bound proven for every decoder (each "
+      "half averages only half the repeats, and a decoder matches brain patterns to image features). It needs the "
+      "trial-level test data of a BData file.");
+  Table t;
+  t.caption = "BrainSem's zero-shot score next to its permutation null and the test data's noise ceiling";
+  t.header = {"subject", "prototype", "BrainSem top-1 / top-5 %", "permutation p (top-1 / top-5)", "null mean top-1 / top-5 %",
+              "noise ceiling top-1 / top-5 % (sd over splits)", "ceiling chance %", "images x repeats", "voxel reliability"};
+  std::vector<std::string> errors;
+  for (const auto& [subject, j] : contexts) {
+    if (j.contains("error")) {
+      errors.push_back(subject + ": " + j.at("error").get<std::string>());
+      continue;
+    }
+    const auto& nc = j.at("noise_ceiling");
+    std::vector<std::string> ceiling{"n/a", "", "", ""};
+    if (!nc.is_null()) {
+      const std::string reps = nc.at("min_repeats") == nc.at("max_repeats")
+                                   ? std::to_string(nc.at("min_repeats").get<int64_t>())
+                                   : std::to_string(nc.at("min_repeats").get<int64_t>()) + "-" +
+                                         std::to_string(nc.at("max_repeats").get<int64_t>());
+      ceiling = {pct(nc.at("top1").get<double>()) + " (" + pct(nc.at("top1_sd").get<double>()) + ") / " +
+                     pct(nc.at("top5").get<double>()),
+                 pct(nc.at("chance_top1").get<double>()) + " / " + pct(nc.at("chance_top5").get<double>()),
+                 std::to_string(nc.at("images").get<int64_t>()) + " x " + reps,
+                 nc.at("voxel_reliability").is_null() ? "n/a" : format_number(nc.at("voxel_reliability").get<double>(), 3)};
+    }
+    bool first = true;
+    for (const auto& p : j.at("permutation_null")) {
+      t.rows.push_back({first ? subject : "", p.at("prototype").get<std::string>(),
+                        pct(p.at("top1").get<double>()) + " / " + pct(p.at("top5").get<double>()),
+                        format_p(p.at("p_top1").get<double>()) + " / " + format_p(p.at("p_top5").get<double>()),
+                        pct(p.at("null_mean_top1").get<double>()) + " / " + pct(p.at("null_mean_top5").get<double>()),
+                        first ? ceiling[0] : "", first ? ceiling[1] : "", first ? ceiling[2] : "", first ? ceiling[3] : ""});
+      first = false;
+    }
+  }
+  int64_t classes = 0;
+  for (const auto& [subject, j] : contexts)
+    if (j.contains("test_classes")) classes = j.at("test_classes").get<int64_t>();
+  t.note = "The scores rank the " + std::to_string(classes) +
+           " test classes; the ceiling identifies among the test images (the same number when each test class has one "
+           "image, as in GOD).";
+  if (runs.size() > contexts.size()) t.note += " Runs without a checkpoint have no entry.";
+  if (!t.rows.empty()) h.add_table(t);
+  for (const auto& e : errors) h.add_paragraph("Not computed for " + e);
+}
+
 void maps_section(HtmlReport& h, const fs::path& dir, const std::string& subject) {
   if (!fs::exists(dir / "maps.json")) return;
   auto j = json::parse(core::read_text_file(dir / "maps.json"));
@@ -277,20 +384,39 @@ void maps_section(HtmlReport& h, const fs::path& dir, const std::string& subject
                   std::to_string(j.at("biotic_points").get<int64_t>()) +
                   " biotic (WordNet hyponyms of living_thing.n.01). Separability numbers are computed in each " +
                   j.at("metrics_space").get<std::string>() + ".");
-  Table t;
-  t.caption = "Biotic vs abiotic: is there a linear boundary?";
-  t.header = {"space", "dimensions", "logistic-regression CV accuracy (sd over folds)", "majority-class rate", "k-NN purity (biotic)",
-              "k-NN purity (class)"};
-  for (const auto& m : j.at("metrics"))
-    t.rows.push_back({m.at("space").get<std::string>(), std::to_string(m.at("dims").get<int64_t>()),
-                      format_number(m.at("logistic_cv_accuracy").get<double>(), 3) + " (" +
-                          format_number(m.at("logistic_cv_sd").get<double>(), 3) + ")",
-                      format_number(j.at("majority_rate").get<double>(), 3),
-                      format_number(m.at("knn_purity_biotic").get<double>(), 3), format_number(m.at("knn_purity_class").get<double>(), 3)});
-  t.note = std::to_string(j.at("options").at("folds").get<int64_t>()) + "-fold stratified CV, L2 logistic regression (C = " +
-           format_number(j.at("options").at("c").get<double>(), 2) + "); k = " + std::to_string(j.at("options").at("knn").get<int64_t>()) +
-           " nearest neighbours.";
-  h.add_table(t);
+  const bool grouped = !j.at("metrics").empty() && j.at("metrics")[0].contains("train_classes");
+  if (!grouped) {
+    // maps.json of an earlier version (folds not grouped by class): its numbers are not shown.
+    h.add_paragraph("The separability numbers in " + (dir / "maps.json").string() +
+                    " predate class-grouped cross-validation; delete that directory to recompute them.");
+  } else {
+    Table t;
+    t.caption = "Biotic vs abiotic: is there a linear boundary? (training-class samples and unseen test-class items apart)";
+    t.header = {"space", "dimensions", "points", "points / classes", "logistic-regression CV accuracy (sd over folds)",
+                "majority-class rate", "k-NN purity (biotic, other classes)", "k-NN purity (class)"};
+    auto num = [](const json& v, int d) { return v.is_null() ? std::string("n/a") : format_number(v.get<double>(), d); };
+    std::vector<std::string> notes;
+    for (const auto& m : j.at("metrics"))
+      for (const char* subset : {"train_classes", "test_classes"}) {
+        const auto& x = m.at(subset);
+        const std::string which = std::string(subset) == "train_classes" ? "training classes" : "test classes (unseen)";
+        t.rows.push_back({m.at("space").get<std::string>(), std::to_string(m.at("dims").get<int64_t>()), which,
+                          std::to_string(x.at("points").get<int64_t>()) + " / " + std::to_string(x.at("classes").get<int64_t>()),
+                          x.at("logistic_cv_accuracy").is_null()
+                              ? "n/a"
+                              : num(x.at("logistic_cv_accuracy"), 3) + " (" + num(x.at("logistic_cv_sd"), 3) + ")",
+                          num(x.at("majority_rate"), 3), num(x.at("knn_purity_biotic"), 3), num(x.at("knn_purity_class"), 3)});
+        if (x.contains("note") && std::find(notes.begin(), notes.end(), which + ": " + x.at("note").get<std::string>()) == notes.end())
+          notes.push_back(which + ": " + x.at("note").get<std::string>());
+      }
+    t.note = "Up to " + std::to_string(j.at("options").at("folds").get<int64_t>()) +
+             "-fold CV with folds grouped by class (no class in both the training and the held-out folds; stratified by the "
+             "biotic label), L2 logistic regression (C = " + format_number(j.at("options").at("c").get<double>(), 2) +
+             "); up to k = " + std::to_string(j.at("options").at("knn").get<int64_t>()) +
+             " nearest neighbours, for the biotic label drawn from other classes only.";
+    for (const auto& n : notes) t.note += " " + n + ".";
+    h.add_table(t);
+  }
   static const std::map<std::string, std::string> names{{"raw_fmri", "raw fMRI"}, {"brainsem", "BrainSem embedding"}, {"clip", "CLIP"}};
   for (const auto& e : j.at("maps")) {
     auto file = dir / (e.at("file").get<std::string>() + ".png");
@@ -405,6 +531,7 @@ fs::path write_study_report(const fs::path& dir, const StudyReportOptions& o) {
   HtmlReport h("BrainSem study report", demo ? std::to_string(runs.size()) + " subjects, " + dir.string()
                                                : "run " + fs::absolute(dir).lexically_normal().string());
   results_section(h, runs);
+  score_context_section(h, ensure_score_contexts(analysis, runs, o, &an.seconds), runs);
   const fs::path ablation = demo ? dir / "ablation" / "ablation.json" : fs::path();
   if (!ablation.empty() && fs::exists(ablation)) ablation_section(h, ablation);
   maps_section(h, an.maps, runs[0].subject);

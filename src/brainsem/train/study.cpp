@@ -8,6 +8,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/data/class_embeddings.h"
 #include "brainsem/data/synth.h"
+#include "brainsem/eval/ranks.h"
 #include "brainsem/eval/ridge.h"
 
 using nlohmann::json;
@@ -123,32 +124,31 @@ std::vector<PrototypeSet> test_prototypes(const LoadedStudy& s) {
 }
 
 json MethodScore::to_json() const {
-  return json{{"method", method}, {"prototype", prototype}, {"n", n}, {"classes", classes}, {"top1", top1},
+  json j{{"method", method}, {"prototype", prototype}, {"n", n}, {"classes", classes}, {"top1", top1},
               {"top5", top5}, {"mean_rank", mean_rank}, {"chance_top1", chance_top1}, {"chance_top5", chance_top5},
               {"p_top1", p_top1}, {"p_top5", p_top5}, {"ci_top1", {ci_top1.lo, ci_top1.hi}},
               {"ci_top5", {ci_top5.lo, ci_top5.hi}}, {"ranks", ranks}};
+  if (!details.is_null()) j["details"] = details;
+  if (!note.empty()) j["note"] = note;
+  return j;
 }
 
 MethodScore score_similarity(const std::string& method, const std::string& prototype, const torch::Tensor& similarity,
                              const std::vector<int64_t>& truth, uint64_t seed) {
-  // Reuse zero_shot's ranking by treating similarity rows as already-normalised scores.
   MethodScore m;
   m.method = method;
   m.prototype = prototype;
   m.n = similarity.size(0);
   m.classes = similarity.size(1);
-  auto sim = similarity.to(torch::kFloat64).contiguous();
-  auto acc = sim.accessor<double, 2>();
+  BRAINSEM_CHECK(similarity.dim() == 2 && static_cast<int64_t>(truth.size()) == m.n, method, ": similarity ",
+                 similarity.sizes(), " needs one row per test item (", truth.size(), ")");
+  m.ranks = eval::true_ranks(similarity, truth);
   std::vector<double> hit1, hit5;
   double rank_sum = 0;
-  for (int64_t i = 0; i < m.n; ++i) {
-    int64_t rank = 1;
-    for (int64_t j = 0; j < m.classes; ++j)
-      if (j != truth[i] && acc[i][j] >= acc[i][truth[i]]) ++rank;
-    m.ranks.push_back(rank);
+  for (auto rank : m.ranks) {
     hit1.push_back(rank == 1);
     hit5.push_back(rank <= 5);
-    rank_sum += rank;
+    rank_sum += static_cast<double>(rank);
   }
   auto t1 = torch::tensor(hit1, torch::kFloat64), t5 = torch::tensor(hit5, torch::kFloat64);
   m.top1 = t1.mean().item<double>();
@@ -173,18 +173,27 @@ std::vector<MethodScore> score_prediction(const std::string& method, const torch
   return out;
 }
 
-torch::Tensor predict_ridge(const LoadedStudy& s, uint64_t seed, double* chosen_alpha) {
+RidgePrediction predict_ridge(const LoadedStudy& s, uint64_t seed, const eval::RidgeConfig& cfg) {
   auto x = eval::flatten_rois(s.subject.train_x, s.subject.roi_sizes);
   auto rows = s.stimuli.rows_of_names(s.subject.train_names, "stimulus store");
   auto y = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
   std::map<std::string, int64_t> index;
   std::vector<int64_t> cls;
   for (const auto& c : s.subject.train_classes) cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
-  std::vector<double> alphas;
-  for (double a = 1e-1; a <= 1e6 + 1; a *= std::sqrt(10.0)) alphas.push_back(a);
-  auto cv = eval::fit_ridge_cv(x, y, cls, alphas, 5, seed);
-  if (chosen_alpha) *chosen_alpha = cv.model.alpha;
-  return cv.model.predict(eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes));
+  auto cv = eval::fit_ridge_cv(x, y, cls, cfg, seed);
+  RidgePrediction out;
+  out.test_prediction = cv.model.predict(eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes));
+  out.alpha = cv.model.alpha;
+  out.details = json{{"alpha", cv.model.alpha},
+                     {"alpha_grid", cv.alphas},
+                     {"alpha_cv_scores", cv.scores},
+                     {"alpha_at_grid_edge", cv.at_grid_edge},
+                     {"cv_folds", cv.folds},
+                     {"cv_score", "mean rank accuracy of held-out training classes"},
+                     {"normalized_targets", cfg.normalize_targets},
+                     {"prediction", "centred (training target mean not added)"}};
+  out.note = cv.describe();
+  return out;
 }
 
 torch::Tensor predict_nearest_class_mean(const LoadedStudy& s) {
@@ -259,20 +268,82 @@ torch::Tensor oracle_similarity(const LoadedStudy& s) {
   return (-(xx - 2 * xm + mm) / 2).to(torch::kFloat32);
 }
 
+json BrainSemRun::Selection::to_json() const {
+  return json{{"val_classes", val_classes}, {"chosen_steps", chosen_steps}, {"retrained_on_all", retrained_on_all},
+              {"trained_classes", trained_classes}, {"training_classes", training_classes}};
+}
+
+std::string BrainSemRun::Selection::summary() const {
+  if (val_classes == 0) return "";
+  const std::string chosen = "step " + std::to_string(chosen_steps) + " chosen on " + std::to_string(val_classes) +
+                             " held-out training classes; ";
+  if (retrained_on_all)
+    return chosen + "the final model was retrained from scratch on all " + std::to_string(trained_classes) +
+           " training classes for " + std::to_string(chosen_steps) + " steps";
+  return chosen + "the final model was trained on " + std::to_string(trained_classes) + " of " +
+         std::to_string(training_classes) + " training classes (--retrain-all retrains on all of them)";
+}
+
 BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, const fs::path& run_dir, bool resume,
                            const std::string& method, uint64_t seed) {
   BRAINSEM_CHECK(!cfg.library || study.library, "the semantic library is on (V) but no library feature store was given; "
                  "pass --library FILE or train with --no-library");
+  validate(cfg);
   auto data = make_training_data(study.subject, study.stimuli, cfg.library ? &*study.library : nullptr);
-  Trainer trainer(cfg, data);
-  if (resume) trainer.load_checkpoint(run_dir / "checkpoint.pt");
-  auto t0 = std::chrono::steady_clock::now();
-  trainer.run(run_dir);
   BrainSemRun out;
+  out.config = cfg;
+  out.selection.val_classes = cfg.val_classes;
+  out.selection.training_classes = data.num_classes();
+  auto record_config = [&] {
+    if (run_dir.empty()) return;
+    fs::create_directories(run_dir);
+    json j;
+    to_json(j, out.config);
+    core::write_text_atomically(run_dir / "config.json", j.dump(2) + "\n");
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  TrainConfig final_cfg = cfg;
+  if (cfg.retrain_all) {
+    // Selection run: the held-out classes choose the step; its weights are discarded.
+    TrainConfig select_cfg = cfg;
+    select_cfg.retrain_all = false;
+    const fs::path select_dir = run_dir.empty() ? fs::path() : run_dir / "selection";
+    Trainer selector(select_cfg, data);
+    out.config.steps = selector.config().steps;
+    record_config();
+    if (resume) selector.load_checkpoint(select_dir / "checkpoint.pt");
+    selector.run(select_dir);
+    out.selection.chosen_steps = selector.best_step();
+    // The final run: every class (retrain_all holds nothing out), for exactly the chosen steps.
+    final_cfg.steps = selector.best_step();
+    final_cfg.epochs = 0;
+  }
+  Trainer trainer(final_cfg, data);
+  if (!cfg.retrain_all) {
+    out.config.steps = trainer.config().steps;
+    record_config();
+  }
+  if (!cfg.retrain_all) {
+    if (resume) trainer.load_checkpoint(run_dir / "checkpoint.pt");
+  } else if (resume && fs::exists(run_dir / "checkpoint.pt")) {
+    // A longer selection run may choose fewer steps than the final model already has: then the
+    // final model starts again from scratch (a resumed run equals an uninterrupted one only forward).
+    if (Trainer::checkpoint_step(run_dir / "checkpoint.pt") <= final_cfg.steps) trainer.load_checkpoint(run_dir / "checkpoint.pt");
+  }
+  trainer.run(run_dir);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out.test_embedding = trainer.embed(study.subject.test_x);
   out.scores = score_prediction(method, out.test_embedding, study, seed);
-  out.best_step = trainer.best_step();
+  out.steps = trainer.step();
+  if (cfg.retrain_all) {
+    out.best_step = out.selection.chosen_steps;
+    out.selection.retrained_on_all = true;
+    out.selection.trained_classes = data.num_classes();
+  } else {
+    out.best_step = trainer.best_step();
+    out.selection.chosen_steps = trainer.best_step();
+    out.selection.trained_classes = data.num_classes() - static_cast<int64_t>(trainer.val_classes().size());
+  }
   out.parameters = model::count_parameters(*trainer.encoder());
   out.losses = trainer.losses();
   return out;
@@ -310,9 +381,14 @@ TrainedRun open_run(const fs::path& dir, const StudyInputs& given) {
   return run;
 }
 
-std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed) {
+std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed, const eval::RidgeConfig& ridge_config) {
   std::vector<MethodScore> out;
-  for (auto& m : score_prediction("ridge", predict_ridge(study, seed), study, seed)) out.push_back(m);
+  auto ridge = predict_ridge(study, seed, ridge_config);
+  for (auto& m : score_prediction("ridge", ridge.test_prediction, study, seed)) {
+    m.details = ridge.details;
+    m.note = ridge.note;
+    out.push_back(m);
+  }
   for (auto& m : score_prediction("nearest-class-mean", predict_nearest_class_mean(study), study, seed)) out.push_back(m);
   if (!study.inputs.truth.empty()) out.push_back(score_similarity("oracle", "stimulus", oracle_similarity(study), study.test_truth, seed));
   return out;

@@ -17,6 +17,7 @@
 
 #include "brainsem/data/feature_store.h"
 #include "brainsem/data/subject.h"
+#include "brainsem/eval/ridge.h"
 #include "brainsem/eval/stats.h"
 #include "brainsem/eval/zero_shot.h"
 #include "brainsem/train/train_config.h"
@@ -67,7 +68,9 @@ struct MethodScore {
   double chance_top1 = 0, chance_top5 = 0;
   double p_top1 = 1, p_top5 = 1;        // exact one-sided binomial against chance
   eval::Interval ci_top1, ci_top5;      // 95% bootstrap over test items
-  std::vector<int64_t> ranks;           // [N_test] rank of the true class
+  std::vector<int64_t> ranks;           // [N_test] rank of the true class (eval/ranks.h)
+  nlohmann::json details;               // method-specific record (ridge: alpha, grid, CV scores)
+  std::string note;                     // one line printed under the scores table (ridge: alpha)
   nlohmann::json to_json() const;
 };
 
@@ -80,8 +83,15 @@ MethodScore score_similarity(const std::string& method, const std::string& proto
                              const std::vector<int64_t>& truth, uint64_t seed = 0);
 
 // Baselines in the same protocol.
-// Ridge fMRI -> CLIP, alpha by class-grouped CV on training classes.
-torch::Tensor predict_ridge(const LoadedStudy& study, uint64_t seed, double* chosen_alpha = nullptr);
+// Ridge fMRI -> CLIP (eval/ridge.h): z-scored voxels, centred targets, alpha by class-grouped CV
+// on training classes; the test prediction is the centred one.
+struct RidgePrediction {
+  torch::Tensor test_prediction;  // [N_test, E]
+  double alpha = 0;
+  nlohmann::json details;
+  std::string note;
+};
+RidgePrediction predict_ridge(const LoadedStudy& study, uint64_t seed, const eval::RidgeConfig& cfg = {});
 // Nearest class mean: the test sample's most correlated training-class mean fMRI pattern
 // stands in for it; its prediction is that class's mean stimulus feature.
 torch::Tensor predict_nearest_class_mean(const LoadedStudy& study);
@@ -93,16 +103,32 @@ torch::Tensor predict_nearest_class_mean(const LoadedStudy& study);
 torch::Tensor oracle_similarity(const LoadedStudy& study);
 
 struct BrainSemRun {
+  // How the final model's training length was chosen, and on how many classes it was trained.
+  struct Selection {
+    int64_t val_classes = 0;        // training classes held out to choose the step (0: none, last step)
+    int64_t chosen_steps = -1;      // the step with the best held-out zero-shot top-1 (-1: none)
+    bool retrained_on_all = false;  // the final model was retrained from scratch on every class for chosen_steps
+    int64_t trained_classes = 0;    // classes the final model was trained on
+    int64_t training_classes = 0;   // classes the subject has for training
+    nlohmann::json to_json() const;
+    std::string summary() const;    // one line for the console ("" without selection)
+  };
   std::vector<MethodScore> scores;   // one per prototype set
   torch::Tensor test_embedding;      // [N_test, E]
   int64_t best_step = -1;            // chosen on held-out training classes (-1: last step)
+  int64_t steps = 0;                 // steps the final model was trained for
   int64_t parameters = 0;
-  double seconds = 0;                // training time
-  std::vector<double> losses;
+  double seconds = 0;                // training time (selection and retraining together)
+  std::vector<double> losses;        // of the final model's training
+  TrainConfig config;                // as requested, with steps resolved from epochs (run_dir/config.json)
+  Selection selection;
 };
 // Trains BrainSem on the study's training data and scores the test set once, at the end (test
-// data never chooses a step). With `run_dir`: logs, checkpoints and, with `resume`, continues from
-// run_dir/checkpoint.pt.
+// data never chooses a step). With `run_dir`: writes run_dir/config.json (the config as run),
+// logs, checkpoints and, with `resume`, continues from run_dir/checkpoint.pt.
+// cfg.retrain_all: first a selection run holding out cfg.val_classes classes (run_dir/selection/),
+// then the final model from scratch on every class for the chosen steps (run_dir/checkpoint.pt),
+// identical to a plain run with steps = the chosen steps and the same seed.
 BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, const std::filesystem::path& run_dir = {},
                            bool resume = false, const std::string& method = "brainsem", uint64_t seed = 0);
 
@@ -120,6 +146,6 @@ struct TrainedRun {
 TrainedRun open_run(const std::filesystem::path& dir, const StudyInputs& override_inputs = {});
 
 // Ridge, nearest class mean and (when the study has a truth file) the oracle, all scored.
-std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed);
+std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed, const eval::RidgeConfig& ridge = {});
 
 }  // namespace brainsem::train
