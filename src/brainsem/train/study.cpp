@@ -135,13 +135,13 @@ json MethodScore::to_json() const {
 
 MethodScore score_similarity(const std::string& method, const std::string& prototype, const torch::Tensor& similarity,
                              const std::vector<int64_t>& truth, uint64_t seed) {
+  BRAINSEM_CHECK(similarity.dim() == 2 && static_cast<int64_t>(truth.size()) == similarity.size(0), method,
+                 ": similarity ", similarity.sizes(), " needs one row per test item (", truth.size(), ")");
   MethodScore m;
   m.method = method;
   m.prototype = prototype;
   m.n = similarity.size(0);
   m.classes = similarity.size(1);
-  BRAINSEM_CHECK(similarity.dim() == 2 && static_cast<int64_t>(truth.size()) == m.n, method, ": similarity ",
-                 similarity.sizes(), " needs one row per test item (", truth.size(), ")");
   m.ranks = eval::true_ranks(similarity, truth);
   std::vector<double> hit1, hit5;
   double rank_sum = 0;
