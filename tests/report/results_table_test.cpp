@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <sstream>
+
 using namespace brainsem::report;
 
 namespace {
@@ -50,4 +53,24 @@ TEST(ResultsTable, MeanOverSubjectsHasAStudentTInterval) {
   auto csv = scores_csv(subjects);
   EXPECT_NE(csv.find("mean,brainsem,stimulus,5,50,0.584,0.481009"), std::string::npos) << csv;
   EXPECT_EQ(csv.find("mean,only-one"), std::string::npos) << csv;
+}
+
+TEST(ResultsTable, FullWidthCellsStaySeparated) {
+  // 100 % with a CI of [100, 100] fills its column exactly; it must not run into its neighbour.
+  auto m = score("oracle", 1.0, 1.0);
+  m.ci_top1.lo = m.ci_top1.hi = 1.0;
+  const auto text = format_subject_scores({m});
+  EXPECT_EQ(text.find("100.0["), std::string::npos) << text;
+  EXPECT_NE(text.find("100.0 [100.0, 100.0]"), std::string::npos) << text;
+  // "±" is one character: each row of the means table lines up with the header.
+  std::vector<SubjectScores> subjects{{"Subject1", {score("brainsem", 0.2, 0.5)}}, {"Subject2", {score("brainsem", 0.3, 0.6)}}};
+  std::istringstream lines(format_table1(subjects, "stimulus"));
+  std::string title, header, row;
+  std::getline(lines, title);
+  std::getline(lines, header);
+  std::getline(lines, row);
+  auto chars = [](const std::string& s) {
+    return std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  };
+  EXPECT_EQ(chars(header), chars(row)) << header << "\n" << row;
 }

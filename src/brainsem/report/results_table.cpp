@@ -15,8 +15,19 @@ std::string pct(double x) {
   std::snprintf(b, sizeof b, "%.1f", 100 * x);
   return b;
 }
-std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
-std::string lpad(const std::string& s, size_t w) { return s.size() >= w ? s : std::string(w - s.size(), ' ') + s; }
+// Columns are counted in characters, not bytes ("±" is two bytes in UTF-8).
+size_t display_width(const std::string& s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+std::string pad(const std::string& s, size_t w) {
+  const size_t n = display_width(s);
+  return n >= w ? s + " " : s + std::string(w - n, ' ');
+}
+// Right-aligned; a value as wide as its column still gets one space before it.
+std::string lpad(const std::string& s, size_t w) {
+  const size_t n = display_width(s);
+  return n >= w ? " " + s : std::string(w - n, ' ') + s;
+}
 }  // namespace
 
 nlohmann::json SubjectMean::to_json() const {
