@@ -147,5 +147,21 @@ TEST(Ridge, TiesBetweenAlphasGoToTheLargest) {
   cfg.alphas = {1e8, 1e9, 1e10};
   auto cv = ev::fit_ridge_cv(w.x, w.y, w.row_class, cfg, 0);
   EXPECT_TRUE(cv.at_grid_edge);
-  EXPECT_NE(cv.describe().find("edge"), std::string::npos);
+  EXPECT_NE(cv.describe().find("flat"), std::string::npos) << cv.describe();
+}
+
+TEST(Ridge, AnEdgeAlphaIsAWarningUnlessTheScoresAreFlatThere) {
+  ev::RidgeCvResult r;
+  r.alphas = {1, 10, 100, 1000};
+  r.folds = 5;
+  r.at_grid_edge = true;
+  r.model.alpha = 1000;
+  r.scores = {0.50, 0.55, 0.60, 0.65};  // still rising at the top: the best may be beyond it
+  EXPECT_NE(r.describe().find("warning"), std::string::npos) << r.describe();
+  r.scores = {0.50, 0.6080, 0.6084, 0.6084};  // flat at the top: the large-alpha limit
+  EXPECT_EQ(r.describe().find("warning"), std::string::npos) << r.describe();
+  EXPECT_NE(r.describe().find("flat"), std::string::npos) << r.describe();
+  r.model.alpha = 1;  // the lower edge is always a warning
+  r.scores = {0.65, 0.60, 0.60, 0.60};
+  EXPECT_NE(r.describe().find("warning"), std::string::npos) << r.describe();
 }

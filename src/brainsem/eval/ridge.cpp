@@ -100,7 +100,17 @@ size_t best_alpha_index(const std::vector<double>& scores) {
 std::string RidgeCvResult::describe() const {
   auto s = cat("ridge alpha ", model.alpha, " (chosen from ", alphas.size(), " values ", alphas.front(), "..", alphas.back(),
                " by ", folds, "-fold cross-validation over training classes)");
-  if (at_grid_edge)
+  if (!at_grid_edge) return s;
+  // At the top of the grid the centred prediction's direction stops depending on alpha (the
+  // large-alpha limit is proportional to X'(Y - mean Y) x), so cosine ranks, and the CV scores, go
+  // flat; a wider grid cannot help there. Say which case this is.
+  const bool top = !alphas.empty() && model.alpha == alphas.back();
+  const size_t n = scores.size();
+  const bool flat = top && n >= 3 && std::abs(scores[n - 1] - scores[n - 3]) < 1e-3 && std::abs(scores[n - 2] - scores[n - 1]) < 1e-3;
+  if (flat)
+    s += cat("; the chosen alpha is the grid's largest, where the cross-validation score is flat (ridge's large-alpha "
+             "limit: the ranking no longer depends on alpha), so a wider grid would not change it");
+  else
     s += cat("; warning: the chosen alpha is at the edge of the grid, so the best value may lie outside it "
              "(widen the grid)");
   return s;
