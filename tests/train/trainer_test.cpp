@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "brainsem/core/error.h"
 #include "brainsem/eval/ridge.h"
 #include "brainsem/eval/stats.h"
@@ -191,4 +193,58 @@ TEST(ZeroShot, RanksAndTopK) {
   EXPECT_DOUBLE_EQ(r.top1, 0.5);
   EXPECT_DOUBLE_EQ(r.top5, 1.0);
   EXPECT_THROW(eval::zero_shot(pred, protos, {2}), brainsem::Error);
+}
+
+TEST(Trainer, ResumeWithValidationAndLearnableTemperatureEqualsUninterrupted) {
+  // Every piece of state a checkpoint carries: held-out-class selection (best step, best score,
+  // best weights) and the learnable temperature. best_val once came back as an int64 bit pattern.
+  auto w = make_world(40, 10);
+  auto cfg = small_config("linear");
+  cfg.steps = 40;
+  cfg.val_classes = 8;
+  cfg.eval_every = 10;
+  cfg.learn_temperature = true;
+  train::Trainer a(cfg, w.data);
+  a.run();
+
+  brainsem::testing::TempDir dir;
+  auto half = cfg;
+  half.steps = 20;
+  train::Trainer first(half, w.data);
+  first.run();
+  first.save_checkpoint(dir / "ck.pt");
+  train::Trainer resumed(cfg, w.data);
+  resumed.load_checkpoint(dir / "ck.pt");
+  EXPECT_EQ(resumed.best_val(), first.best_val());
+  EXPECT_EQ(resumed.best_step(), first.best_step());
+  resumed.run();
+  EXPECT_GT(a.best_val(), 0.0);
+  EXPECT_LE(a.best_val(), 1.0);
+  EXPECT_EQ(resumed.best_val(), a.best_val());
+  EXPECT_EQ(resumed.best_step(), a.best_step());
+  auto pa = a.encoder()->parameters(), pr = resumed.encoder()->parameters();
+  ASSERT_EQ(pa.size(), pr.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pr[i])) << "parameter " << i;
+  EXPECT_TRUE(torch::equal(a.embed(w.test_x), resumed.embed(w.test_x)));  // the selected weights
+}
+
+TEST(Trainer, RefusesACheckpointWithNonFiniteWeights) {
+  auto w = make_world(20, 5);
+  auto cfg = small_config("linear");
+  cfg.steps = 2;
+  brainsem::testing::TempDir dir;
+  train::Trainer a(cfg, w.data);
+  a.run();
+  {
+    torch::NoGradGuard g;
+    a.encoder()->parameters()[0].view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
+  }
+  a.save_checkpoint(dir / "ck.pt");
+  train::Trainer b(cfg, w.data);
+  try {
+    b.load_checkpoint(dir / "ck.pt");
+    FAIL() << "a NaN weight was accepted";
+  } catch (const brainsem::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+  }
 }

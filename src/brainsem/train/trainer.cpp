@@ -276,17 +276,19 @@ void Trainer::load_checkpoint(const fs::path& path) {
   root.read("optimizer", opt_ar);
   encoder_->load(model_ar);
   optimizer_->load(opt_ar);
-  torch::Tensor t;
-  root.read("step", t);
-  step_ = t.item<int64_t>();
-  root.read("best_step", t);
-  best_step_ = t.item<int64_t>();
-  root.read("best_val", t);
-  best_val_ = t.item<double>();
+  // A fresh tensor per key: reading into a defined tensor keeps that tensor's dtype, so reusing
+  // one made the float64 best_val come back as the int64 bit pattern of step.
+  auto read = [&](const char* key) {
+    torch::Tensor t;
+    root.read(key, t);
+    return t;
+  };
+  step_ = read("step").item<int64_t>();
+  best_step_ = read("best_step").item<int64_t>();
+  best_val_ = read("best_val").item<double>();
   if (log_scale_.defined()) {
-    root.read("log_scale", t);
     torch::NoGradGuard g;
-    log_scale_.copy_(t);
+    log_scale_.copy_(read("log_scale"));
   }
   root.read("best", best_ar);
   best_params_.clear();
@@ -296,6 +298,15 @@ void Trainer::load_checkpoint(const fs::path& path) {
     best_params_.push_back(p);
   }
   BRAINSEM_CHECK(step_ <= cfg_.steps, "checkpoint ", path, " is at step ", step_, ", beyond --steps ", cfg_.steps);
+  // Non-finite weights would make every similarity NaN and every score meaningless.
+  auto finite = [](const torch::Tensor& p) { return torch::isfinite(p).all().item<bool>(); };
+  for (const auto& item : encoder_->named_parameters())
+    BRAINSEM_CHECK(finite(item.value()), "checkpoint ", path, " holds non-finite values in parameter ", item.key(),
+                   "; the run diverged or the file is corrupt");
+  for (const auto& p : best_params_)
+    BRAINSEM_CHECK(finite(p), "checkpoint ", path, " holds non-finite values in its best-step weights; the file is corrupt");
+  BRAINSEM_CHECK(std::isfinite(best_val_), "checkpoint ", path, " holds a non-finite best validation score; the file is corrupt");
+  if (log_scale_.defined()) BRAINSEM_CHECK(finite(log_scale_), "checkpoint ", path, " holds a non-finite temperature; the file is corrupt");
 }
 
 }  // namespace brainsem::train
