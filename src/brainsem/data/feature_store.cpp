@@ -1,5 +1,6 @@
 #include "brainsem/data/feature_store.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -92,6 +93,15 @@ FeatureStore FeatureStore::open(const std::filesystem::path& path) {
   s.classes = json_strings(file->metadata_at("classes"), where + " metadata 'classes'");
   BRAINSEM_CHECK(static_cast<int64_t>(s.names.size()) == info.shape[0] && s.classes.size() == s.names.size(), where,
                  ": ", info.shape[0], " feature rows but ", s.names.size(), " names and ", s.classes.size(), " classes");
+  // A NaN row would rank first or last by accident in every cosine; refuse it here, naming the
+  // image. Blocks keep the scan of a memory-mapped store sequential and its memory bounded.
+  constexpr int64_t kBlock = 65536;
+  for (int64_t r0 = 0; r0 < info.shape[0]; r0 += kBlock) {
+    auto ok = torch::isfinite(s.features.narrow(0, r0, std::min(kBlock, info.shape[0] - r0))).all(1);
+    if (ok.all().item<bool>()) continue;
+    const int64_t row = r0 + (~ok).nonzero()[0][0].item<int64_t>();
+    fail(where, ": feature row ", row, " (image '", s.names[row], "') contains NaN or Inf; re-embed that image or drop it");
+  }
   if (auto sk = file->metadata().find("skipped"); sk != file->metadata().end()) {
     json j = json::parse(sk->second, nullptr, false);
     if (j.is_array())
