@@ -29,10 +29,13 @@ declare -A CONFIGS=(
   [linear-default]=""
   [linear-temperature1]="--temperature 1"
   [linear-steps600]="--steps 600"
+  [linear-mlp1024]="--encoder mlp --mlp 1024"
+  [linear-val30-retrain]="--val-classes 30 --eval-every 25 --retrain-all"
+  [ridge-raw-targets]="--ridge-raw-targets"
   [vit2-zscore]="$vit_small"
   [vit2-raw]="$vit_small --normalize none"
 )
-ORDER=(linear-default linear-temperature1 linear-steps600 vit2-zscore vit2-raw vit2-raw-baseline100)
+ORDER=(linear-default linear-temperature1 linear-steps600 linear-mlp1024 linear-val30-retrain ridge-raw-targets vit2-zscore vit2-raw vit2-raw-baseline100)
 
 run() {  # name data_dir subject flags...
   local name=$1 data=$2 s=$3
