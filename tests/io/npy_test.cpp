@@ -32,3 +32,55 @@ TEST(Npy, RejectsGarbageAndTruncation) {
   std::string bytes = brainsem::core::read_text_file(dir / "x.npy");
   EXPECT_THROW(brainsem::io::parse_npy(bytes.substr(0, bytes.size() - 4), "x"), brainsem::Error);
 }
+
+namespace {
+// A version-1.0 .npy with the given header dict and `data_bytes` zero bytes of data.
+std::string npy_with_header(std::string header, size_t data_bytes) {
+  while ((10 + header.size() + 1) % 64 != 0) header.push_back(' ');
+  header.push_back('\n');
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out.push_back(static_cast<char>(header.size() & 0xff));
+  out.push_back(static_cast<char>(header.size() >> 8));
+  return out + header + std::string(data_bytes, '\0');
+}
+std::string error_of(const std::string& bytes) {
+  try {
+    brainsem::io::parse_npy(bytes, "x.npy");
+  } catch (const brainsem::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Npy, HeaderIsParsedNotMatched) {
+  // What numpy writes, with either quote style and a trailing comma or none, parses.
+  auto ok = brainsem::io::parse_npy(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30), }", 40 * 30 * 4), "x");
+  EXPECT_EQ(ok.sizes(), (std::vector<int64_t>{40, 30}));
+  auto h = brainsem::io::parse_npy_header("{\"shape\": (7,), \"fortran_order\": False, \"descr\": \"<i8\"}", "x");
+  EXPECT_EQ(h.shape, (std::vector<int64_t>{7}));
+  EXPECT_EQ(h.descr, "<i8");
+  EXPECT_TRUE(brainsem::io::parse_npy_header("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", "x").shape.empty());
+  auto empty = brainsem::io::parse_npy(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 99999999999), }", 0), "x");
+  EXPECT_EQ(empty.numel(), 0);
+
+  // Each of these once imported as 40 x 30 or died in stoll / the allocator.
+  for (const std::string bad : {"{'descr': '<f4', 'fortran_order': False, 'shape': (-40, 30), }",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (40, x30), }",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (40 30), }",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30), 'extra': 1}",
+                                "{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (40, 30)}",
+                                "{'descr': '<f4', 'shape': (40, 30)}",
+                                "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (40, 30)}",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30)} trailing",
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 30)}"}) {
+    const std::string what = error_of(npy_with_header(bad, 40 * 30 * 4));
+    EXPECT_NE(what.find("malformed .npy header"), std::string::npos) << bad << " -> '" << what << "'";
+  }
+  // Dimensions whose product overflows, or exceeds the file, are refused before allocating.
+  for (const std::string big : {"{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904)}",
+                                "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000000)}"}) {
+    const std::string what = error_of(npy_with_header(big, 64));
+    EXPECT_NE(what.find("truncated or corrupt"), std::string::npos) << big << " -> '" << what << "'";
+  }
+}
