@@ -359,6 +359,17 @@ TEST(Subject, BadInputsNameTheFileAndTheProblem) {
   n.dataset[2000][3] = std::numeric_limits<double>::quiet_NaN();  // a test row, V1 voxel 4
   brainsem::io::write_bdata(dir / "nan.h5", n);
   expect_error(dir / "nan.h5", "row 2000, column 3 (ROI_V1)");
+  // Finite but beyond float32: once called "non-finite" without --normalize and silently zeroed
+  // with --normalize zscore.
+  BData big = a;
+  big.dataset = a.dataset.clone();
+  big.dataset[10][3] = 1e300;
+  brainsem::io::write_bdata(dir / "big.h5", big);
+  for (auto norm : {Normalize::none, Normalize::zscore}) {
+    LoadOptions z;
+    z.normalize = norm;
+    expect_error(dir / "big.h5", "row 10, column 3 (ROI_V1) is outside float32's range", z);
+  }
   LoadOptions o;
   o.rois = {"V1", "MT"};
   expect_error(fixture(), "unknown ROI 'MT'", o);

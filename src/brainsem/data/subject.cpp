@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include "brainsem/core/error.h"
@@ -139,6 +140,15 @@ SubjectData pack_subject(const io::BData& b, const LoadOptions& opts) {
       fail(where, ": voxel value ", block[row][first[1].item<int64_t>()].item<double>(), " at row ", row,
            ", column ", c, " (ROI_", rois[r], "); ", bad.sum().item<int64_t>(),
            " non-finite values in this ROI. Remove or impute them before loading");
+    }
+    // The model computes in float32; a larger value would become Inf there (and square to Inf
+    // in the z-scoring statistics), so it is refused here with its place named.
+    auto huge = block.abs() > static_cast<double>(std::numeric_limits<float>::max());
+    if (huge.any().item<bool>()) {
+      auto first = huge.nonzero()[0];
+      int64_t row = first[0].item<int64_t>(), c = cols[r][first[1].item<int64_t>()];
+      fail(where, ": voxel value ", block[row][first[1].item<int64_t>()].item<double>(), " at row ", row, ", column ", c,
+           " (ROI_", rois[r], ") is outside float32's range (|x| <= 3.4e38); rescale the data before loading");
     }
   }
 
