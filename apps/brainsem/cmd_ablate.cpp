@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "brainsem/core/error.h"
+#include "brainsem/core/output_lock.h"
 #include "brainsem/report/ablation.h"
 #include "command.h"
 #include "train_options.h"
@@ -49,6 +50,7 @@ std::vector<T> parse_list(const std::string& s, const char* what) {
 
 void run(Options& o) {
   apply_common_options(o.common);
+  const core::OutputLock lock(o.out);  // one writer per ablation directory
   // The paper's grid is run on the paper-like recipe; training flags still override it.
   if (o.full) o.train.paper = true;
   auto base = resolve_train_config(o.train);

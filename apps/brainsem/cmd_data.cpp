@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/data/subject.h"
 #include "brainsem/data/subject_export.h"
@@ -34,6 +35,7 @@ struct InspectArgs {
 
 struct ExportArgs {
   std::string file, out, normalize = "none";
+  bool force = false;
   std::vector<std::string> rois;
   CommonOptions common;
 };
@@ -65,13 +67,15 @@ CommandRegistration reg(200, [](CLI::App& root) {
       "export", "Pack a GOD BData file into safetensors: train_x [N,R,P] f32, train_stimulus_id f64, test_x "
                 "(mean over repeats, ascending stimulus_id), test_stimulus_id (docs/god_format.md)");
   exp->add_option("file", ea.file, "Subject*.h5 (BData HDF5)")->required();
-  exp->add_option("--out", ea.out, "Output .safetensors file")->required();
+  exp->add_option("--out", ea.out, "Output .safetensors file (refused if it exists, unless --force)")->required();
+  exp->add_flag("--force", ea.force, "Overwrite an existing --out");
   exp->add_option("--normalize", ea.normalize, "none (default, raw values as BrainSem) or zscore (training mean/sd)")
       ->check(CLI::IsMember({"none", "zscore"}));
   exp->add_option("--rois", ea.rois, "ROI tokens in order (default V1,V2,V3,V4,LOC,FFA,PPA)")->delimiter(',');
   add_common_options(*exp, ea.common);
   exp->callback([] {
     apply_common_options(ea.common);
+    core::check_output_file(ea.out, {ea.file}, ea.force);
     data::LoadOptions o;
     o.normalize = data::parse_normalize(ea.normalize);
     o.rois = ea.rois;

@@ -1,5 +1,6 @@
 // `brainsem demo`: the README's main command. Generates GOD-shaped data, trains and evaluates
 // every subject, runs the V/B ablation and writes the report.
+#include "brainsem/core/output_lock.h"
 #include "brainsem/report/demo.h"
 
 #include "command.h"
@@ -36,6 +37,7 @@ CommandRegistration reg(10, [](CLI::App& root) {
   add_common_options(*cmd, o->common);
   cmd->callback([o] {
     apply_common_options(o->common);
+    const core::OutputLock lock(o->out);  // one writer per demo directory
     o->demo.train = resolve_train_config(o->train);
     o->demo.ablation = !o->no_ablation;
     o->demo.report = !o->no_report;

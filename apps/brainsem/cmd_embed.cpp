@@ -6,6 +6,7 @@
 #include "brainsem/clip/embed_images.h"
 #include "brainsem/clip/encoder.h"
 #include "brainsem/core/error.h"
+#include "brainsem/core/output_lock.h"
 #include "command.h"
 
 namespace brainsem::app {
@@ -53,6 +54,7 @@ CommandRegistration reg(200, [](CLI::App& root) {
   add_common_options(*cmd, args->common);
   cmd->callback([args] {
     apply_common_options(args->common);
+    const core::OutputLock lock(args->out);  // one writer per feature store (a rerun resumes it)
     const torch::Device device = args->device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     BRAINSEM_CHECK(device.is_cpu() || torch::cuda::is_available(),
                    "--device cuda: CUDA is not available in this build or machine; use --device cpu");

@@ -6,6 +6,7 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/report/results_table.h"
+#include "brainsem/train/checkpoint.h"
 #include "brainsem/train/score_context.h"
 #include "brainsem/train/study.h"
 #include "brainsem/train/trainer.h"
@@ -22,16 +23,30 @@ struct Options {
   CommonOptions common;
   StudyOptions study;
   std::string run, json_out;
-  bool baselines = false;
+  bool baselines = false, trust_checkpoint = false;
 };
 
 void run(Options& o) {
   apply_common_options(o.common);
   fs::path dir = o.run;
-  auto run = train::open_run(dir, o.study.inputs());
+  auto run = train::open_run(dir, o.study.inputs(), o.trust_checkpoint);
+  if (!fs::exists(dir / train::kCheckpointFile)) {
+    // A trusted legacy checkpoint.pt was read: store it in the safe format, so no later command
+    // needs to trust it again.
+    run.trainer->save_checkpoint(dir / train::kCheckpointFile);
+    std::printf("converted %s to %s\n", (dir / train::kLegacyCheckpointFile).c_str(), (dir / train::kCheckpointFile).c_str());
+  }
   const auto& study = run.study;
   const auto& cfg = run.config;
   auto& trainer = *run.trainer;
+  fs::path dest = o.json_out.empty() ? dir / "eval.json" : fs::path(o.json_out);
+  // A previous eval.json may be rewritten; the run's own files and the study's inputs never.
+  const auto& in = study.inputs;
+  core::check_output_file(dest,
+                          {dir / train::kCheckpointFile, dir / train::kLegacyCheckpointFile, dir / "config.json", dir / "inputs.json", dir / "results.json",
+                           dir / "train_log.jsonl", in.subject, in.stimuli, in.library, in.library_test, in.truth,
+                           in.class_embeddings, in.text_prototypes},
+                          /*force=*/true, "--json");
   auto embedding = trainer.embed(study.subject.test_x);  // [N_test, E]
   auto scores = train::score_prediction("brainsem", embedding, study, cfg.seed);
   auto context = train::score_context("brainsem", embedding, study, cfg.seed);
@@ -40,7 +55,6 @@ void run(Options& o) {
   json out{{"run", dir.string()}, {"step", trainer.step()}, {"best_step", trainer.best_step()}, {"scores", json::array()}};
   for (const auto& m : scores) out["scores"].push_back(m.to_json());
   out["score_context"] = context.to_json();
-  fs::path dest = o.json_out.empty() ? dir / "eval.json" : fs::path(o.json_out);
   core::write_text_atomically(dest, out.dump(2) + "\n");
   std::printf("%s", report::format_subject_scores(scores).c_str());
   std::printf("%s", context.text().c_str());
@@ -60,6 +74,9 @@ CommandRegistration reg(40, [](CLI::App& root) {
   add_study_options(*cmd, o->study, /*required=*/false);
   cmd->add_flag("--baselines", o->baselines, "Also score ridge, nearest class mean and (with a truth file) the oracle");
   cmd->add_option("--json", o->json_out, "Where to write the JSON results (default RUN/eval.json)");
+  cmd->add_flag("--trust-checkpoint", o->trust_checkpoint,
+                "Read a legacy RUN/checkpoint.pt (TorchScript, written by earlier versions; loading it can run code "
+                "inside the file) and convert it to checkpoint.safetensors. Only for files you trust");
   add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });

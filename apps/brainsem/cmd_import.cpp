@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "brainsem/core/atomic_file.h"
 #include "brainsem/data/dataset_import.h"
 #include "command.h"
 
@@ -13,6 +14,7 @@ namespace {
 
 struct ImportArgs {
   std::string x, rois, classes, stimuli, split, out;
+  bool force = false;
   CommonOptions common;
 };
 
@@ -43,10 +45,12 @@ CommandRegistration reg(205, [](CLI::App& root) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--split", a->split, "Text file: 'train' or 'test' for each sample row (default: all train)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--out", a->out, "Output .safetensors (written atomically)")->required();
+  cmd->add_option("--out", a->out, "Output .safetensors (written atomically; refused if it exists, unless --force)")->required();
+  cmd->add_flag("--force", a->force, "Overwrite an existing --out");
   add_common_options(*cmd, a->common);
   cmd->callback([a] {
     apply_common_options(a->common);
+    core::check_output_file(a->out, {a->x, a->rois, a->classes, a->stimuli, a->split}, a->force);
     data::ImportInputs in{a->x, a->rois, a->classes, a->stimuli, a->split};
     auto s = data::import_dataset_file(in, a->out);
     std::printf("imported %lld training + %lld test samples, %zu ROI tokens (P = %lld):", (long long)s.train_x.size(0),

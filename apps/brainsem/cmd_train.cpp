@@ -5,7 +5,9 @@
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
+#include "brainsem/core/output_lock.h"
 #include "brainsem/report/results_table.h"
+#include "brainsem/train/checkpoint.h"
 #include "brainsem/train/study.h"
 #include "command.h"
 #include "study_options.h"
@@ -28,12 +30,13 @@ struct Options {
 
 void run(Options& o) {
   apply_common_options(o.common);
+  const core::OutputLock lock(o.out);  // one writer per run directory
   auto cfg = resolve_train_config(o.train);
   fs::path dir = o.out;
   if (o.resume) {
     // A retrain-all run may have been stopped during its selection run (OUT/selection/).
-    BRAINSEM_CHECK(fs::exists(dir / "checkpoint.pt") || (cfg.retrain_all && fs::exists(dir / "selection/checkpoint.pt")),
-                   "--resume: ", dir / "checkpoint.pt", " does not exist");
+    BRAINSEM_CHECK(train::has_checkpoint(dir) || (cfg.retrain_all && train::has_checkpoint(dir / "selection")),
+                   "--resume: ", dir / train::kCheckpointFile, " does not exist");
   } else {
     BRAINSEM_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,
                    " already exists; use --resume to continue it or choose another --out");
@@ -65,7 +68,7 @@ CommandRegistration reg(30, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand("train", "Train BrainSem on one subject and score the test set zero-shot");
   cmd->footer(
-      "Writes OUT/config.json, inputs.json, train_log.jsonl (JSON lines), checkpoint.pt and results.json.\n"
+      "Writes OUT/config.json, inputs.json, train_log.jsonl (JSON lines), checkpoint.safetensors and results.json.\n"
       "The test set is scored once, after training; it never chooses a step (--val-classes uses training classes;\n"
       "with --retrain-all the chosen step count is then retrained on all classes, the selection run in OUT/selection/).\n"
       "Example: brainsem train --subject data/Subject1.h5 --stimuli data/stimuli.safetensors \\\n"
@@ -73,7 +76,7 @@ CommandRegistration reg(30, [](CLI::App& root) {
   add_study_options(*cmd, o->study);
   add_train_options(*cmd, o->train);
   cmd->add_option("--out", o->out, "Run directory (new, or existing with --resume)")->required();
-  cmd->add_flag("--resume", o->resume, "Continue OUT/checkpoint.pt with the same options (exactly as if never stopped)");
+  cmd->add_flag("--resume", o->resume, "Continue OUT/checkpoint.safetensors with the same options (exactly as if never stopped)");
   cmd->add_flag("--baselines", o->baselines, "Also score ridge, nearest class mean and (with --truth) the oracle");
   add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });

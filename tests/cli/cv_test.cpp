@@ -147,6 +147,14 @@ TEST(CliCv, BadInputFailsWithAMessageAndNoOutput) {
             1);
   EXPECT_NE(out.find("5 class names but"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(dir / "bad.safetensors"));
+  // An output that is an input is refused before anything is written.
+  const auto npy_size = fs::file_size(dir / "x.npy");
+  EXPECT_EQ(run_cli("data import --x " + q(dir / "x.npy") + " --rois " + q(dir / "rois.txt") + " --classes " +
+                        q(dir / "classes.txt") + " --out " + q(dir / "x.npy"),
+                    &out),
+            1);
+  EXPECT_NE(out.find("is also an input"), std::string::npos) << out;
+  EXPECT_EQ(fs::file_size(dir / "x.npy"), npy_size);
   ASSERT_EQ(run_cli("data import --x " + q(dir / "x.npy") + " --rois " + q(dir / "rois.txt") + " --classes " +
                         q(dir / "classes.txt") + " --out " + q(dir / "d.safetensors"),
                     &out),

@@ -83,6 +83,29 @@ TEST(CliData, ExportWritesExactlyFourTensorsThatLoadBack) {
   EXPECT_FALSE(fs::exists(dir / "m.safetensors"));
 }
 
+TEST(CliData, ExportRefusesToOverwriteItsInputOrAnExistingFileWithoutForce) {
+  BRAINSEM_REQUIRE_SHARED("god/synthetic_god_like_Subject.h5");
+  brainsem::testing::TempDir dir;
+  fs::copy_file(fixture(), dir / "S.h5");
+  const auto size = fs::file_size(dir / "S.h5");
+  std::string out;
+  EXPECT_EQ(run_cli("data export " + q(dir / "S.h5") + " --out " + q(dir / "S.h5"), &out), 1);
+  EXPECT_NE(out.find("is also an input"), std::string::npos) << out;
+  EXPECT_EQ(fs::file_size(dir / "S.h5"), size);
+  // The same file by another name is the same file.
+  fs::create_symlink(dir / "S.h5", dir / "link.h5");
+  EXPECT_EQ(run_cli("data export " + q(dir / "S.h5") + " --out " + q(dir / "link.h5"), &out), 1);
+  EXPECT_EQ(fs::file_size(dir / "S.h5"), size);
+
+  ASSERT_EQ(run_cli("data export " + q(dir / "S.h5") + " --out " + q(dir / "s.safetensors"), &out), 0) << out;
+  EXPECT_EQ(run_cli("data export " + q(dir / "S.h5") + " --normalize zscore --out " + q(dir / "s.safetensors"), &out), 1);
+  EXPECT_NE(out.find("already exists; pass --force"), std::string::npos) << out;
+  EXPECT_EQ(brainsem::io::SafetensorsFile(dir / "s.safetensors").metadata_at("normalize"), "none");
+  ASSERT_EQ(run_cli("data export " + q(dir / "S.h5") + " --normalize zscore --force --out " + q(dir / "s.safetensors"), &out), 0)
+      << out;
+  EXPECT_EQ(brainsem::io::SafetensorsFile(dir / "s.safetensors").metadata_at("normalize"), "zscore");
+}
+
 TEST(CliData, BadInputsFailNamingFileAndProblemAndLeaveNoOutput) {
   BRAINSEM_REQUIRE_SHARED("god/synthetic_god_like_Subject.h5");
   brainsem::testing::TempDir dir;

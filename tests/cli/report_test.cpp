@@ -118,6 +118,13 @@ TEST_F(CliReport, ReportOfARunComputesAnalysesAndRenders) {
   fs::copy(run(), dir("rrun"), fs::copy_options::recursive);
   std::string out;
   ASSERT_EQ(run_cli("report -q " + q(dir("rrun")), &out), 0) << out;
+  // The default report.html is rewritten; a named --output that exists needs --force.
+  ASSERT_EQ(run_cli("report -q --no-compute " + q(dir("rrun")), &out), 0) << out;
+  std::ofstream(dir("mine.html")) << "my notes\n";
+  EXPECT_EQ(run_cli("report -q --no-compute --output " + q(dir("mine.html")) + " " + q(dir("rrun")), &out), 1);
+  EXPECT_NE(out.find("already exists; pass --force"), std::string::npos) << out;
+  EXPECT_EQ(brainsem::core::read_text_file(dir("mine.html")), "my notes\n");
+  ASSERT_EQ(run_cli("report -q --no-compute --force --output " + q(dir("mine.html")) + " " + q(dir("rrun")), &out), 0) << out;
   for (const char* f : {"analysis/retrieval/retrieval.json", "analysis/similarity/similarity.png", "analysis/maps/maps.json",
                         "report.html"})
     EXPECT_TRUE(fs::exists(dir("rrun") / f)) << f;

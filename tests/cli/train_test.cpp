@@ -50,7 +50,7 @@ TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
   int hits = static_cast<int>(s["top1"].get<double>() * 50 + 0.5);
   // Zero-shot over 50 unseen classes: chance is 2%; demand p < 1e-3 (exact binomial).
   EXPECT_LT(brainsem::eval::binomial_upper_tail(hits, 50, 0.02), 1e-3) << "top-1 " << s["top1"];
-  for (auto f : {"config.json", "inputs.json", "train_log.jsonl", "checkpoint.pt"}) EXPECT_TRUE(fs::exists(tmp / "run" / f)) << f;
+  for (auto f : {"config.json", "inputs.json", "train_log.jsonl", "checkpoint.safetensors"}) EXPECT_TRUE(fs::exists(tmp / "run" / f)) << f;
   // Reopening the run gives exactly the same score.
   rc = run_cli("eval -q --run '" + (tmp / "run").string() + "' --json '" + (tmp / "eval.json").string() + "'", &out);
   ASSERT_EQ(rc, 0) << out;
@@ -73,6 +73,13 @@ TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
   EXPECT_GT(ceiling["top1"].get<double>(), 5 * ceiling["chance_top1"].get<double>());
   EXPECT_LE(ceiling["top1"].get<double>(), ceiling["top5"].get<double>());
   EXPECT_NE(out.find("noise ceiling (split-half"), std::string::npos) << out;
+  // --json may not name one of the run's own files or inputs: that once destroyed the checkpoint.
+  const auto checkpoint_size = fs::file_size(tmp / "run/checkpoint.safetensors");
+  for (const auto& victim : {tmp / "run/checkpoint.safetensors", tmp / "run/config.json", dataset() / "stimuli.safetensors"}) {
+    EXPECT_EQ(run_cli("eval -q --run '" + (tmp / "run").string() + "' --json '" + victim.string() + "'", &out), 1) << victim;
+    EXPECT_NE(out.find("is also an input"), std::string::npos) << out;
+  }
+  EXPECT_EQ(fs::file_size(tmp / "run/checkpoint.safetensors"), checkpoint_size);
 
   // Text prototypes from a class-embedding table: here the test classes' library means, so the
   // "text" score must equal the "library" score exactly.
@@ -135,7 +142,7 @@ TEST(CliTrain, RetrainAllEqualsAPlainRunForTheChosenSteps) {
   auto config = json::parse(brainsem::core::read_text_file(tmp / "retrain/config.json"));
   EXPECT_EQ(config["retrain_all"], true);
   EXPECT_EQ(config["val_classes"], 10);
-  EXPECT_TRUE(fs::exists(tmp / "retrain/selection/checkpoint.pt"));
+  EXPECT_TRUE(fs::exists(tmp / "retrain/selection/checkpoint.safetensors"));
   // The final model is a plain run on every class for the chosen steps, with the same seed.
   ASSERT_EQ(run_cli("train" + common + " --steps " + std::to_string(chosen) + " --out '" + (tmp / "plain").string() + "'", &out), 0)
       << out;

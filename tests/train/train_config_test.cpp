@@ -168,12 +168,12 @@ TEST(Trainer, CheckpointOfAnEpochRunResumesWithAnyLength) {
   brainsem::testing::TempDir dir;
   train::Trainer first(c, d);
   first.run();
-  first.save_checkpoint(dir / "ck.pt");
-  EXPECT_EQ(train::Trainer::checkpoint_step(dir / "ck.pt"), 8);
+  first.save_checkpoint(dir / "ck.safetensors");
+  EXPECT_EQ(train::Trainer::checkpoint_step(dir / "ck.safetensors"), 8);
   auto longer = c;
   longer.epochs = 2;
   train::Trainer resumed(longer, d);
-  resumed.load_checkpoint(dir / "ck.pt");
+  resumed.load_checkpoint(dir / "ck.safetensors");
   resumed.run();
   EXPECT_EQ(resumed.step(), 15);
   train::Trainer straight(longer, d);

@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <limits>
 
+#include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/eval/ridge.h"
 #include "brainsem/eval/stats.h"
 #include "brainsem/eval/zero_shot.h"
+#include "brainsem/train/checkpoint.h"
 #include "testing/paths.h"
 
 using namespace brainsem;
@@ -123,9 +126,9 @@ TEST(Trainer, SameSeedSameLossCurveAndResumeEqualsUninterrupted) {
   half.steps = 10;
   train::Trainer first(half, w.data);
   first.run();
-  first.save_checkpoint(dir / "ck.pt");
+  first.save_checkpoint(dir / "ck.safetensors");
   train::Trainer resumed(cfg, w.data);
-  resumed.load_checkpoint(dir / "ck.pt");
+  resumed.load_checkpoint(dir / "ck.safetensors");
   resumed.run();
   EXPECT_EQ(resumed.step(), 20);
   auto pa = a.encoder()->parameters(), pr = resumed.encoder()->parameters();
@@ -146,11 +149,11 @@ TEST(Trainer, RefusesCheckpointOfAnotherConfig) {
   brainsem::testing::TempDir dir;
   train::Trainer a(cfg, w.data);
   a.run();
-  a.save_checkpoint(dir / "ck.pt");
+  a.save_checkpoint(dir / "ck.safetensors");
   auto other = cfg;
   other.lr = 0.5;
   train::Trainer b(other, w.data);
-  EXPECT_THROW(b.load_checkpoint(dir / "ck.pt"), brainsem::Error);
+  EXPECT_THROW(b.load_checkpoint(dir / "ck.safetensors"), brainsem::Error);
   EXPECT_THROW(b.load_checkpoint(dir / "missing.pt"), brainsem::Error);
 }
 
@@ -212,9 +215,9 @@ TEST(Trainer, ResumeWithValidationAndLearnableTemperatureEqualsUninterrupted) {
   half.steps = 20;
   train::Trainer first(half, w.data);
   first.run();
-  first.save_checkpoint(dir / "ck.pt");
+  first.save_checkpoint(dir / "ck.safetensors");
   train::Trainer resumed(cfg, w.data);
-  resumed.load_checkpoint(dir / "ck.pt");
+  resumed.load_checkpoint(dir / "ck.safetensors");
   EXPECT_EQ(resumed.best_val(), first.best_val());
   EXPECT_EQ(resumed.best_step(), first.best_step());
   resumed.run();
@@ -239,12 +242,102 @@ TEST(Trainer, RefusesACheckpointWithNonFiniteWeights) {
     torch::NoGradGuard g;
     a.encoder()->parameters()[0].view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
   }
-  a.save_checkpoint(dir / "ck.pt");
+  a.save_checkpoint(dir / "ck.safetensors");
   train::Trainer b(cfg, w.data);
   try {
-    b.load_checkpoint(dir / "ck.pt");
+    b.load_checkpoint(dir / "ck.safetensors");
     FAIL() << "a NaN weight was accepted";
   } catch (const brainsem::Error& e) {
     EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+  }
+}
+
+namespace {
+// What BrainSem before the safetensors checkpoint wrote (a TorchScript archive), for the legacy tests.
+void write_legacy_checkpoint(train::Trainer& t, const std::filesystem::path& path) {
+  torch::serialize::OutputArchive root, model_ar, opt_ar, best_ar;
+  t.encoder()->save(model_ar);
+  root.write("model", model_ar);
+  torch::optim::AdamW fresh(t.encoder()->parameters());  // moments are not compared below
+  fresh.save(opt_ar);
+  root.write("optimizer", opt_ar);
+  root.write("best", best_ar);
+  root.write("step", torch::tensor(t.step(), torch::kInt64));
+  root.write("best_step", torch::tensor(t.best_step(), torch::kInt64));
+  root.write("best_val", torch::tensor(t.best_val(), torch::kFloat64));
+  nlohmann::json cfg;
+  to_json(cfg, t.config());
+  root.write("config", c10::IValue(cfg.dump()));
+  root.save_to(path.string());
+}
+}  // namespace
+
+TEST(Trainer, LegacyTorchScriptCheckpointsAreReadOnlyWhenTrusted) {
+  auto w = make_world(20, 5);
+  auto cfg = small_config("linear");
+  cfg.steps = 4;
+  brainsem::testing::TempDir dir;
+  train::Trainer a(cfg, w.data);
+  a.run();
+  write_legacy_checkpoint(a, dir / "checkpoint.pt");
+  EXPECT_TRUE(train::is_legacy_checkpoint(dir / "checkpoint.pt"));
+  EXPECT_EQ(train::checkpoint_in(dir.path()), dir / "checkpoint.pt");  // the only one there
+  train::Trainer b(cfg, w.data);
+  try {
+    b.load_checkpoint(dir / "checkpoint.pt");
+    FAIL() << "a legacy checkpoint was read without trust";
+  } catch (const brainsem::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("can run code"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--trust-checkpoint"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(train::Trainer::checkpoint_step(dir / "checkpoint.pt"), brainsem::Error);
+  b.load_checkpoint(dir / "checkpoint.pt", /*trust_legacy=*/true);
+  EXPECT_EQ(b.step(), 4);
+  EXPECT_TRUE(torch::equal(a.embed(w.test_x), b.embed(w.test_x)));
+  // Converted, it is read like any other, and preferred over the .pt beside it.
+  b.save_checkpoint(dir / "checkpoint.safetensors");
+  EXPECT_FALSE(train::is_legacy_checkpoint(dir / "checkpoint.safetensors"));
+  EXPECT_EQ(train::checkpoint_in(dir.path()), dir / "checkpoint.safetensors");
+  train::Trainer c(cfg, w.data);
+  c.load_checkpoint(dir / "checkpoint.safetensors");
+  EXPECT_TRUE(torch::equal(a.embed(w.test_x), c.embed(w.test_x)));
+}
+
+TEST(Trainer, DamagedOrForeignCheckpointsAreRefusedNotReadOutOfBounds) {
+  auto w = make_world(20, 5);
+  auto cfg = small_config("linear");
+  cfg.steps = 2;
+  brainsem::testing::TempDir dir;
+  train::Trainer a(cfg, w.data);
+  a.run();
+  a.save_checkpoint(dir / "ck.safetensors");
+  const std::string bytes = brainsem::core::read_text_file(dir / "ck.safetensors");
+  auto error_loading = [&](const std::string& content) {
+    { std::ofstream(dir / "bad.safetensors", std::ios::binary) << content; }
+    train::Trainer b(cfg, w.data);
+    try {
+      b.load_checkpoint(dir / "bad.safetensors");
+    } catch (const brainsem::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // Tensor data shorter than the header's shapes: refused by the reader, never read past the end.
+  EXPECT_NE(error_loading(bytes.substr(0, bytes.size() - 16)), "");
+  EXPECT_NE(error_loading(bytes.substr(0, 100)), "");
+  // A checkpoint of a different model (another token width) is refused by name and shape.
+  auto other = make_world(20, 5);
+  auto wider = other.data;
+  wider.x = torch::cat({other.data.x, torch::zeros({other.data.x.size(0), other.data.x.size(1), 4})}, 2);
+  auto wide_cfg = cfg;
+  train::Trainer c(wide_cfg, wider);
+  c.run();
+  c.save_checkpoint(dir / "wide.safetensors");
+  train::Trainer d(cfg, w.data);
+  try {
+    d.load_checkpoint(dir / "wide.safetensors");
+    FAIL() << "a checkpoint of another model shape was loaded";
+  } catch (const brainsem::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has shape"), std::string::npos) << e.what();
   }
 }

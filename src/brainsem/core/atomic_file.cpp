@@ -78,4 +78,19 @@ void build_directory_atomically(const fs::path& dir, const std::function<void(co
   }
 }
 
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code ea, eb;
+  if (fs::exists(a, ea) && fs::exists(b, eb)) return fs::equivalent(a, b);
+  return fs::weakly_canonical(fs::absolute(a)) == fs::weakly_canonical(fs::absolute(b));
+}
+
+void check_output_file(const fs::path& out, const std::vector<fs::path>& inputs, bool force, const std::string& flag) {
+  for (const auto& in : inputs)
+    if (!in.empty() && same_file(out, in))
+      fail(flag, " ", out, " is also an input of this command; writing it would destroy that input. Choose another ",
+           flag);
+  if (!force && fs::exists(out))
+    fail(flag, " ", out, " already exists; pass --force to overwrite it, or choose another ", flag);
+}
+
 }  // namespace brainsem::core

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace brainsem::core {
 
@@ -21,5 +22,13 @@ std::string read_text_file(const std::filesystem::path& path);
 // or must be empty). On failure the temporary directory is removed.
 void build_directory_atomically(const std::filesystem::path& dir,
                                 const std::function<void(const std::filesystem::path& tmp)>& build);
+
+// Refuses an output file before any work is done: one that is (the same file as) any of
+// `inputs`, or that already exists unless `force`. `flag` names the option in the message.
+void check_output_file(const std::filesystem::path& out, const std::vector<std::filesystem::path>& inputs, bool force,
+                       const std::string& flag = "--out");
+
+// True when a and b name the same file (both may be missing: then compared as absolute paths).
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
 
 }  // namespace brainsem::core

@@ -5,6 +5,7 @@
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
+#include "brainsem/train/checkpoint.h"
 #include "brainsem/train/study.h"
 
 namespace fs = std::filesystem;
@@ -266,7 +267,7 @@ AblationTable run_ablation(const AblationOptions& o) {
         fs::create_directories(dir);
         core::write_text_atomically(dir / "config.json", cfg_j.dump(2) + "\n");
         core::write_text_atomically(dir / "inputs.json", inputs[si].to_json().dump(2) + "\n");
-        auto res = train::train_brainsem(cfg, study, dir, fs::exists(dir / "checkpoint.pt"), "brainsem", seed);
+        auto res = train::train_brainsem(cfg, study, dir, train::has_checkpoint(dir), "brainsem", seed);
         json out{{"subject", inputs[si].subject.string()}, {"best_step", res.best_step}, {"steps", res.steps},
                  {"selection", res.selection.to_json()}, {"parameters", res.parameters},
                  {"train_seconds", res.seconds}, {"scores", json::array()}};

@@ -23,6 +23,7 @@
 #include "brainsem/report/results_table.h"
 #include "brainsem/report/retrieval.h"
 #include "brainsem/report/similarity_analysis.h"
+#include "brainsem/train/checkpoint.h"
 #include "brainsem/train/score_context.h"
 #include "brainsem/train/study.h"
 
@@ -257,7 +258,7 @@ Analyses ensure_analyses(const fs::path& analysis, const RunInfo& run, const Stu
   const bool need = !fs::exists(a.retrieval / "retrieval.json") || !fs::exists(a.similarity / "similarity.json") ||
                     (!fs::exists(a.maps / "maps.json") && data::WordNet::available(o.wordnet));
   if (!need || !o.compute_missing) return a;
-  if (!fs::exists(run.dir / "checkpoint.pt")) return a;  // nothing to compute from
+  if (!train::has_checkpoint(run.dir)) return a;  // nothing to compute from
   auto t0 = std::chrono::steady_clock::now();
   auto tr = train::open_run(run.dir);
   auto fresh = [](const fs::path& d) {
@@ -300,7 +301,7 @@ std::vector<std::pair<std::string, json>> ensure_score_contexts(const fs::path& 
       out.push_back({run.subject, json::parse(core::read_text_file(file))});
       continue;
     }
-    if (!o.compute_missing || !fs::exists(run.dir / "checkpoint.pt")) continue;
+    if (!o.compute_missing || !train::has_checkpoint(run.dir)) continue;
     try {
       torch::NoGradGuard no_grad;
       auto tr = train::open_run(run.dir);

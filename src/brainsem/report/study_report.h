@@ -4,7 +4,7 @@
 // and Fig. 5 analyses, retrieval examples (Fig. 3) and the run manifest.
 //
 // DIR is either
-//   (a) a run directory of `brainsem train` (config.json, inputs.json, checkpoint.pt, results.json), or
+//   (a) a run directory of `brainsem train` (config.json, inputs.json, checkpoint.safetensors, results.json), or
 //   (b) a demo directory: DIR/runs/Subject1..N/ (run directories), optional DIR/ablation/ablation.json,
 //       optional DIR/manifest.json (and DIR/results.json, DIR/data/).
 // The analyses of the first run (Subject1) live in DIR/analysis/{retrieval,similarity,maps}/; any

@@ -10,6 +10,7 @@
 #include "brainsem/data/synth.h"
 #include "brainsem/eval/ranks.h"
 #include "brainsem/eval/ridge.h"
+#include "brainsem/train/checkpoint.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -311,7 +312,7 @@ BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, con
     Trainer selector(select_cfg, data);
     out.config.steps = selector.config().steps;
     record_config();
-    if (resume) selector.load_checkpoint(select_dir / "checkpoint.pt");
+    if (resume) selector.load_checkpoint(checkpoint_in(select_dir));
     selector.run(select_dir);
     out.selection.chosen_steps = selector.best_step();
     // The final run: every class (retrain_all holds nothing out), for exactly the chosen steps.
@@ -324,11 +325,11 @@ BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, con
     record_config();
   }
   if (!cfg.retrain_all) {
-    if (resume) trainer.load_checkpoint(run_dir / "checkpoint.pt");
-  } else if (resume && fs::exists(run_dir / "checkpoint.pt")) {
+    if (resume) trainer.load_checkpoint(checkpoint_in(run_dir));
+  } else if (resume && has_checkpoint(run_dir)) {
     // A longer selection run may choose fewer steps than the final model already has: then the
     // final model starts again from scratch (a resumed run equals an uninterrupted one only forward).
-    if (Trainer::checkpoint_step(run_dir / "checkpoint.pt") <= final_cfg.steps) trainer.load_checkpoint(run_dir / "checkpoint.pt");
+    if (Trainer::checkpoint_step(checkpoint_in(run_dir)) <= final_cfg.steps) trainer.load_checkpoint(checkpoint_in(run_dir));
   }
   trainer.run(run_dir);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -349,9 +350,10 @@ BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, con
   return out;
 }
 
-TrainedRun open_run(const fs::path& dir, const StudyInputs& given) {
-  BRAINSEM_CHECK(fs::exists(dir / "config.json") && fs::exists(dir / "inputs.json") && fs::exists(dir / "checkpoint.pt"), dir,
-                 " is not a finished run directory (needs config.json, inputs.json and checkpoint.pt from `brainsem train`)");
+TrainedRun open_run(const fs::path& dir, const StudyInputs& given, bool trust_legacy_checkpoint) {
+  BRAINSEM_CHECK(fs::exists(dir / "config.json") && fs::exists(dir / "inputs.json") && has_checkpoint(dir), dir,
+                 " is not a finished run directory (needs config.json, inputs.json and ", kCheckpointFile,
+                 " from `brainsem train`)");
   TrainedRun run;
   try {
     from_json(json::parse(core::read_text_file(dir / "config.json")), run.config);
@@ -377,7 +379,7 @@ TrainedRun open_run(const fs::path& dir, const StudyInputs& given) {
   run.data = std::make_unique<TrainingData>(
       make_training_data(run.study.subject, run.study.stimuli, run.config.library ? &*run.study.library : nullptr));
   run.trainer = std::make_unique<Trainer>(run.config, *run.data);
-  run.trainer->load_checkpoint(dir / "checkpoint.pt");
+  run.trainer->load_checkpoint(checkpoint_in(dir), trust_legacy_checkpoint);
   return run;
 }
 

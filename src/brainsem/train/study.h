@@ -125,14 +125,14 @@ struct BrainSemRun {
 };
 // Trains BrainSem on the study's training data and scores the test set once, at the end (test
 // data never chooses a step). With `run_dir`: writes run_dir/config.json (the config as run),
-// logs, checkpoints and, with `resume`, continues from run_dir/checkpoint.pt.
+// logs, checkpoints and, with `resume`, continues from run_dir/checkpoint.safetensors.
 // cfg.retrain_all: first a selection run holding out cfg.val_classes classes (run_dir/selection/),
-// then the final model from scratch on every class for the chosen steps (run_dir/checkpoint.pt),
+// then the final model from scratch on every class for the chosen steps (run_dir/checkpoint.safetensors),
 // identical to a plain run with steps = the chosen steps and the same seed.
 BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, const std::filesystem::path& run_dir = {},
                            bool resume = false, const std::string& method = "brainsem", uint64_t seed = 0);
 
-// A finished run directory of `brainsem train` (config.json, inputs.json, checkpoint.pt),
+// A finished run directory of `brainsem train` (config.json, inputs.json, checkpoint.safetensors),
 // reopened with its inputs and its trained weights.
 struct TrainedRun {
   TrainConfig config;
@@ -143,7 +143,10 @@ struct TrainedRun {
   torch::Tensor embed(const torch::Tensor& x) { return trainer->embed(x); }
 };
 // `override_inputs`: non-empty paths replace those recorded in the run (e.g. moved data).
-TrainedRun open_run(const std::filesystem::path& dir, const StudyInputs& override_inputs = {});
+// `trust_legacy_checkpoint`: also read a checkpoint.pt of an earlier version (TorchScript; can
+// run code), only when the user has said they trust it.
+TrainedRun open_run(const std::filesystem::path& dir, const StudyInputs& override_inputs = {},
+                    bool trust_legacy_checkpoint = false);
 
 // Ridge, nearest class mean and (when the study has a truth file) the oracle, all scored.
 std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed, const eval::RidgeConfig& ridge = {});

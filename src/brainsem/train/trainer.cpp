@@ -3,16 +3,19 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <random>
+#include <map>
 #include <numeric>
+#include <random>
 #include <set>
+#include <sstream>
+#include <type_traits>
 
-#include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
 #include "brainsem/eval/zero_shot.h"
 #include "brainsem/model/fuzzy_matching_loss.h"
 #include "brainsem/model/virtual_brain.h"
+#include "brainsem/train/checkpoint.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -174,7 +177,7 @@ void Trainer::run(const fs::path& run_dir) {
       log << entry.dump() << "\n" << std::flush;
     }
     if (!run_dir.empty() && cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0 && step_ < cfg_.steps)
-      save_checkpoint(run_dir / "checkpoint.pt");
+      save_checkpoint(run_dir / kCheckpointFile);
     char status[64];
     std::snprintf(status, sizeof status, "loss %.4f", recent);
     bar.update(step_, status);
@@ -183,7 +186,7 @@ void Trainer::run(const fs::path& run_dir) {
   std::snprintf(status, sizeof status, "loss %.4f%s", recent,
                 !val_classes_.empty() ? (" best held-out step " + std::to_string(best_step_)).c_str() : "");
   bar.finish(status);
-  if (!run_dir.empty()) save_checkpoint(run_dir / "checkpoint.pt");
+  if (!run_dir.empty()) save_checkpoint(run_dir / kCheckpointFile);
 }
 
 torch::Tensor Trainer::embed(const torch::Tensor& x) {
@@ -218,41 +221,131 @@ json resumable_config(json cfg) {
 }
 }  // namespace
 
+namespace {
+// The key of a parameter in the optimiser's state map: a string of the TensorImpl address in
+// LibTorch 1.x, the address itself in later versions. Deduced, so both build.
+template <typename StateMap>
+typename StateMap::key_type optimizer_state_key(const StateMap&, const torch::Tensor& p) {
+  using Key = typename StateMap::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+
+std::vector<torch::Tensor> optimizer_params(torch::optim::Optimizer& opt) {
+  std::vector<torch::Tensor> all;
+  for (auto& g : opt.param_groups())
+    for (auto& p : g.params()) all.push_back(p);
+  return all;
+}
+}  // namespace
+
 void Trainer::save_checkpoint(const fs::path& path) {
-  json cfg;
-  to_json(cfg, cfg_);
-  cfg = resumable_config(cfg);
-  core::write_atomically(path, [&](const fs::path& tmp) {
-    torch::serialize::OutputArchive root, model_ar, opt_ar, best_ar;
-    encoder_->save(model_ar);
-    optimizer_->save(opt_ar);
-    root.write("model", model_ar);
-    root.write("optimizer", opt_ar);
-    for (size_t i = 0; i < best_params_.size(); ++i) best_ar.write(std::to_string(i), best_params_[i]);
-    root.write("best", best_ar);
-    root.write("step", torch::tensor(step_, torch::kInt64));
-    root.write("best_step", torch::tensor(best_step_, torch::kInt64));
-    root.write("best_val", torch::tensor(best_val_, torch::kFloat64));
-    if (log_scale_.defined()) root.write("log_scale", log_scale_.detach());
-    root.write("config", c10::IValue(cfg.dump()));
-    root.save_to(tmp.string());
-  });
+  CheckpointState s;
+  to_json(s.config, cfg_);
+  s.config = resumable_config(s.config);
+  s.step = step_;
+  s.best_step = best_step_;
+  s.best_val = best_val_;
+  for (const auto& item : encoder_->named_parameters()) s.model.emplace_back(item.key(), item.value());
+  for (const auto& item : encoder_->named_buffers()) s.model.emplace_back(item.key(), item.value());
+  s.best = best_params_;
+  if (log_scale_.defined()) s.log_scale = log_scale_;
+  auto& state = optimizer_->state();
+  for (const auto& p : optimizer_params(*optimizer_)) {
+    auto it = state.find(optimizer_state_key(state, p));
+    if (it == state.end()) {
+      s.adam.emplace_back(std::nullopt);
+      continue;
+    }
+    const auto& st = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+    BRAINSEM_CHECK(!st.max_exp_avg_sq().defined(), "checkpoints do not store AMSGrad state");
+    s.adam.push_back(CheckpointState::AdamMoments{st.step(), st.exp_avg(), st.exp_avg_sq()});
+  }
+  write_checkpoint(path, s);
 }
 
 int64_t Trainer::checkpoint_step(const fs::path& path) {
-  torch::serialize::InputArchive root;
-  try {
-    root.load_from(path.string());
-  } catch (const c10::Error& e) {
-    fail("cannot read checkpoint ", path, ": not a BrainSem checkpoint or corrupt");
-  }
-  torch::Tensor t;
-  root.read("step", t);
-  return t.item<int64_t>();
+  if (is_legacy_checkpoint(path)) refuse_legacy_checkpoint(path);
+  return read_checkpoint_step(path);
 }
 
-void Trainer::load_checkpoint(const fs::path& path) {
+void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
   BRAINSEM_CHECK(fs::exists(path), "checkpoint ", path, " does not exist");
+  if (is_legacy_checkpoint(path)) {
+    if (!trust_legacy) refuse_legacy_checkpoint(path);
+    load_legacy_checkpoint(path);
+    check_loaded_state_is_finite(path);
+    return;
+  }
+  CheckpointState s = read_checkpoint(path);
+  json mine;
+  to_json(mine, cfg_);
+  mine = resumable_config(mine);
+  json theirs;
+  try {
+    theirs = resumable_config(s.config);
+  } catch (const json::exception& e) {
+    fail("checkpoint ", path, " holds an unreadable configuration (", e.what(), ")");
+  }
+  BRAINSEM_CHECK(mine == theirs, "checkpoint ", path, " was written with a different configuration; resume with the "
+                 "same options (differences: ", json::diff(theirs, mine).dump(), ")");
+  BRAINSEM_CHECK(s.step <= cfg_.steps, "checkpoint ", path, " is at step ", s.step, ", beyond --steps ", cfg_.steps);
+
+  std::map<std::string, torch::Tensor> stored(s.model.begin(), s.model.end());
+  size_t expected = 0;
+  torch::NoGradGuard no_grad;
+  auto restore = [&](const std::string& name, torch::Tensor& target) {
+    ++expected;
+    auto it = stored.find(name);
+    BRAINSEM_CHECK(it != stored.end(), "checkpoint ", path, " has no weights for '", name, "' of this model");
+    BRAINSEM_CHECK(it->second.sizes() == target.sizes(), "checkpoint ", path, ": '", name, "' has shape ",
+                   it->second.sizes(), " but the model's is ", target.sizes());
+    target.copy_(it->second);
+  };
+  for (auto& item : encoder_->named_parameters()) restore(item.key(), item.value());
+  for (auto& item : encoder_->named_buffers()) restore(item.key(), item.value());
+  BRAINSEM_CHECK(expected == stored.size(), "checkpoint ", path, " holds ", stored.size(), " model tensors; this model has ",
+                 expected);
+
+  const auto params = encoder_->parameters();
+  BRAINSEM_CHECK(s.best.empty() || s.best.size() == params.size(), "checkpoint ", path, " holds ", s.best.size(),
+                 " best-step tensors for ", params.size(), " parameters");
+  for (size_t i = 0; i < s.best.size(); ++i)
+    BRAINSEM_CHECK(s.best[i].sizes() == params[i].sizes(), "checkpoint ", path, ": best-step tensor ", i, " has shape ",
+                   s.best[i].sizes(), ", expected ", params[i].sizes());
+  best_params_ = s.best;
+
+  BRAINSEM_CHECK(s.log_scale.defined() == log_scale_.defined(), "checkpoint ", path,
+                 s.log_scale.defined() ? " has" : " lacks", " a learnable temperature, unlike this configuration");
+  if (log_scale_.defined()) log_scale_.copy_(s.log_scale);
+
+  const auto opt_params = optimizer_params(*optimizer_);
+  BRAINSEM_CHECK(s.adam.size() == opt_params.size(), "checkpoint ", path, " holds optimiser state for ", s.adam.size(),
+                 " parameters; this model has ", opt_params.size());
+  auto& state = optimizer_->state();
+  state.clear();
+  for (size_t i = 0; i < opt_params.size(); ++i) {
+    if (!s.adam[i]) continue;
+    BRAINSEM_CHECK(s.adam[i]->exp_avg.sizes() == opt_params[i].sizes(), "checkpoint ", path, ": optimiser state ", i,
+                   " has shape ", s.adam[i]->exp_avg.sizes(), ", expected ", opt_params[i].sizes());
+    auto st = std::make_unique<torch::optim::AdamWParamState>();
+    st->step(s.adam[i]->step);
+    st->exp_avg(s.adam[i]->exp_avg);
+    st->exp_avg_sq(s.adam[i]->exp_avg_sq);
+    state[optimizer_state_key(state, opt_params[i])] = std::move(st);
+  }
+  step_ = s.step;
+  best_step_ = s.best_step;
+  best_val_ = s.best_val;
+  BRAINSEM_CHECK(std::isfinite(best_val_), "checkpoint ", path, " holds a non-finite best validation score; the file is corrupt");
+}
+
+void Trainer::load_legacy_checkpoint(const fs::path& path) {
   torch::serialize::InputArchive root, model_ar, opt_ar, best_ar;
   try {
     root.load_from(path.string());
@@ -298,6 +391,9 @@ void Trainer::load_checkpoint(const fs::path& path) {
     best_params_.push_back(p);
   }
   BRAINSEM_CHECK(step_ <= cfg_.steps, "checkpoint ", path, " is at step ", step_, ", beyond --steps ", cfg_.steps);
+}
+
+void Trainer::check_loaded_state_is_finite(const fs::path& path) const {
   // Non-finite weights would make every similarity NaN and every score meaningless.
   auto finite = [](const torch::Tensor& p) { return torch::isfinite(p).all().item<bool>(); };
   for (const auto& item : encoder_->named_parameters())

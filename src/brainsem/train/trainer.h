@@ -21,14 +21,16 @@ class Trainer {
   Trainer(const TrainConfig& cfg, const TrainingData& data);
 
   // Trains until cfg.steps. With a run directory: appends to train_log.jsonl, writes
-  // checkpoint.pt every cfg.checkpoint_every steps and at the end (atomically).
+  // checkpoint.safetensors every cfg.checkpoint_every steps and at the end (atomically).
   void run(const std::filesystem::path& run_dir = {});
   // Runs exactly one step and returns its loss (exposed for tests and benchmarks).
   double step_once();
 
+  // Writes train/checkpoint.h's format (safetensors; reading it never runs code).
   void save_checkpoint(const std::filesystem::path& path);
-  // Restores model, optimizer, step and best-so-far; refuses a checkpoint of another config.
-  void load_checkpoint(const std::filesystem::path& path);
+  // Restores model, optimizer, step and best-so-far; refuses a checkpoint of another config and
+  // non-finite values. A legacy TorchScript checkpoint (.pt) is read only with `trust_legacy`.
+  void load_checkpoint(const std::filesystem::path& path, bool trust_legacy = false);
   // The step a checkpoint was written at.
   static int64_t checkpoint_step(const std::filesystem::path& path);
 
@@ -47,6 +49,8 @@ class Trainer {
 
  private:
   double validate_heldout();
+  void load_legacy_checkpoint(const std::filesystem::path& path);
+  void check_loaded_state_is_finite(const std::filesystem::path& path) const;
   void keep_best_if_improved(double score);
 
   TrainConfig cfg_;
