@@ -33,13 +33,22 @@ void run(Options& o) {
   const core::OutputLock lock(o.out);  // one writer per run directory
   auto cfg = resolve_train_config(o.train);
   fs::path dir = o.out;
-  if (o.resume) {
+  const auto state = train::run_directory_state(dir);
+  bool resume = o.resume;
+  if (state == train::RunDirState::unstarted) {
+    // A run that stopped before its first checkpoint: nothing to continue, so start it again.
+    std::fprintf(stderr, "brainsem: note: %s holds only a run that stopped before its first checkpoint; starting again\n",
+                 dir.c_str());
+    train::clear_unstarted_run(dir);
+    resume = false;
+  } else if (o.resume) {
     // A retrain-all run may have been stopped during its selection run (OUT/selection/).
     BRAINSEM_CHECK(train::has_checkpoint(dir) || (cfg.retrain_all && train::has_checkpoint(dir / "selection")),
                    "--resume: ", dir / train::kCheckpointFile, " does not exist");
   } else {
-    BRAINSEM_CHECK(!fs::exists(dir) || fs::is_empty(dir), "run directory ", dir,
-                   " already exists; use --resume to continue it or choose another --out");
+    BRAINSEM_CHECK(state == train::RunDirState::fresh, "run directory ", dir,
+                   state == train::RunDirState::started ? " already holds a run; use --resume to continue it or choose another --out"
+                                                        : " already exists and holds files BrainSem did not write; choose another --out");
   }
   auto inputs = o.study.inputs();
   // A class-embedding table doubles as the library (one target per class).
@@ -50,7 +59,7 @@ void run(Options& o) {
   fs::create_directories(dir);
   core::write_text_atomically(dir / "inputs.json", inputs.to_json().dump(2) + "\n");
   // Writes config.json (the config as run: steps resolved from --epochs).
-  auto result = train::train_brainsem(cfg, study, dir, o.resume, "brainsem", cfg.seed);
+  auto result = train::train_brainsem(cfg, study, dir, resume, "brainsem", cfg.seed);
   auto scores = result.scores;
   if (o.baselines)
     for (auto& m : train::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);

@@ -113,10 +113,36 @@ TEST(CliTrain, ResumeEqualsUninterrupted) {
   const std::string common = " -q" + study_args(dataset()) + " --seed 2 --batch 50";
   ASSERT_EQ(run_cli("train" + common + " --steps 20 --out '" + (tmp / "full").string() + "'", &out), 0) << out;
   ASSERT_EQ(run_cli("train" + common + " --steps 10 --out '" + (tmp / "half").string() + "'", &out), 0) << out;
+  // What a kill after the last checkpoint leaves: log lines past it (one torn) and a half-written
+  // checkpoint temporary of a process that is gone (PIDs above pid_max never run).
+  { std::ofstream(tmp / "half/train_log.jsonl", std::ios::app) << "{\"step\": 15, \"loss\": 9}\n{\"step\": 1"; }
+  { std::ofstream(tmp / "half/.checkpoint.safetensors.tmp-4194305") << "partial"; }
   ASSERT_EQ(run_cli("train" + common + " --steps 20 --resume --out '" + (tmp / "half").string() + "'", &out), 0) << out;
   auto a = json::parse(brainsem::core::read_text_file(tmp / "full/results.json"));
   auto b = json::parse(brainsem::core::read_text_file(tmp / "half/results.json"));
   EXPECT_EQ(a["scores"], b["scores"]);
+  EXPECT_FALSE(fs::exists(tmp / "half/.checkpoint.safetensors.tmp-4194305"));
+  // The resumed log is the uninterrupted one's steps, each once and in order.
+  auto steps_of = [](const fs::path& log) {
+    std::vector<int64_t> steps;
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);) steps.push_back(json::parse(line)["step"].get<int64_t>());
+    return steps;
+  };
+  EXPECT_EQ(steps_of(tmp / "half/train_log.jsonl"), steps_of(tmp / "full/train_log.jsonl"));
+  EXPECT_FALSE(steps_of(tmp / "full/train_log.jsonl").empty());
+
+  // A run that stopped before its first checkpoint (config.json and inputs.json only) is started
+  // again by a plain rerun and by --resume, instead of refusing both.
+  for (const std::string flag : {"", " --resume"}) {
+    const fs::path dir = tmp / ("stopped" + std::to_string(flag.size()));
+    ASSERT_EQ(run_cli("train" + common + " --steps 20 --out '" + dir.string() + "'", &out), 0) << out;
+    fs::remove(dir / "checkpoint.safetensors");
+    fs::remove(dir / "results.json");
+    ASSERT_EQ(run_cli("train" + common + " --steps 20" + flag + " --out '" + dir.string() + "'", &out), 0) << out;
+    EXPECT_NE(out.find("stopped before its first checkpoint"), std::string::npos) << out;
+    EXPECT_EQ(json::parse(brainsem::core::read_text_file(dir / "results.json"))["scores"], a["scores"]);
+  }
 }
 
 TEST(CliTrain, RetrainAllEqualsAPlainRunForTheChosenSteps) {

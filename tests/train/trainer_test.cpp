@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <limits>
+#include <memory>
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
@@ -87,6 +88,30 @@ std::vector<int64_t> iota_vec(int64_t n) {
   return v;
 }
 
+// A run of cfg stopped at `half_steps`, checkpointed to `path`, and a fresh trainer resumed from
+// it (not yet run further); `first` is the stopped run, for comparing what the checkpoint held.
+struct Resumed {
+  std::unique_ptr<train::Trainer> first, resumed;
+};
+Resumed stop_and_resume(const train::TrainConfig& cfg, const train::TrainingData& data, int64_t half_steps,
+                        const std::filesystem::path& path) {
+  auto half = cfg;
+  half.steps = half_steps;
+  Resumed r;
+  r.first = std::make_unique<train::Trainer>(half, data);
+  r.first->run();
+  r.first->save_checkpoint(path);
+  r.resumed = std::make_unique<train::Trainer>(cfg, data);
+  r.resumed->load_checkpoint(path);
+  return r;
+}
+
+void expect_same_parameters(train::Trainer& a, train::Trainer& b) {
+  auto pa = a.encoder()->parameters(), pb = b.encoder()->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+}
+
 }  // namespace
 
 TEST(Trainer, LearnsAZeroShotMapFarAboveChance) {
@@ -122,18 +147,10 @@ TEST(Trainer, SameSeedSameLossCurveAndResumeEqualsUninterrupted) {
   EXPECT_EQ(a.losses(), b.losses());
 
   brainsem::testing::TempDir dir;
-  auto half = cfg;
-  half.steps = 10;
-  train::Trainer first(half, w.data);
-  first.run();
-  first.save_checkpoint(dir / "ck.safetensors");
-  train::Trainer resumed(cfg, w.data);
-  resumed.load_checkpoint(dir / "ck.safetensors");
-  resumed.run();
-  EXPECT_EQ(resumed.step(), 20);
-  auto pa = a.encoder()->parameters(), pr = resumed.encoder()->parameters();
-  ASSERT_EQ(pa.size(), pr.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pr[i])) << "parameter " << i;
+  auto r = stop_and_resume(cfg, w.data, 10, dir / "ck.safetensors");
+  r.resumed->run();
+  EXPECT_EQ(r.resumed->step(), 20);
+  expect_same_parameters(a, *r.resumed);
   // A different seed gives a different run.
   auto other = cfg;
   other.seed = 99;
@@ -211,24 +228,16 @@ TEST(Trainer, ResumeWithValidationAndLearnableTemperatureEqualsUninterrupted) {
   a.run();
 
   brainsem::testing::TempDir dir;
-  auto half = cfg;
-  half.steps = 20;
-  train::Trainer first(half, w.data);
-  first.run();
-  first.save_checkpoint(dir / "ck.safetensors");
-  train::Trainer resumed(cfg, w.data);
-  resumed.load_checkpoint(dir / "ck.safetensors");
-  EXPECT_EQ(resumed.best_val(), first.best_val());
-  EXPECT_EQ(resumed.best_step(), first.best_step());
-  resumed.run();
+  auto r = stop_and_resume(cfg, w.data, 20, dir / "ck.safetensors");
+  EXPECT_EQ(r.resumed->best_val(), r.first->best_val());
+  EXPECT_EQ(r.resumed->best_step(), r.first->best_step());
+  r.resumed->run();
   EXPECT_GT(a.best_val(), 0.0);
   EXPECT_LE(a.best_val(), 1.0);
-  EXPECT_EQ(resumed.best_val(), a.best_val());
-  EXPECT_EQ(resumed.best_step(), a.best_step());
-  auto pa = a.encoder()->parameters(), pr = resumed.encoder()->parameters();
-  ASSERT_EQ(pa.size(), pr.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pr[i])) << "parameter " << i;
-  EXPECT_TRUE(torch::equal(a.embed(w.test_x), resumed.embed(w.test_x)));  // the selected weights
+  EXPECT_EQ(r.resumed->best_val(), a.best_val());
+  EXPECT_EQ(r.resumed->best_step(), a.best_step());
+  expect_same_parameters(a, *r.resumed);
+  EXPECT_TRUE(torch::equal(a.embed(w.test_x), r.resumed->embed(w.test_x)));  // the selected weights
 }
 
 TEST(Trainer, RefusesACheckpointWithNonFiniteWeights) {

@@ -1,6 +1,9 @@
 #include "brainsem/core/atomic_file.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <fstream>
 #include <sstream>
@@ -76,6 +79,23 @@ void build_directory_atomically(const fs::path& dir, const std::function<void(co
     fs::remove_all(tmp, ec);
     fail("cannot create ", dir, ": ", ec.message());
   }
+}
+
+int remove_stale_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  int removed = 0;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const size_t at = name.rfind(".tmp-");
+    if (name.empty() || name[0] != '.' || at == std::string::npos || !e.is_regular_file(ec)) continue;
+    const std::string pid_text = name.substr(at + 5);
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // Only a writer that is gone: a live PID (ours, or a reused one) keeps its file.
+    if (pid != getpid() && ::kill(pid, 0) != 0 && errno == ESRCH && fs::remove(e.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 bool same_file(const fs::path& a, const fs::path& b) {

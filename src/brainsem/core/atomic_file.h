@@ -23,6 +23,10 @@ std::string read_text_file(const std::filesystem::path& path);
 void build_directory_atomically(const std::filesystem::path& dir,
                                 const std::function<void(const std::filesystem::path& tmp)>& build);
 
+// Removes the temporaries write_atomically leaves in `dir` when its process is killed
+// (".NAME.tmp-PID" whose PID is no longer running). Returns how many were removed.
+int remove_stale_temporaries(const std::filesystem::path& dir);
+
 // Refuses an output file before any work is done: one that is (the same file as) any of
 // `inputs`, or that already exists unless `force`. `flag` names the option in the message.
 void check_output_file(const std::filesystem::path& out, const std::vector<std::filesystem::path>& inputs, bool force,

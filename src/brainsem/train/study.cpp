@@ -350,6 +350,43 @@ BrainSemRun train_brainsem(const TrainConfig& cfg, const LoadedStudy& study, con
   return out;
 }
 
+namespace {
+bool is_unstarted_leftover(const fs::directory_entry& e) {
+  const std::string name = e.path().filename().string();
+  if (name == "config.json" || name == "inputs.json" || name == "train_log.jsonl") return true;
+  return !name.empty() && name[0] == '.' && name.find(".tmp-") != std::string::npos;  // write_atomically's
+}
+
+// True when dir holds only unstarted leftovers (recursing into selection/).
+bool only_leftovers(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.is_directory() && e.path().filename() == "selection" && dir.filename() != "selection") {
+      if (!only_leftovers(e.path())) return false;
+    } else if (!e.is_regular_file() || !is_unstarted_leftover(e)) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+RunDirState run_directory_state(const fs::path& dir) {
+  if (!fs::exists(dir) || (fs::is_directory(dir) && fs::is_empty(dir))) return RunDirState::fresh;
+  if (!fs::is_directory(dir)) return RunDirState::other;
+  if (has_checkpoint(dir) || has_checkpoint(dir / "selection")) return RunDirState::started;
+  return only_leftovers(dir) ? RunDirState::unstarted : RunDirState::other;
+}
+
+void clear_unstarted_run(const fs::path& dir) {
+  BRAINSEM_CHECK(run_directory_state(dir) == RunDirState::unstarted, dir, " is not an unstarted run directory");
+  for (const auto& sub : {dir / "selection", dir})
+    if (fs::is_directory(sub))
+      for (const auto& e : fs::directory_iterator(sub))
+        if (e.is_regular_file() && is_unstarted_leftover(e)) fs::remove(e.path());
+  std::error_code ec;
+  fs::remove(dir / "selection", ec);  // only if now empty
+}
+
 TrainedRun open_run(const fs::path& dir, const StudyInputs& given, bool trust_legacy_checkpoint) {
   BRAINSEM_CHECK(fs::exists(dir / "config.json") && fs::exists(dir / "inputs.json") && has_checkpoint(dir), dir,
                  " is not a finished run directory (needs config.json, inputs.json and ", kCheckpointFile,

@@ -143,6 +143,15 @@ struct TrainedRun {
   torch::Tensor embed(const torch::Tensor& x) { return trainer->embed(x); }
 };
 // `override_inputs`: non-empty paths replace those recorded in the run (e.g. moved data).
+// What a run directory holds before `train` writes into it. `unstarted`: only what a run that
+// stopped before its first checkpoint leaves (config.json, inputs.json, train_log.jsonl,
+// temporaries, an equally empty selection/), which a rerun may replace. `started`: a checkpoint
+// exists (resumable, finished or not). `other`: anything else (files we did not write).
+enum class RunDirState { fresh, unstarted, started, other };
+RunDirState run_directory_state(const std::filesystem::path& dir);
+// Removes what an unstarted run left (only the files listed above).
+void clear_unstarted_run(const std::filesystem::path& dir);
+
 // `trust_legacy_checkpoint`: also read a checkpoint.pt of an earlier version (TorchScript; can
 // run code), only when the user has said they trust it.
 TrainedRun open_run(const std::filesystem::path& dir, const StudyInputs& override_inputs = {},

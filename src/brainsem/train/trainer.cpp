@@ -10,6 +10,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
 #include "brainsem/eval/zero_shot.h"
@@ -39,6 +40,25 @@ torch::Tensor embed_all(model::FmriEncoder& encoder, const torch::Tensor& x, int
   encoder->train(was_training);
   return torch::cat(parts, 0);
 }
+
+namespace {
+void keep_log_until(const fs::path& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  bool changed = false;
+  while (std::getline(in, line)) {
+    const json entry = json::parse(line, nullptr, false);
+    if (!entry.is_discarded() && entry.contains("step") && entry["step"].is_number_integer() &&
+        entry["step"].get<int64_t>() <= step) {
+      kept += line + "\n";
+    } else {
+      changed = true;
+    }
+  }
+  if (changed) core::write_text_atomically(path, kept);
+}
+}  // namespace
 
 Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), data_(data) {
   validate(cfg_);
@@ -150,6 +170,10 @@ void Trainer::run(const fs::path& run_dir) {
   std::ofstream log;
   if (!run_dir.empty()) {
     fs::create_directories(run_dir);
+    core::remove_stale_temporaries(run_dir);  // checkpoints half-written by a killed run
+    // The log continues from this step: entries a stopped run wrote after its last checkpoint
+    // (and a torn last line) are dropped, so a resumed log has each step once, in order.
+    keep_log_until(run_dir / "train_log.jsonl", step_);
     log.open(run_dir / "train_log.jsonl", std::ios::app);
   }
   core::Progress bar("train", cfg_.steps, "step");
