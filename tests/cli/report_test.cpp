@@ -132,6 +132,17 @@ TEST_F(CliReport, ReportOfARunComputesAnalysesAndRenders) {
   for (const char* s : {"Zero-shot decoding (Table 1)", "Embedding maps (Fig. 5)", "Retrieval (Fig. 3)", "nearest-class-mean",
                         "fnv1a64:"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
+  // A maps.json naming a figure outside its folder: the file is not embedded (in a copy, so
+  // the render check below sees every figure).
+  fs::copy(dir("rrun"), dir("rrun2"), fs::copy_options::recursive);
+  std::ofstream(dir("secret.png"), std::ios::binary) << "SECRETPNG";  // base64 U0VDUkVUUE5H
+  auto maps = json::parse(brainsem::core::read_text_file(dir("rrun2/analysis/maps/maps.json")));
+  maps["maps"][0]["file"] = "../../../secret";
+  brainsem::core::write_text_atomically(dir("rrun2/analysis/maps/maps.json"), maps.dump());
+  ASSERT_EQ(run_cli("report -q --no-compute " + q(dir("rrun2")), &out), 0) << out;
+  const auto page = brainsem::core::read_text_file(dir("rrun2/report.html"));
+  EXPECT_EQ(page.find("U0VDUkVUUE5H"), std::string::npos);
+  EXPECT_NE(page.find("is not a file in that folder"), std::string::npos);
   std::string cmd = (brainsem::testing::source_dir() / "scripts/render_report.sh").string() + " " + q(dir("rrun/report.html")) +
                     " '' 'Zero-shot decoding (Table 1)' 'Similarity to the training images (Fig. 4)' > " +
                     q(dir("render.txt")) + " 2>&1";

@@ -420,9 +420,19 @@ void maps_section(HtmlReport& h, const fs::path& dir, const std::string& subject
   }
   static const std::map<std::string, std::string> names{{"raw_fmri", "raw fMRI"}, {"brainsem", "BrainSem embedding"}, {"clip", "CLIP"}};
   for (const auto& e : j.at("maps")) {
-    auto file = dir / (e.at("file").get<std::string>() + ".png");
+    // Only a figure beside maps.json: a name with a folder in it could pull any file on the
+    // reader's disk into a page they then share.
+    const std::string name = e.at("file").get<std::string>();
+    if (name.empty() || name == "." || name == ".." || fs::path(name).filename().string() != name) {
+      h.add_paragraph("A map named '" + name + "' in " + (dir / "maps.json").string() +
+                      " is not a file in that folder and is not shown.");
+      continue;
+    }
+    auto file = dir / (name + ".png");
+    const std::string space = e.at("space").get<std::string>();
+    const auto label = names.find(space);
     if (fs::exists(file))
-      h.add_figure(file, (e.at("method") == "tsne" ? "t-SNE of " : "ISOMAP of ") + names.at(e.at("space").get<std::string>()) +
+      h.add_figure(file, (e.at("method") == "tsne" ? "t-SNE of " : "ISOMAP of ") + (label == names.end() ? space : label->second) +
                              " (" + std::to_string(e.at("points").get<int64_t>()) + " points)");
   }
 }
