@@ -307,17 +307,7 @@ void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
     return;
   }
   CheckpointState s = read_checkpoint(path);
-  json mine;
-  to_json(mine, cfg_);
-  mine = resumable_config(mine);
-  json theirs;
-  try {
-    theirs = resumable_config(s.config);
-  } catch (const json::exception& e) {
-    fail("checkpoint ", path, " holds an unreadable configuration (", e.what(), ")");
-  }
-  BRAINSEM_CHECK(mine == theirs, "checkpoint ", path, " was written with a different configuration; resume with the "
-                 "same options (differences: ", json::diff(theirs, mine).dump(), ")");
+  check_same_config(path, s.config);
   BRAINSEM_CHECK(s.step <= cfg_.steps, "checkpoint ", path, " is at step ", s.step, ", beyond --steps ", cfg_.steps);
 
   std::map<std::string, torch::Tensor> stored(s.model.begin(), s.model.end());
@@ -365,8 +355,21 @@ void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
   }
   step_ = s.step;
   best_step_ = s.best_step;
-  best_val_ = s.best_val;
-  BRAINSEM_CHECK(std::isfinite(best_val_), "checkpoint ", path, " holds a non-finite best validation score; the file is corrupt");
+  best_val_ = s.best_val;  // read_checkpoint checked every value finite
+}
+
+void Trainer::check_same_config(const fs::path& path, const json& stored) const {
+  json mine;
+  to_json(mine, cfg_);
+  mine = resumable_config(mine);
+  json theirs;
+  try {
+    theirs = resumable_config(stored);
+  } catch (const json::exception& e) {
+    fail("checkpoint ", path, " holds an unreadable configuration (", e.what(), ")");
+  }
+  BRAINSEM_CHECK(mine == theirs, "checkpoint ", path, " was written with a different configuration; resume with the "
+                 "same options (differences: ", json::diff(theirs, mine).dump(), ")");
 }
 
 void Trainer::load_legacy_checkpoint(const fs::path& path) {
@@ -378,17 +381,13 @@ void Trainer::load_legacy_checkpoint(const fs::path& path) {
   }
   c10::IValue cfg_value;
   root.read("config", cfg_value);
-  json mine;
-  to_json(mine, cfg_);
-  mine = resumable_config(mine);
-  json theirs;
+  json stored;
   try {
-    theirs = resumable_config(json::parse(cfg_value.toStringRef()));
+    stored = json::parse(cfg_value.toStringRef());
   } catch (const json::exception& e) {
     fail("checkpoint ", path, " holds an unreadable configuration (", e.what(), ")");
   }
-  BRAINSEM_CHECK(mine == theirs, "checkpoint ", path, " was written with a different configuration; resume with the "
-                 "same options (differences: ", json::diff(theirs, mine).dump(), ")");
+  check_same_config(path, stored);
   root.read("model", model_ar);
   root.read("optimizer", opt_ar);
   encoder_->load(model_ar);

@@ -50,6 +50,8 @@ class Trainer {
  private:
   double validate_heldout();
   void load_legacy_checkpoint(const std::filesystem::path& path);
+  // Refuses a checkpoint whose stored config differs from this run's in anything but its length.
+  void check_same_config(const std::filesystem::path& path, const nlohmann::json& stored) const;
   void check_loaded_state_is_finite(const std::filesystem::path& path) const;
   void keep_best_if_improved(double score);
 
