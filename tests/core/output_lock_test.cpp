@@ -37,3 +37,14 @@ TEST(OutputLock, SecondHolderFailsNamingTheFirstAndReleaseRemovesTheFile) {
   OutputLock again(out);  // free after release
   EXPECT_TRUE(fs::exists(again.lock_file()));
 }
+
+TEST(OutputLock, FoldersMadeForTheLockAreRemovedIfNothingWasWritten) {
+  brainsem::testing::TempDir dir;
+  { OutputLock lock(dir / "new" / "deeper" / "run"); }
+  EXPECT_FALSE(fs::exists(dir / "new"));  // a failed command leaves no empty folders
+  {
+    OutputLock lock(dir / "kept" / "run");
+    fs::create_directories(dir / "kept" / "run");  // the command wrote its output
+  }
+  EXPECT_TRUE(fs::exists(dir / "kept" / "run"));
+}

@@ -24,14 +24,17 @@ fs::path lock_path_for(const fs::path& output) {
 
 std::string owner_of(int fd) {
   char buf[32] = {};
-  const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-  std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  if (pread(fd, buf, sizeof buf - 1, 0) <= 0) return "unknown";
+  std::string pid(buf);  // zero-filled and read one short, so always terminated
   while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
   return pid.empty() ? "unknown" : pid;
 }
 }  // namespace
 
 OutputLock::OutputLock(const fs::path& output) : lock_file_(lock_path_for(output)) {
+  // Folders made only to hold the lock are removed again on release if still empty, so a
+  // command that fails leaves nothing behind.
+  for (fs::path p = lock_file_.parent_path(); !p.empty() && !fs::exists(p); p = p.parent_path()) created_.push_back(p);
   std::error_code ec;
   fs::create_directories(lock_file_.parent_path(), ec);
   // Retry when the file we locked was removed (released by its owner) between our open and our
@@ -67,6 +70,8 @@ OutputLock::~OutputLock() {
   if (fd_ < 0) return;
   ::unlink(lock_file_.c_str());  // before the unlock, so a waiter re-checks and retries
   ::close(fd_);
+  std::error_code ec;
+  for (const auto& dir : created_) fs::remove(dir, ec);  // innermost first; a non-empty one stays
 }
 
 }  // namespace brainsem::core

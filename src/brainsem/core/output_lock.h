@@ -5,6 +5,7 @@
 // folder) holds the owner's PID and is removed on release; a lock left by a killed process is
 // released by the kernel, so a stale file never blocks.
 #include <filesystem>
+#include <vector>
 
 namespace brainsem::core {
 
@@ -20,6 +21,7 @@ class OutputLock {
 
  private:
   std::filesystem::path lock_file_;
+  std::vector<std::filesystem::path> created_;  // folders made for the lock, innermost first
   int fd_ = -1;
 };
 
