@@ -5,6 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo-runs/$(shell date +%Y%m%d-%H%M%S)
 DEMO_ARGS ?=
+CMAKE_ARGS ?=
 
 .PHONY: deps configure build demo test bench clean
 
@@ -12,7 +13,7 @@ deps:
 	./scripts/install_deps.sh
 
 configure: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

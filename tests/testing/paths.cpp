@@ -17,6 +17,11 @@ fs::path shared_dir() {
   return BRAINSEM_SHARED_DIR;
 }
 
+bool fixtures_required() {
+  const char* env = std::getenv("BRAINSEM_REQUIRE_FIXTURES");
+  return env != nullptr && std::string(env) == "1";
+}
+
 fs::path source_dir() { return BRAINSEM_SOURCE_DIR; }
 
 TempDir::TempDir() {
