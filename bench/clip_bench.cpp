@@ -1,4 +1,4 @@
-// CLIP image pipeline throughput (items/s = images/s), issue 4 §5:
+// CLIP image pipeline throughput (items/s = images/s):
 //   decode+preprocess alone, the model alone (tiny golden models and ViT-B/16 shapes with random
 //   weights), and end to end through embed_images. Each measurement has a baseline measured in
 //   the same run (run_benchmarks.sh prints the ratios):
@@ -16,7 +16,7 @@
 #include <filesystem>
 
 #include "brainsem/clip/embed_images.h"
-#include "brainsem/clip/encoder.h"
+#include "brainsem/clip/image_encoder.h"
 #include "brainsem/clip/preprocess.h"
 #include "brainsem/clip/resize.h"
 #include "brainsem/core/progress.h"

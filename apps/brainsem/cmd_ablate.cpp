@@ -5,7 +5,7 @@
 
 #include "brainsem/core/error.h"
 #include "brainsem/core/output_lock.h"
-#include "brainsem/report/ablation.h"
+#include "brainsem/experiment/ablation.h"
 #include "command.h"
 #include "train_options.h"
 
@@ -24,7 +24,7 @@ std::string join(const std::vector<T>& v) {
 struct Options {
   CommonOptions common;
   TrainOptions train;
-  report::AblationOptions defaults;
+  experiment::AblationOptions defaults;
   std::string data, out, subjects = join(defaults.subjects), seeds = join(defaults.seeds), prototype = defaults.prototype;
   bool full = defaults.full;
 };
@@ -54,7 +54,7 @@ void run(Options& o) {
   // The paper's grid is run on the paper-like recipe; training flags still override it.
   if (o.full) o.train.paper = true;
   auto base = resolve_train_config(o.train);
-  report::AblationOptions a = o.defaults;
+  experiment::AblationOptions a = o.defaults;
   a.data = o.data;
   a.out = o.out;
   a.subjects = parse_list<int>(o.subjects, "--subjects");
@@ -63,7 +63,7 @@ void run(Options& o) {
   a.full = o.full;
   a.base = base;
   a.prototype = o.prototype;
-  auto t = report::run_ablation(a);
+  auto t = experiment::run_ablation(a);
   std::printf("%s", t.text().c_str());
   std::printf("cells: %lld trained, %lld reused; wrote %s/ablation.json and ablation.csv\n", static_cast<long long>(t.cells_run),
               static_cast<long long>(t.cells_reused), o.out.c_str());

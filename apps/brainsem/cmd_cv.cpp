@@ -12,7 +12,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/data/class_embeddings.h"
 #include "brainsem/data/subject.h"
-#include "brainsem/train/cross_validation.h"
+#include "brainsem/experiment/cross_validation.h"
 #include "command.h"
 #include "train_options.h"
 
@@ -24,7 +24,7 @@ namespace {
 struct Options {
   CommonOptions common;
   TrainOptions train;
-  train::CvOptions cv;  // every cross-validation option, with its default
+  experiment::CvOptions cv;  // every cross-validation option, with its default
   std::string dataset, embeddings, json_out;
   std::vector<std::string> rois;
 };
@@ -52,24 +52,24 @@ void run(Options& o) {
   auto subsets = roi_subsets(o.rois);
   auto subject = data::load_subject(o.dataset, data::Normalize::none);  // z-scoring happens per fold
   auto table = data::read_class_embeddings(o.embeddings);
-  auto full = train::make_cv_dataset(subject, table);
-  for (const auto& s : subsets) train::select_rois(full, s);  // fail on a bad ROI before any work
+  auto full = experiment::make_cv_dataset(subject, table);
+  for (const auto& s : subsets) experiment::select_rois(full, s);  // fail on a bad ROI before any work
 
-  train::CvOptions co = o.cv;
+  experiment::CvOptions co = o.cv;
   co.seed = cfg.seed;
   co.train = cfg;
 
-  std::vector<train::CvMethodResult> results;
-  for (auto& r : train::run_cross_validation(full, co, "all")) results.push_back(std::move(r));
+  std::vector<experiment::CvMethodResult> results;
+  for (auto& r : experiment::run_cross_validation(full, co, "all")) results.push_back(std::move(r));
   for (const auto& s : subsets) {
     std::string label;
     for (const auto& n : s) label += (label.empty() ? "" : "+") + n;
-    for (auto& r : train::run_cross_validation(train::select_rois(full, s), co, label)) results.push_back(std::move(r));
+    for (auto& r : experiment::run_cross_validation(experiment::select_rois(full, s), co, label)) results.push_back(std::move(r));
   }
   std::printf("%s: %lld samples, %lld classes, leave-%lld-classes-out, %lld folds%s\n", o.dataset.c_str(),
               (long long)full.x.size(0), (long long)full.num_classes(), (long long)co.k,
               (long long)results.front().observed.folds, results.front().all_splits ? " (all splits)" : " (seeded sample)");
-  std::printf("%s", train::format_cv_table(results).c_str());
+  std::printf("%s", experiment::format_cv_table(results).c_str());
   std::printf("2-AFC chance is the permutation null's mean (not exactly 0.5); p = (1 + #null >= observed) / (1 + permutations)\n");
   if (!o.json_out.empty()) {
     json tj;

@@ -1,7 +1,7 @@
 // `brainsem demo`: the README's main command. Generates GOD-shaped data, trains and evaluates
 // every subject, runs the V/B ablation and writes the report.
 #include "brainsem/core/output_lock.h"
-#include "brainsem/report/demo.h"
+#include "brainsem/pipeline/demo.h"
 
 #include "command.h"
 #include "train_options.h"
@@ -13,7 +13,7 @@ struct Options {
   CommonOptions common;
   TrainOptions train;
   std::string out = "demo-run";
-  report::DemoConfig demo;
+  pipeline::DemoConfig demo;
   bool no_ablation = false, no_report = false;
 };
 
@@ -41,7 +41,7 @@ CommandRegistration reg(10, [](CLI::App& root) {
     o->demo.train = resolve_train_config(o->train);
     o->demo.ablation = !o->no_ablation;
     o->demo.report = !o->no_report;
-    report::run_demo(o->out, o->demo);
+    pipeline::run_demo(o->out, o->demo);
   });
 });
 

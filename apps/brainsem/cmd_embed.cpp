@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "brainsem/clip/embed_images.h"
-#include "brainsem/clip/encoder.h"
+#include "brainsem/clip/image_encoder.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/output_lock.h"
 #include "command.h"

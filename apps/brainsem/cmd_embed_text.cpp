@@ -1,6 +1,5 @@
 // `brainsem embed-text`: CLIP text prototypes of class names, written as a class-embedding table
-// (docs/clip_text.md: safetensors "embeddings" F32 [C, E] + __metadata__ format
-// "brainsem.class_embeddings.v1", classes, encoder, templates).
+// (data/class_embeddings.h, docs/clip_text.md) with the templates as provenance.
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -9,9 +8,9 @@
 
 #include "brainsem/clip/text_encoder.h"
 #include "brainsem/clip/tokenizer.h"
-#include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
-#include "brainsem/io/safetensors.h"
+#include "brainsem/core/text.h"
+#include "brainsem/data/class_embeddings.h"
 #include "command.h"
 
 namespace brainsem::app {
@@ -23,35 +22,21 @@ struct EmbedTextArgs {
   CommonOptions common;
 };
 
-// One class name per line. Surrounding spaces are trimmed; a final newline is allowed; an empty
-// line anywhere else, a duplicate or invalid UTF-8 is an error naming the line.
+// One class name per line (core::read_lines: trimmed, no blank lines); each must be valid UTF-8
+// text the tokenizer accepts and appear once. Errors name the line.
 std::vector<std::string> read_class_names(const std::string& path) {
-  const std::string text = core::read_text_file(path);
-  std::vector<std::string> names;
-  std::set<std::string> seen;
-  size_t pos = 0;
-  int line_no = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    std::string line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto b = line.find_first_not_of(" \t"), e = line.find_last_not_of(" \t");
-    BRAINSEM_CHECK(b != std::string::npos, path, ":", line_no,
-                   ": empty class name; write one class name per line with no blank lines");
-    line = line.substr(b, e - b + 1);
-    try {
-      clip::ClipTokenizer::normalize(line);
-    } catch (const Error& err) {
-      fail(path, ":", line_no, ": ", err.what());
-    }
-    BRAINSEM_CHECK(seen.insert(line).second, path, ":", line_no, ": class '", line,
-                   "' appears twice; class names must be unique");
-    names.push_back(line);
-  }
+  const auto names = core::read_lines(path, "the class file (one class name per line)");
   BRAINSEM_CHECK(!names.empty(), path, ": no class names; write one class name per line");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < names.size(); ++i) {
+    try {
+      clip::ClipTokenizer::normalize(names[i]);
+    } catch (const Error& err) {
+      fail(path, ": line ", i + 1, ": ", err.what());
+    }
+    BRAINSEM_CHECK(seen.insert(names[i]).second, path, ": line ", i + 1, ": class '", names[i],
+                   "' appears twice; class names must be unique");
+  }
   return names;
 }
 
@@ -92,14 +77,14 @@ CommandRegistration reg(210, [](CLI::App& root) {
     const auto protos = clip::class_prototypes(*encoder, classes, templates, args->batch, !args->common.quiet);
     BRAINSEM_CHECK(torch::isfinite(protos).all().item<bool>(), args->model,
                    ": the text tower produced non-finite embeddings; check the weights");
-    const std::map<std::string, std::string> meta{
-        {"format", "brainsem.class_embeddings.v1"},
-        {"classes", nlohmann::json(classes).dump()},
-        {"encoder", encoder->info().id},
-        {"templates", nlohmann::json(templates).dump()},
-        {"template_set", args->templates},
-        {"model_path", args->model}};
-    io::write_safetensors(args->out, {{"embeddings", protos.contiguous()}}, meta);
+    data::ClassEmbeddings table;
+    table.embeddings = protos;
+    table.classes = classes;
+    table.encoder = encoder->info().id;
+    data::write_class_embeddings(args->out, table,
+                                 {{"templates", nlohmann::json(templates).dump()},
+                                  {"template_set", args->templates},
+                                  {"model_path", args->model}});
     std::printf("embedded %zu classes x %zu templates -> %s (dim %lld, encoder %s)\n", classes.size(),
                 templates.size(), args->out.c_str(), static_cast<long long>(protos.size(1)),
                 encoder->info().id.c_str());

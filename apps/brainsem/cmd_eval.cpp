@@ -5,10 +5,12 @@
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
+#include "brainsem/experiment/run_dir.h"
+#include "brainsem/experiment/score_context.h"
+#include "brainsem/experiment/baselines.h"
+#include "brainsem/experiment/study.h"
 #include "brainsem/report/results_table.h"
 #include "brainsem/train/checkpoint.h"
-#include "brainsem/train/score_context.h"
-#include "brainsem/train/study.h"
 #include "brainsem/train/trainer.h"
 #include "command.h"
 #include "study_options.h"
@@ -29,7 +31,7 @@ struct Options {
 void run(Options& o) {
   apply_common_options(o.common);
   fs::path dir = o.run;
-  auto run = train::open_run(dir, o.study.inputs(), o.trust_checkpoint);
+  auto run = experiment::open_run(dir, o.study.inputs(), o.trust_checkpoint);
   if (!fs::exists(dir / train::kCheckpointFile)) {
     // A trusted legacy checkpoint.pt was read: store it in the safe format, so no later command
     // needs to trust it again.
@@ -43,15 +45,16 @@ void run(Options& o) {
   // A previous eval.json may be rewritten; the run's own files and the study's inputs never.
   const auto& in = study.inputs;
   core::check_output_file(dest,
-                          {dir / train::kCheckpointFile, dir / train::kLegacyCheckpointFile, dir / "config.json", dir / "inputs.json", dir / "results.json",
+                          {dir / train::kCheckpointFile, dir / train::kLegacyCheckpointFile, dir / experiment::kRunConfigFile, dir / experiment::kRunInputsFile,
+                           dir / experiment::kRunResultsFile,
                            dir / "train_log.jsonl", in.subject, in.stimuli, in.library, in.library_test, in.truth,
                            in.class_embeddings, in.text_prototypes},
                           /*force=*/true, "--json");
   auto embedding = trainer.embed(study.subject.test_x);  // [N_test, E]
-  auto scores = train::score_prediction("brainsem", embedding, study, cfg.seed);
-  auto context = train::score_context("brainsem", embedding, study, cfg.seed);
+  auto scores = experiment::score_prediction("brainsem", embedding, study, cfg.seed);
+  auto context = experiment::score_context("brainsem", embedding, study, cfg.seed);
   if (o.baselines)
-    for (auto& m : train::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);
+    for (auto& m : experiment::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);
   json out{{"run", dir.string()}, {"step", trainer.step()}, {"best_step", trainer.best_step()}, {"scores", json::array()}};
   for (const auto& m : scores) out["scores"].push_back(m.to_json());
   out["score_context"] = context.to_json();

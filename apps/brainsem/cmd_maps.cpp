@@ -5,11 +5,11 @@
 #include <optional>
 #include <string>
 
+#include "brainsem/analysis/embedding_maps.h"
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/data/wordnet.h"
-#include "brainsem/report/embedding_map_study.h"
-#include "brainsem/train/study.h"
+#include "brainsem/experiment/study.h"
 #include "command.h"
 
 namespace fs = std::filesystem;
@@ -20,7 +20,7 @@ namespace {
 struct Options {
   CommonOptions common;
   std::string run, out, wordnet = "/usr/share/wordnet";
-  report::MapOptions m;
+  analysis::MapOptions m;
 };
 
 void run(Options& o) {
@@ -28,9 +28,9 @@ void run(Options& o) {
   BRAINSEM_CHECK(!fs::exists(o.out) || fs::is_empty(o.out), "output directory ", o.out,
                  " already exists and is not empty; choose another --out");
   auto wn = data::WordNet::load(o.wordnet);
-  auto run = train::open_run(o.run);
-  auto m = report::run_map_study(run, wn, o.m);
-  core::build_directory_atomically(o.out, [&](const fs::path& tmp) { report::write_map_study(tmp, m); });
+  auto run = experiment::open_run(o.run);
+  auto m = analysis::run_map_study(run, wn, o.m);
+  core::build_directory_atomically(o.out, [&](const fs::path& tmp) { analysis::write_map_study(tmp, m); });
   std::printf("%zu points; biotic vs abiotic in each original space, training-class samples and test-class (unseen)\n"
               "items apart; CV folds grouped by class, biotic k-NN purity over other-class neighbours:\n",
               m.names.size());

@@ -2,10 +2,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "brainsem/analysis/retrieval.h"
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
-#include "brainsem/report/retrieval.h"
-#include "brainsem/train/study.h"
+#include "brainsem/experiment/study.h"
 #include "command.h"
 
 namespace fs = std::filesystem;
@@ -16,7 +16,7 @@ namespace {
 struct Options {
   CommonOptions common;
   std::string run, store, out;
-  report::RetrievalOptions r;
+  analysis::RetrievalOptions r;
   int64_t show = 5;
 };
 
@@ -24,18 +24,18 @@ void run(Options& o) {
   apply_common_options(o.common);
   BRAINSEM_CHECK(!fs::exists(o.out) || fs::is_empty(o.out), "output directory ", o.out,
                  " already exists and is not empty; choose another --out");
-  auto run = train::open_run(o.run);
+  auto run = experiment::open_run(o.run);
   std::string desc;
   data::FeatureStore store;
   if (o.store.empty()) {
-    store = report::default_retrieval_store(run.study, &desc);
+    store = analysis::default_retrieval_store(run.study, &desc);
   } else {
     store = data::FeatureStore::open(o.store);
     store.check_compatible(run.study.stimuli, o.store);
     desc = fs::absolute(o.store).string();
   }
-  auto r = report::retrieve_run(run, store, desc, o.r);
-  core::build_directory_atomically(o.out, [&](const fs::path& tmp) { report::write_retrieval(tmp, r); });
+  auto r = analysis::retrieve_run(run, store, desc, o.r);
+  core::build_directory_atomically(o.out, [&](const fs::path& tmp) { analysis::write_retrieval(tmp, r); });
   std::printf("pool %lld images (of %lld; %lld test stimuli and %lld near-duplicates excluded)\n",
               static_cast<long long>(r.pool), static_cast<long long>(r.store_rows), static_cast<long long>(r.excluded_names),
               static_cast<long long>(r.excluded_duplicates));

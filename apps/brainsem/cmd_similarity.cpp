@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "brainsem/analysis/similarity.h"
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
-#include "brainsem/report/similarity_analysis.h"
-#include "brainsem/train/study.h"
+#include "brainsem/experiment/study.h"
 #include "command.h"
 
 namespace fs = std::filesystem;
@@ -24,9 +24,9 @@ void run(Options& o) {
   apply_common_options(o.common);
   BRAINSEM_CHECK(!fs::exists(o.out) || fs::is_empty(o.out), "output directory ", o.out,
                  " already exists and is not empty; choose another --out");
-  auto run = train::open_run(o.run);
-  auto a = report::analyse_run_similarity(run, o.top);
-  core::build_directory_atomically(o.out, [&](const fs::path& tmp) { report::write_similarity(tmp, a); });
+  auto run = experiment::open_run(o.run);
+  auto a = analysis::analyse_run_similarity(run, o.top);
+  core::build_directory_atomically(o.out, [&](const fs::path& tmp) { analysis::write_similarity(tmp, a); });
   std::printf("%lld of %zu test images decoded correctly (top-1)\n", static_cast<long long>(a.correct), a.items.size());
   std::printf("mean top-%lld similarity: correct %.4f, wrong %.4f\n", static_cast<long long>(a.top), a.mean_correct, a.mean_wrong);
   std::printf("point-biserial r = %.3f (p = %.3g), Spearman r(similarity, rank) = %.3f (p = %.3g)\n", a.point_biserial.r,

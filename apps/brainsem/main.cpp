@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;  // CLI11 uses 100+ codes; 2 is the usual "bad usage"
   } catch (const brainsem::Error& e) {
     std::fprintf(stderr, "brainsem: error: %s\n", e.what());
+    if (!e.origin().empty()) std::fprintf(stderr, "brainsem: (raised at %s)\n", e.origin().c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "brainsem: error: %s\n", e.what());

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "brainsem/train/study.h"
+#include "brainsem/experiment/study.h"
 
 namespace brainsem::app {
 
@@ -18,8 +18,8 @@ struct StudyOptions {
     if (ridge_raw_targets) r.normalize_targets = false;
     return r;
   }
-  train::StudyInputs inputs() const {
-    train::StudyInputs s;
+  experiment::StudyInputs inputs() const {
+    experiment::StudyInputs s;
     // Absolute, so a run directory's inputs.json works from any working directory.
     auto abs = [](const std::string& p) { return p.empty() ? std::filesystem::path() : std::filesystem::absolute(p); };
     s.subject = abs(subject);

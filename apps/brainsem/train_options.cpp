@@ -1,5 +1,6 @@
 #include "train_options.h"
 
+#include <memory>
 #include <sstream>
 
 #include "brainsem/core/atomic_file.h"
@@ -14,11 +15,46 @@ std::string text(const T& v) {
   os << v;
   return os.str();
 }
+
+// Binds `flag` to the field `access` selects: the flag writes into o.flags (whose value, from
+// TrainConfig{}, --help shows as the default), and o.apply_given copies it into the resolved
+// config only when the flag was given. One line per setting; no second list to keep in step.
+template <typename Access>
+CLI::Option* bind_value(CLI::Option_group* g, TrainOptions& o, const std::string& flag, Access access, const std::string& help) {
+  CLI::Option* opt = g->add_option(flag, access(o.flags), help)->capture_default_str();
+  o.apply_given.push_back([opt, access, &o](train::TrainConfig& c) {
+    if (opt->count() > 0) access(c) = access(o.flags);
+  });
+  return opt;
+}
+
+template <typename Access>
+CLI::Option* bind_flag(CLI::Option_group* g, TrainOptions& o, const std::string& flag, Access access, const std::string& help) {
+  CLI::Option* opt = g->add_flag(flag, access(o.flags), help);
+  o.apply_given.push_back([opt, access, &o](train::TrainConfig& c) {
+    if (opt->count() > 0) access(c) = access(o.flags);
+  });
+  return opt;
+}
+
+// An enum field given by name: `names` are the choices, parse/name convert (the enum's own).
+template <typename Access, typename Parse, typename Name>
+CLI::Option* bind_choice(CLI::Option_group* g, TrainOptions& o, const std::string& flag, Access access,
+                         const std::vector<std::string>& names, Parse parse, Name name, const std::string& help) {
+  auto value = std::make_shared<std::string>(name(access(o.flags)));
+  CLI::Option* opt = g->add_option(flag, *value, help)->check(CLI::IsMember(names))->capture_default_str();
+  o.apply_given.push_back([opt, access, parse, value](train::TrainConfig& c) {
+    if (opt->count() > 0) access(c) = parse(*value);
+  });
+  return opt;
+}
+
+#define FIELD(member) [](train::TrainConfig& c) -> auto& { return c.member; }
 }  // namespace
 
 void add_train_options(CLI::App& cmd, TrainOptions& o) {
   o.cmd = &cmd;
-  auto& f = o.flags;  // TrainConfig{}: the defaults --help shows
+  o.apply_given.clear();
   const auto paper = train::paper_config();
   auto with_paper = [](const std::string& what, const std::string& paper_value) { return what + " (--paper: " + paper_value + ")"; };
   auto* g = cmd.add_option_group("training", "Training configuration (docs/method.md); =VALUE is the default, (--paper: VALUE) the paper-like recipe's");
@@ -29,58 +65,52 @@ void add_train_options(CLI::App& cmd, TrainOptions& o) {
                   ", batch " + text(paper.batch) + ", Adam " + text(paper.lr) + ", temperature " + text(paper.temperature) +
                   ", raw fMRI, " + text(paper.epochs) + " epochs over the library (the released code's length; the paper "
                   "trains until convergence)");
-  g->add_option("--steps", f.steps, with_paper("Optimisation steps", "from --epochs"))->capture_default_str();
-  g->add_option("--epochs", f.epochs,
-                with_paper("Training length in passes over the training pool (library images, or real samples with "
-                           "--no-library), converted to steps from its size and --batch; replaces --steps (0 = use --steps)",
-                           text(paper.epochs)))
-      ->capture_default_str();
-  g->add_option("--batch", f.batch, with_paper("Batch size", text(paper.batch)))->capture_default_str();
-  g->add_option("--lr", f.lr, with_paper("Adam learning rate", text(paper.lr)))->capture_default_str();
-  g->add_option("--weight-decay", f.weight_decay, with_paper("Decoupled weight decay", text(paper.weight_decay)))->capture_default_str();
-  g->add_option("--seed", f.seed, "Random seed (weights, batches, virtual samples, dropout)")->capture_default_str();
-  g->add_option("--encoder", f.encoder.kind, with_paper("fMRI encoder: vit, linear or mlp", paper.encoder.kind))
-      ->check(CLI::IsMember({"vit", "linear", "mlp"}))
-      ->capture_default_str();
-  g->add_option("--depth", f.encoder.depth, with_paper("ViT depth (ablation 6/12/24)", text(paper.encoder.depth)))->capture_default_str();
-  g->add_option("--heads", f.encoder.heads, with_paper("ViT heads (ablation 4/8/16)", text(paper.encoder.heads)))->capture_default_str();
-  g->add_option("--width", f.encoder.width, with_paper("ViT width", text(paper.encoder.width)))->capture_default_str();
-  g->add_option("--mlp", f.encoder.mlp, with_paper("ViT MLP size, or hidden size of --encoder mlp", text(paper.encoder.mlp)))
-      ->capture_default_str();
-  g->add_option("--head", f.encoder.head,
-                with_paper("ViT output: none = the CLS output is the embedding (needs --width = the image feature size), "
-                           "linear = a Linear(width->image features) head; linear and mlp encoders need linear",
-                           paper.encoder.head))
-      ->check(CLI::IsMember({"linear", "none"}))
-      ->capture_default_str();
-  g->add_option("--pos-embed", f.encoder.pos_embed,
-                with_paper("learned, or none (the released code's all-zero position embeddings)", paper.encoder.pos_embed))
-      ->check(CLI::IsMember({"learned", "none"}))
-      ->capture_default_str();
-  g->add_option("--dropout", f.encoder.dropout, with_paper("Dropout rate in the encoder", text(paper.encoder.dropout)))->capture_default_str();
-  g->add_flag("--tanh-output,!--no-tanh-output", f.encoder.tanh_output, "tanh after the final norm (released code)");
+  bind_value(g, o, "--steps", FIELD(steps), with_paper("Optimisation steps", "from --epochs"));
+  bind_value(g, o, "--epochs", FIELD(epochs),
+       with_paper("Training length in passes over the training pool (library images, or real samples with "
+                  "--no-library), converted to steps from its size and --batch; replaces --steps (0 = use --steps)",
+                  text(paper.epochs)));
+  bind_value(g, o, "--batch", FIELD(batch), with_paper("Batch size", text(paper.batch)));
+  bind_value(g, o, "--lr", FIELD(lr), with_paper("Adam learning rate", text(paper.lr)));
+  bind_value(g, o, "--weight-decay", FIELD(weight_decay), with_paper("Decoupled weight decay", text(paper.weight_decay)));
+  bind_value(g, o, "--seed", FIELD(seed), "Random seed (weights, batches, virtual samples, dropout)");
+  bind_value(g, o, "--encoder", FIELD(encoder.kind), with_paper("fMRI encoder: vit, linear or mlp", paper.encoder.kind))
+      ->check(CLI::IsMember({"vit", "linear", "mlp"}));
+  bind_value(g, o, "--depth", FIELD(encoder.depth), with_paper("ViT depth (ablation 6/12/24)", text(paper.encoder.depth)));
+  bind_value(g, o, "--heads", FIELD(encoder.heads), with_paper("ViT heads (ablation 4/8/16)", text(paper.encoder.heads)));
+  bind_value(g, o, "--width", FIELD(encoder.width), with_paper("ViT width", text(paper.encoder.width)));
+  bind_value(g, o, "--mlp", FIELD(encoder.mlp), with_paper("ViT MLP size, or hidden size of --encoder mlp", text(paper.encoder.mlp)));
+  bind_value(g, o, "--head", FIELD(encoder.head),
+       with_paper("ViT output: none = the CLS output is the embedding (needs --width = the image feature size), "
+                  "linear = a Linear(width->image features) head; linear and mlp encoders need linear",
+                  paper.encoder.head))
+      ->check(CLI::IsMember({"linear", "none"}));
+  bind_value(g, o, "--pos-embed", FIELD(encoder.pos_embed),
+       with_paper("learned, or none (the released code's all-zero position embeddings)", paper.encoder.pos_embed))
+      ->check(CLI::IsMember({"learned", "none"}));
+  bind_value(g, o, "--dropout", FIELD(encoder.dropout), with_paper("Dropout rate in the encoder", text(paper.encoder.dropout)));
+  bind_flag(g, o, "--tanh-output,!--no-tanh-output", FIELD(encoder.tanh_output), "tanh after the final norm (released code)");
   g->add_flag("--no-library", o.no_library, "V off: pair each real sample with its own stimulus image instead of semantic-library images");
   g->add_flag("--no-virtual", o.no_virtual, "B off: real samples only, no virtual brain activity (Eq. 1)");
-  g->add_option("--virtual-mode", f.virtual_mode, "paper (masked softmax), literal (Eq. 1 unnormalised) or released (random subset)")
-      ->check(CLI::IsMember({"paper", "literal", "released"}))
-      ->capture_default_str();
-  g->add_option("--temperature", f.temperature, with_paper("Logits = cosine / temperature", text(paper.temperature)))->capture_default_str();
-  g->add_flag("--learn-temperature", f.learn_temperature, "Learn the logit scale as CLIP does, starting from 1/temperature");
-  g->add_flag("--symmetric", f.symmetric, "Add the image->fMRI direction to the loss");
-  g->add_option("--normalize", f.normalize,
-                with_paper("fMRI voxel normalisation with training statistics: none or zscore", paper.normalize))
-      ->check(CLI::IsMember({"none", "zscore"}))
-      ->capture_default_str();
-  g->add_option("--val-classes", f.val_classes,
-                "Hold out this many TRAINING classes to choose the best step (0 = last step); the final model is then "
-                "trained on the others unless --retrain-all")
-      ->capture_default_str();
-  g->add_flag("--retrain-all", f.retrain_all,
-              "With --val-classes: after choosing the step, retrain from scratch on ALL training classes for that many steps");
-  g->add_option("--eval-every", f.eval_every, "Steps between held-out-class checks")->capture_default_str();
-  g->add_option("--checkpoint-every", f.checkpoint_every, "Steps between checkpoints (0 = only at the end)")->capture_default_str();
-  g->add_option("--log-every", f.log_every, "Steps between lines of train_log.jsonl")->capture_default_str();
+  bind_choice(g, o, "--virtual-mode", FIELD(virtual_mode), {"paper", "literal", "released"}, model::parse_virtual_mode,
+              [](model::VirtualMode m) { return model::to_string(m); },
+              "paper (masked softmax), literal (Eq. 1 unnormalised) or released (random subset)");
+  bind_value(g, o, "--temperature", FIELD(temperature), with_paper("Logits = cosine / temperature", text(paper.temperature)));
+  bind_flag(g, o, "--learn-temperature", FIELD(learn_temperature), "Learn the logit scale as CLIP does, starting from 1/temperature");
+  bind_flag(g, o, "--symmetric", FIELD(symmetric), "Add the image->fMRI direction to the loss");
+  bind_choice(g, o, "--normalize", FIELD(normalize), {"none", "zscore"}, data::parse_normalize, data::normalize_name,
+              with_paper("fMRI voxel normalisation with training statistics: none or zscore",
+                         data::normalize_name(paper.normalize)));
+  bind_value(g, o, "--val-classes", FIELD(val_classes),
+       "Hold out this many TRAINING classes to choose the best step (0 = last step); the final model is then "
+       "trained on the others unless --retrain-all");
+  bind_flag(g, o, "--retrain-all", FIELD(retrain_all),
+            "With --val-classes: after choosing the step, retrain from scratch on ALL training classes for that many steps");
+  bind_value(g, o, "--eval-every", FIELD(eval_every), "Steps between held-out-class checks");
+  bind_value(g, o, "--checkpoint-every", FIELD(checkpoint_every), "Steps between checkpoints (0 = only at the end)");
+  bind_value(g, o, "--log-every", FIELD(log_every), "Steps between lines of train_log.jsonl");
 }
+#undef FIELD
 
 train::TrainConfig resolve_train_config(const TrainOptions& o) {
   train::TrainConfig c = o.paper ? train::paper_config() : train::TrainConfig{};
@@ -93,39 +123,12 @@ train::TrainConfig resolve_train_config(const TrainOptions& o) {
     }
     train::apply_overrides(c, j, o.config_file);
   }
-  const auto& f = o.flags;
   auto given = [&](const char* name) { return o.cmd->count(name) > 0; };
   BRAINSEM_CHECK(!(given("--steps") && given("--epochs")), "give --steps or --epochs, not both");
-  if (given("--steps")) {
-    c.steps = f.steps;
-    c.epochs = 0;  // an explicit step count replaces a length in epochs (e.g. --paper's)
-  }
-  if (given("--epochs")) c.epochs = f.epochs;
-  if (given("--batch")) c.batch = f.batch;
-  if (given("--lr")) c.lr = f.lr;
-  if (given("--weight-decay")) c.weight_decay = f.weight_decay;
-  if (given("--seed")) c.seed = f.seed;
-  if (given("--encoder")) c.encoder.kind = f.encoder.kind;
-  if (given("--depth")) c.encoder.depth = f.encoder.depth;
-  if (given("--heads")) c.encoder.heads = f.encoder.heads;
-  if (given("--width")) c.encoder.width = f.encoder.width;
-  if (given("--mlp")) c.encoder.mlp = f.encoder.mlp;
-  if (given("--pos-embed")) c.encoder.pos_embed = f.encoder.pos_embed;
-  if (given("--dropout")) c.encoder.dropout = f.encoder.dropout;
-  if (given("--tanh-output")) c.encoder.tanh_output = f.encoder.tanh_output;
-  if (given("--head")) c.encoder.head = f.encoder.head;
+  for (const auto& apply : o.apply_given) apply(c);
+  if (given("--steps")) c.epochs = 0;  // an explicit step count replaces a length in epochs (e.g. --paper's)
   if (o.no_library) c.library = false;
   if (o.no_virtual) c.virtual_brain = false;
-  if (given("--virtual-mode")) c.virtual_mode = f.virtual_mode;
-  if (given("--temperature")) c.temperature = f.temperature;
-  if (given("--learn-temperature")) c.learn_temperature = f.learn_temperature;
-  if (given("--symmetric")) c.symmetric = f.symmetric;
-  if (given("--normalize")) c.normalize = f.normalize;
-  if (given("--val-classes")) c.val_classes = f.val_classes;
-  if (given("--retrain-all")) c.retrain_all = f.retrain_all;
-  if (given("--eval-every")) c.eval_every = f.eval_every;
-  if (given("--checkpoint-every")) c.checkpoint_every = f.checkpoint_every;
-  if (given("--log-every")) c.log_every = f.log_every;
   train::validate(c);
   return c;
 }

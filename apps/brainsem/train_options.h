@@ -3,7 +3,9 @@
 // Precedence: TrainConfig{} (or paper_config() with --paper) < --config FILE < individual flags.
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "brainsem/train/train_config.h"
 
@@ -14,6 +16,8 @@ struct TrainOptions {
   bool paper = false;
   bool no_library = false, no_virtual = false;
   train::TrainConfig flags;  // values of the individual flags (applied only when given)
+  // One per bound flag: copies its value from `flags` into a config when it was given.
+  std::vector<std::function<void(train::TrainConfig&)>> apply_given;
   CLI::App* cmd = nullptr;
 };
 

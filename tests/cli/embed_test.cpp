@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "brainsem/clip/encoder.h"
+#include "brainsem/clip/image_encoder.h"
 #include "brainsem/data/feature_store.h"
 #include "testing/paths.h"
 

@@ -113,7 +113,7 @@ TEST(CliEmbedText, BadInputFailsClearlyAndWritesNothing) {
   std::ofstream(tmp / "dup.txt") << "dog\ncat\ndog\n";
   expect_fail("--model " + q(tmp / "missing") + " --classes " + q(tmp / "ok.txt"), "model not found");
   expect_fail("--model " + q(model) + " --classes " + q(tmp / "empty.txt"), "no class names");
-  expect_fail("--model " + q(model) + " --classes " + q(tmp / "blank_line.txt"), "blank_line.txt:2: empty class name");
+  expect_fail("--model " + q(model) + " --classes " + q(tmp / "blank_line.txt"), "blank_line.txt: line 2 is empty");
   expect_fail("--model " + q(model) + " --classes " + q(tmp / "dup.txt"), "appears twice");
   expect_fail("--model " + q(model) + " --classes " + q(tmp / "nope.txt"), "nope.txt");
   expect_fail("--model " + q(model) + " --classes " + q(tmp / "ok.txt") + " --templates " + q(tmp / "ok.txt"),

@@ -118,7 +118,7 @@ TEST(ClipText, HuggingFaceGoldenPooledAndEmbeds) {
   const auto ids = ref("text_input_ids");  // [2, 10], padded with the end token 999
   torch::NoGradGuard ng;
   const auto out = enc->model().forward(ids);
-  // Tolerance 1e-4 absolute (issue 5 §4); float32 on both sides.
+  // Tolerance 1e-4 absolute; float32 on both sides.
   EXPECT_TRUE(all_close(out.pooled, ref("text_pooled"), 1e-4));
   EXPECT_TRUE(all_close(out.embeds, ref("text_embeds"), 1e-4));
   EXPECT_TRUE(all_close(enc->encode_ids(ids), ref("text_embeds"), 1e-4));

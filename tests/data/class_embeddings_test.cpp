@@ -6,6 +6,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/data/class_embeddings.h"
 #include "brainsem/io/safetensors.h"
+#include "testing/errors.h"
 #include "testing/paths.h"
 
 using namespace brainsem;
@@ -20,15 +21,7 @@ data::ClassEmbeddings table3() {
   return t;
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using brainsem::testing::error_of;
 }  // namespace
 
 TEST(ClassEmbeddings, RoundTripKeepsRowsNamesAndProvenance) {

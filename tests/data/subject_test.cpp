@@ -14,6 +14,7 @@
 #include "brainsem/data/subject_export.h"
 #include "brainsem/io/bdata.h"
 #include "brainsem/io/safetensors.h"
+#include "testing/errors.h"
 #include "testing/paths.h"
 
 namespace fs = std::filesystem;
@@ -26,14 +27,7 @@ fs::path fixture() { return brainsem::testing::shared_dir() / "god/synthetic_god
 
 const std::vector<int64_t> kSizes = {12, 10, 9, 7, 6, 5, 4};
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const brainsem::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using brainsem::testing::error_of;
 
 void expect_same(const SubjectData& a, const SubjectData& b) {
   EXPECT_TRUE(torch::equal(a.train_x, b.train_x));

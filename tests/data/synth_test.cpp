@@ -121,7 +121,7 @@ double oracle_top1(const bd::SynthTruth& t, int s, const bd::SynthSamples& smp) 
 }  // namespace
 
 TEST(SynthClasses, VendoredTableMatchesWordNet) {
-  if (!bd::WordNet::available()) GTEST_SKIP() << "wordnet-base not installed";
+  if (!bd::WordNet::available()) BRAINSEM_MISSING_FIXTURE(std::string("wordnet-base not installed: run scripts/install_deps.sh (or apt-get install wordnet-base)"));
   EXPECT_EQ(bd::derive_class_table(bd::WordNet::load()), std::string(brainsem::core::resource("synth_class_centres")))
       << "regenerate with: brainsem synth --write-centre-table data/synth/god_class_centres.tsv";
 }

@@ -16,7 +16,7 @@ const WordNet& wordnet() {
   return wn;
 }
 #define REQUIRE_WORDNET() \
-  if (!WordNet::available()) GTEST_SKIP() << "wordnet-base not installed"
+  if (!WordNet::available()) BRAINSEM_MISSING_FIXTURE(std::string("wordnet-base not installed: run scripts/install_deps.sh (or apt-get install wordnet-base)"))
 }  // namespace
 
 TEST(WordNet, NamesAndHypernyms) {

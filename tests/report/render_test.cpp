@@ -1,4 +1,4 @@
-// Renders a report in headless Chromium through scripts/render_report.sh (issue 6 §6). Skips
+// Renders a report in headless Chromium through scripts/render_report.sh. Skips
 // when chromium is not installed (the script exits 77).
 #include <gtest/gtest.h>
 

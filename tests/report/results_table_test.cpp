@@ -9,8 +9,8 @@
 using namespace brainsem::report;
 
 namespace {
-brainsem::train::MethodScore score(const std::string& method, double top1, double top5) {
-  brainsem::train::MethodScore m;
+brainsem::experiment::MethodScore score(const std::string& method, double top1, double top5) {
+  brainsem::experiment::MethodScore m;
   m.method = method;
   m.prototype = "stimulus";
   m.n = 50;

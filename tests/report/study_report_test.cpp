@@ -6,7 +6,7 @@
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
-#include "brainsem/report/ablation.h"
+#include "brainsem/experiment/ablation.h"
 #include "brainsem/report/study_report.h"
 #include "testing/paths.h"
 
@@ -51,11 +51,11 @@ TEST(StudyReport, DemoDirectoryWithAblationAndSubjectStatistics) {
   fake_run(tmp / "demo/runs/Subject1", 0.20);
   fake_run(tmp / "demo/runs/Subject10", 0.40);
   std::ofstream(tmp / "demo/manifest.json") << json{{"seed", 1}, {"data", {{"subjects", 3}}}}.dump();
-  brainsem::report::AblationTable t;
+  brainsem::experiment::AblationTable t;
   t.subjects = {1};
   t.seeds = {0};
   t.prototype = "stimulus";
-  brainsem::report::AblationRow r;
+  brainsem::experiment::AblationRow r;
   r.name = "V+B+_b100_linear";
   r.cells = 1;
   r.top1 = {0.31, 0, 1};

@@ -14,6 +14,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
 #include "brainsem/core/resources.h"
+#include "brainsem/core/text.h"
 #include "brainsem/data/feature_store.h"
 
 namespace brainsem::clip {
@@ -31,11 +32,6 @@ bool is_image_file(const fs::path& p) {
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
 }
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 }  // namespace
 
 ImageEntry make_entry(const fs::path& path) {
@@ -63,7 +59,7 @@ std::vector<ImageEntry> list_images(const fs::path& src) {
     BRAINSEM_CHECK(in, src.string(), ": cannot read the image list");
     std::string line;
     for (int lineno = 1; std::getline(in, line); ++lineno) {
-      line = trim(line);
+      line = core::trim(line);
       if (line.empty() || line[0] == '#') continue;
       fs::path p(line);
       if (p.is_relative()) p = src.parent_path() / p;
@@ -85,7 +81,7 @@ std::vector<ImageEntry> select_classes(const std::vector<ImageEntry>& entries, c
     BRAINSEM_CHECK(in, classes_file.string(), ": cannot read the class list (one synset per line)");
     std::string line;
     for (int lineno = 1; std::getline(in, line); ++lineno) {
-      line = trim(line);
+      line = core::trim(line);
       if (line.empty() || line[0] == '#') continue;
       std::string first = line.substr(0, line.find_first_of(" \t,"));
       BRAINSEM_CHECK(is_synset(first), classes_file.string(), ":", lineno, ": '", first,
@@ -107,14 +103,14 @@ LeakageGuard LeakageGuard::god() {
   LeakageGuard g;
   std::istringstream tsv{std::string(core::resource("god_test_tsv"))};
   for (std::string line; std::getline(tsv, line);) {
-    const std::string name = trim(line.substr(0, line.find('\t')));
+    const std::string name = core::trim(line.substr(0, line.find('\t')));
     if (name.size() < 10) continue;
     g.test_images.insert(name);
     g.test_classes.insert(name.substr(0, 9));
   }
   std::istringstream csv{std::string(core::resource("god_test_info_csv"))};
   for (std::string line; std::getline(csv, line);) {
-    const std::string name = trim(line.substr(0, line.find(',')));
+    const std::string name = core::trim(line.substr(0, line.find(',')));
     if (name.size() < 10 || !is_synset(name.substr(0, 9))) continue;  // header
     g.test_images.insert(name);
     g.test_classes.insert(name.substr(0, 9));

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "brainsem/clip/encoder.h"
+#include "brainsem/clip/image_encoder.h"
 
 namespace brainsem::clip {
 

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "brainsem/clip/encoder.h"
+#include "brainsem/clip/image_encoder.h"
 #include "brainsem/core/error.h"
 
 namespace brainsem::clip {

@@ -2,6 +2,7 @@
 
 #include "brainsem/clip/vit.h"
 #include "brainsem/core/error.h"
+#include "brainsem/core/rng.h"
 
 namespace brainsem::clip {
 
@@ -81,7 +82,7 @@ void ModifiedResNet::load_openai(StrictWeights& w, const std::string& p) {
 }
 
 void ModifiedResNet::init_random(uint64_t seed) {
-  torch::manual_seed(seed);
+  const core::SeededTorchScope seeded(seed);  // random weights without resetting the process's generator
   const int64_t W = cfg_.width;
   stem1_ = random_conv_bn(W / 2, 3, 3);
   stem1_.stride = 2;

@@ -11,6 +11,7 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
+#include "brainsem/core/rng.h"
 
 namespace brainsem::clip {
 
@@ -98,7 +99,7 @@ void TextTransformer::load_hf(StrictWeights& w) {
 }
 
 void TextTransformer::init_random(uint64_t seed) {
-  torch::manual_seed(seed);
+  const core::SeededTorchScope seeded(seed);  // random weights without resetting the process's generator
   const int64_t W = cfg_.width, M = cfg_.mlp_width;
   auto r = [](std::vector<int64_t> s) { return torch::randn(s) * 0.02; };
   token_embedding_ = r({cfg_.vocab_size, W});

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "brainsem/core/error.h"
+#include "brainsem/core/rng.h"
 
 namespace brainsem::clip {
 
@@ -112,7 +113,7 @@ void VisionTransformer::load_hf(StrictWeights& w) {
 }
 
 void VisionTransformer::init_random(uint64_t seed) {
-  torch::manual_seed(seed);
+  const core::SeededTorchScope seeded(seed);  // random weights without resetting the process's generator
   const int64_t W = cfg_.width, M = cfg_.mlp_width, P = cfg_.patch_size;
   auto r = [](std::vector<int64_t> s) { return torch::randn(s) * 0.02; };
   conv1_ = r({W, 3, P, P});

@@ -106,7 +106,8 @@ ClassEmbeddings read_class_embeddings(const std::filesystem::path& path) {
   return t;
 }
 
-void write_class_embeddings(const std::filesystem::path& path, const ClassEmbeddings& t) {
+void write_class_embeddings(const std::filesystem::path& path, const ClassEmbeddings& t,
+                            const std::map<std::string, std::string>& provenance) {
   validate_class_embeddings(t, path.string());
   json extra = json::object();
   for (const auto& [k, v] : t.extra) extra[k] = v;
@@ -114,6 +115,8 @@ void write_class_embeddings(const std::filesystem::path& path, const ClassEmbedd
                                         {"classes", json(t.classes).dump()},
                                         {"encoder", t.encoder},
                                         {"extra", extra.dump()}};
+  for (const auto& [k, v] : provenance)
+    BRAINSEM_CHECK(md.emplace(k, v).second, "write_class_embeddings: metadata key '", k, "' is the table's own");
   io::write_safetensors(path, {{"embeddings", t.embeddings.to(torch::kFloat32).contiguous()}}, md);
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Class-embedding tables: one vector per class (e.g. CLIP text prototypes from `brainsem
 // embed-text`, word vectors, mean image features), used instead of image features as training
-// targets and zero-shot prototypes (issue 5 §2, docs/generic_data.md).
+// targets and zero-shot prototypes (docs/generic_data.md).
 //
 // File: safetensors with one tensor "embeddings" (F32 or F64 [C, E]; stored F32 by our writer)
 // and __metadata__:
@@ -41,8 +41,10 @@ struct ClassEmbeddings {
 
 // Reads and validates (shape, finiteness, unique non-empty class names, format string).
 ClassEmbeddings read_class_embeddings(const std::filesystem::path& path);
-// Validates and writes atomically.
-void write_class_embeddings(const std::filesystem::path& path, const ClassEmbeddings& table);
+// Validates and writes atomically. `provenance`: further metadata keys (e.g. embed-text's templates);
+// they may not replace format, classes, encoder or extra.
+void write_class_embeddings(const std::filesystem::path& path, const ClassEmbeddings& table,
+                            const std::map<std::string, std::string>& provenance = {});
 // Throws naming `where` for: not [C, E], C != classes, non-finite values, empty/duplicate names.
 void validate_class_embeddings(const ClassEmbeddings& table, const std::string& where);
 

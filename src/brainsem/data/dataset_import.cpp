@@ -4,35 +4,13 @@
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
+#include "brainsem/core/text.h"
 #include "brainsem/data/subject_export.h"
 #include "brainsem/io/npy.h"
 
 namespace fs = std::filesystem;
 
 namespace brainsem::data {
-
-namespace {
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-}  // namespace
-
-std::vector<std::string> read_lines(const fs::path& path, const std::string& what) {
-  const std::string text = core::read_text_file(path);
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    lines.push_back(trim(text.substr(pos, nl - pos)));
-    pos = nl + 1;
-  }
-  for (size_t i = 0; i < lines.size(); ++i)
-    BRAINSEM_CHECK(!lines[i].empty(), path.string(), ": line ", i + 1, " is empty; ", what,
-                   " needs one non-empty entry per line");
-  return lines;
-}
 
 SubjectData import_dataset(const ImportInputs& in) {
   BRAINSEM_CHECK(!in.x.empty() && !in.rois.empty() && !in.classes.empty(),
@@ -53,18 +31,18 @@ SubjectData import_dataset(const ImportInputs& in) {
            ", voxel column ", bad[0][1].item<int64_t>(), "; drop or impute those voxels before importing");
   }
 
-  auto rois = read_lines(in.rois, "the ROI file (one ROI name per voxel)");
+  auto rois = core::read_lines(in.rois, "the ROI file (one ROI name per voxel)");
   BRAINSEM_CHECK(static_cast<int64_t>(rois.size()) == v, in.rois.string(), ": ", rois.size(), " ROI names but ", xw,
                  " has ", v, " voxel columns; give one ROI name per voxel column");
   for (size_t i = 0; i < rois.size(); ++i)
     BRAINSEM_CHECK(rois[i].find_first_of(" \t,+") == std::string::npos, in.rois.string(), ": line ", i + 1, ": ROI name '",
                    rois[i], "' is not one token (no spaces, ',' or '+', which --rois lists use)");
-  auto classes = read_lines(in.classes, "the class file (one class name per sample)");
+  auto classes = core::read_lines(in.classes, "the class file (one class name per sample)");
   BRAINSEM_CHECK(static_cast<int64_t>(classes.size()) == n, in.classes.string(), ": ", classes.size(),
                  " class names but ", xw, " has ", n, " sample rows; give one class per sample row");
   std::vector<std::string> names;
   if (!in.stimuli.empty()) {
-    names = read_lines(in.stimuli, "the stimulus file (one stimulus name per sample)");
+    names = core::read_lines(in.stimuli, "the stimulus file (one stimulus name per sample)");
     BRAINSEM_CHECK(static_cast<int64_t>(names.size()) == n, in.stimuli.string(), ": ", names.size(),
                    " stimulus names but ", xw, " has ", n, " sample rows");
   } else {
@@ -72,7 +50,7 @@ SubjectData import_dataset(const ImportInputs& in) {
   }
   std::vector<bool> is_test(n, false);
   if (!in.split.empty()) {
-    auto split = read_lines(in.split, "the split file (train or test per sample)");
+    auto split = core::read_lines(in.split, "the split file (train or test per sample)");
     BRAINSEM_CHECK(static_cast<int64_t>(split.size()) == n, in.split.string(), ": ", split.size(), " split entries but ",
                    xw, " has ", n, " sample rows");
     for (int64_t i = 0; i < n; ++i) {

@@ -1,6 +1,6 @@
 #pragma once
-// `brainsem data import`: a generic fMRI dataset from plain files a user has (issue 5 §1,
-// docs/generic_data.md), packed into the subject safetensors format (docs/god_format.md §5) so
+// `brainsem data import`: a generic fMRI dataset from plain files a user has
+// (docs/generic_data.md), packed into the subject safetensors format (docs/god_format.md §5) so
 // every command that accepts a GOD subject accepts it.
 //   x        .npy [N, V] float32/float64, C order: one row per sample, one column per voxel
 //   rois     text, V lines: the ROI name of each voxel (one token per ROI, first-appearance order)
@@ -18,10 +18,6 @@ namespace brainsem::data {
 struct ImportInputs {
   std::filesystem::path x, rois, classes, stimuli, split;  // stimuli and split may be empty
 };
-
-// Reads a text file with one entry per line (trailing '\r' and surrounding spaces removed, one
-// final empty line allowed). Throws naming the file and line for an empty line.
-std::vector<std::string> read_lines(const std::filesystem::path& path, const std::string& what);
 
 // Packs the matrix into ROI tokens [N, R, P] (each ROI's voxels in column order, zero-padded to
 // the widest ROI) and splits the rows. Refuses, naming the file and row/line: row/line count

@@ -1,5 +1,5 @@
 #pragma once
-// The CLIP feature store: image embeddings computed once and reused (issue 2 §4).
+// The CLIP feature store: image embeddings computed once and reused.
 //
 // File: safetensors with one tensor "features" F32 [N, E] (one row per image) and __metadata__:
 //   format         "brainsem.features.v1"

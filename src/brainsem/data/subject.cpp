@@ -89,6 +89,8 @@ Normalize parse_normalize(const std::string& name) {
 }
 
 std::string normalize_name(Normalize n) { return n == Normalize::zscore ? "zscore" : "none"; }
+void to_json(nlohmann::json& j, Normalize n) { j = normalize_name(n); }
+void from_json(const nlohmann::json& j, Normalize& n) { n = parse_normalize(j.get<std::string>()); }
 
 int64_t image_index_mismatches(const io::BData& b) {
   if (!b.has_key("image_index") || !b.has_key("stimulus_id") || !b.has_key("DataType")) return 0;

@@ -1,5 +1,5 @@
 #pragma once
-// One subject's fMRI in the packed form the model uses (issue 2 §2):
+// One subject's fMRI in the packed form the model uses:
 //   train_x [N_train, R, P] float32, rows in file order
 //   test_x  [N_test,  R, P] float32, the mean over the repeats of each test image, rows in
 //           ascending stimulus_id
@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -76,5 +77,8 @@ int64_t image_index_mismatches(const io::BData& b);
 // "none" | "zscore" <-> Normalize; parse throws for anything else.
 Normalize parse_normalize(const std::string& name);
 std::string normalize_name(Normalize n);
+// JSON: the name; an unknown name is refused (parse_normalize).
+void to_json(nlohmann::json& j, Normalize n);
+void from_json(const nlohmann::json& j, Normalize& n);
 
 }  // namespace brainsem::data

@@ -1,5 +1,5 @@
 #pragma once
-// The embedded GOD-shaped synthetic dataset (issue 2 §5; the model and every knob are described
+// The embedded GOD-shaped synthetic dataset (the model and every knob are described
 // in docs/synthetic_data.md). write_synthetic_dataset() writes, into a new directory:
 //   Subject1.h5 .. SubjectN.h5        BData (bdpy layout) like GOD's Subject*.h5
 //   stimulus_ImageNetTraining.tsv     the real GOD stimulus tables (copies)

@@ -33,7 +33,7 @@ class WordNet {
   std::unordered_map<std::string, Synset> synsets_;
 };
 
-// living_thing.n.01 = n00004258: biotic categories are its hyponyms (issue 6 §3).
+// living_thing.n.01 = n00004258: biotic categories are its hyponyms.
 inline constexpr const char* kLivingThing = "n00004258";
 
 }  // namespace brainsem::data

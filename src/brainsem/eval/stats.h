@@ -1,5 +1,5 @@
 #pragma once
-// Statistics for the paper's results (issue 6 §5): exact binomial tests against chance, bootstrap
+// Statistics for the paper's results: exact binomial tests against chance, bootstrap
 // intervals, permutation nulls, paired tests, correlations with p-values, and a split-half noise
 // ceiling. Formulas and conventions are written out in docs/statistics.md.
 //

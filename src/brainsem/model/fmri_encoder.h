@@ -14,6 +14,7 @@
 // to E; baselines that share the loss and the training loop (they need head = "linear").
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace brainsem::model {
@@ -32,6 +33,11 @@ struct FmriEncoderConfig {
   bool tanh_output = false;       // the released code applies tanh after the final norm
   std::string head = "linear";    // vit: linear (Linear(D->E) on the CLS output) | none (CLS output is the embedding)
 };
+
+// The fields a run records (tokens and token_width come from the data); a key missing from an
+// older file takes the default above (head: linear, what such runs meant).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FmriEncoderConfig, kind, width, depth, heads, mlp, out_dim, pos_embed,
+                                                dropout, tanh_output, head)
 
 // Checks the config and fails with a message naming the bad field.
 void validate(const FmriEncoderConfig& cfg);

@@ -15,6 +15,9 @@ VirtualMode parse_virtual_mode(const std::string& name) {
   fail("virtual mode '", name, "' is unknown; use paper, literal or released");
 }
 
+void to_json(nlohmann::json& j, VirtualMode mode) { j = to_string(mode); }
+void from_json(const nlohmann::json& j, VirtualMode& mode) { mode = parse_virtual_mode(j.get<std::string>()); }
+
 std::string to_string(VirtualMode mode) {
   switch (mode) {
     case VirtualMode::paper: return "paper";

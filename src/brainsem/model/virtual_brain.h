@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ namespace brainsem::model {
 enum class VirtualMode { paper, literal, released };
 VirtualMode parse_virtual_mode(const std::string& name);
 std::string to_string(VirtualMode mode);
+// JSON: the mode's name; an unknown name is refused (parse_virtual_mode), never mapped to a default.
+void to_json(nlohmann::json& j, VirtualMode mode);
+void from_json(const nlohmann::json& j, VirtualMode& mode);
 
 // Mixing weights [K] for one virtual sample (sum 1 except in literal mode). Uses only `rng`, so
 // a seeded std::mt19937_64 makes it reproducible.

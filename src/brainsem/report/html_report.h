@@ -1,5 +1,5 @@
 #pragma once
-// A self-contained HTML page (issue 6 §6): inline CSS, figures embedded as base64 data: URIs
+// A self-contained HTML page: inline CSS, figures embedded as base64 data: URIs
 // (PNG, SVG, JPEG), so the one file can be mailed or archived and still shows everything.
 // All text is HTML-escaped; nothing the caller passes is emitted as markup.
 #include <filesystem>

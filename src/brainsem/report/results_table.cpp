@@ -103,7 +103,7 @@ std::string format_table1(const std::vector<SubjectScores>& subjects, const std:
   for (const auto& method : methods) {
     os << pad(method, 20);
     for (const auto& s : subjects) {
-      const train::MethodScore* hit = nullptr;
+      const experiment::MethodScore* hit = nullptr;
       for (const auto& m : s.scores)
         if (m.method == method && m.prototype == prototype) hit = &m;
       if (hit == nullptr) {
@@ -129,7 +129,7 @@ std::string format_table1(const std::vector<SubjectScores>& subjects, const std:
   return os.str();
 }
 
-std::string format_subject_scores(const std::vector<train::MethodScore>& scores) {
+std::string format_subject_scores(const std::vector<experiment::MethodScore>& scores) {
   std::ostringstream os;
   os << pad("method", 20) << pad("prototype", 10) << lpad("top-1 %", 9) << lpad("95% CI", 14) << lpad("p", 10)
      << lpad("top-5 %", 9) << lpad("p", 10) << lpad("mean rank", 11) << "\n";

@@ -7,14 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "brainsem/train/study.h"
+#include "brainsem/experiment/study.h"
 
 namespace brainsem::report {
 
 // Scores of one subject, e.g. {"Subject1", [...]}.
 struct SubjectScores {
   std::string subject;
-  std::vector<train::MethodScore> scores;
+  std::vector<experiment::MethodScore> scores;
 };
 
 // The mean over subjects of one (method, prototype) pair. The interval is Student's t over the
@@ -36,7 +36,7 @@ nlohmann::json subject_means_json(const std::vector<SubjectScores>& subjects);
 // and the 95 % t-interval over subjects.
 std::string format_table1(const std::vector<SubjectScores>& subjects, const std::string& prototype);
 // One subject's scores with p-values and bootstrap intervals.
-std::string format_subject_scores(const std::vector<train::MethodScore>& scores);
+std::string format_subject_scores(const std::vector<experiment::MethodScore>& scores);
 // The same content as CSV (subject, method, prototype, top1, top5, ci, p, mean_rank), then with
 // several subjects one row per (method, prototype) with subject "mean": n = the number of subjects,
 // the ci columns the 95 % t-interval over subjects, p empty.

@@ -13,19 +13,20 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "brainsem/analysis/embedding_maps.h"
+#include "brainsem/analysis/retrieval.h"
+#include "brainsem/analysis/similarity.h"
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/data/wordnet.h"
 #include "brainsem/eval/stats.h"
-#include "brainsem/report/ablation.h"
-#include "brainsem/report/embedding_map_study.h"
+#include "brainsem/experiment/ablation.h"
+#include "brainsem/experiment/run_dir.h"
+#include "brainsem/experiment/score_context.h"
+#include "brainsem/experiment/study.h"
 #include "brainsem/report/html_report.h"
 #include "brainsem/report/results_table.h"
-#include "brainsem/report/retrieval.h"
-#include "brainsem/report/similarity_analysis.h"
 #include "brainsem/train/checkpoint.h"
-#include "brainsem/train/score_context.h"
-#include "brainsem/train/study.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -36,48 +37,19 @@ namespace {
 struct RunInfo {
   std::string subject;  // "Subject1" or the run directory's name
   fs::path dir;
-  json results;
-  std::vector<train::MethodScore> scores;
+  experiment::RunResults results;
 };
 
-train::MethodScore score_from_json(const json& s) {
-  train::MethodScore m;
-  m.method = s.at("method");
-  m.prototype = s.at("prototype");
-  m.n = s.at("n");
-  m.classes = s.at("classes");
-  m.top1 = s.at("top1");
-  m.top5 = s.at("top5");
-  m.mean_rank = s.at("mean_rank");
-  m.chance_top1 = s.at("chance_top1");
-  m.chance_top5 = s.at("chance_top5");
-  m.p_top1 = s.at("p_top1");
-  m.p_top5 = s.at("p_top5");
-  m.ci_top1 = {m.top1, s.at("ci_top1").at(0).get<double>(), s.at("ci_top1").at(1).get<double>(), 0.95};
-  m.ci_top5 = {m.top5, s.at("ci_top5").at(0).get<double>(), s.at("ci_top5").at(1).get<double>(), 0.95};
-  if (s.contains("ranks")) m.ranks = s.at("ranks").get<std::vector<int64_t>>();
-  if (s.contains("details")) m.details = s.at("details");
-  if (s.contains("note")) m.note = s.at("note");
-  return m;
-}
-
 RunInfo read_run(const fs::path& dir, const std::string& subject) {
-  RunInfo r{subject, dir, {}, {}};
-  BRAINSEM_CHECK(fs::exists(dir / "results.json"), dir, " has no results.json; finish the run (`brainsem train`) first");
-  try {
-    r.results = json::parse(core::read_text_file(dir / "results.json"));
-    for (const auto& s : r.results.at("scores")) r.scores.push_back(score_from_json(s));
-  } catch (const json::exception& e) {
-    fail(dir / "results.json", " is not a results file of `brainsem train`: ", e.what());
-  }
-  BRAINSEM_CHECK(!r.scores.empty(), dir / "results.json", " holds no scores");
-  return r;
+  BRAINSEM_CHECK(fs::exists(dir / experiment::kRunResultsFile), dir, " has no ", experiment::kRunResultsFile,
+                 "; finish the run (`brainsem train`) first");
+  return {subject, dir, experiment::read_run_results(dir)};
 }
 
 // Subject<N> directories sorted by N, others by name.
 std::vector<RunInfo> find_runs(const fs::path& dir, bool* demo) {
   std::vector<RunInfo> runs;
-  if (fs::exists(dir / "config.json") && fs::exists(dir / "results.json")) {
+  if (fs::exists(dir / experiment::kRunConfigFile) && fs::exists(dir / experiment::kRunResultsFile)) {
     *demo = false;
     auto p = fs::absolute(dir).lexically_normal();
     if (p.filename().empty()) p = p.parent_path();
@@ -156,7 +128,7 @@ void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
   // Table 1 across subjects: (method, prototype) rows in first-seen order.
   std::vector<std::pair<std::string, std::string>> keys;
   for (const auto& r : runs)
-    for (const auto& m : r.scores)
+    for (const auto& m : r.results.scores)
       if (std::find(keys.begin(), keys.end(), std::make_pair(m.method, m.prototype)) == keys.end())
         keys.push_back({m.method, m.prototype});
   Table t;
@@ -168,17 +140,17 @@ void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
     t.header.push_back("top-5 mean ± sd [95% t-interval over subjects]");
   }
   std::vector<SubjectScores> by_subject;
-  for (const auto& r : runs) by_subject.push_back({r.subject, r.scores});
+  for (const auto& r : runs) by_subject.push_back({r.subject, r.results.scores});
   const auto means = subject_means(by_subject);
   std::vector<double> best(runs.size(), -1);
   for (size_t ri = 0; ri < runs.size(); ++ri)
-    for (const auto& m : runs[ri].scores)
+    for (const auto& m : runs[ri].results.scores)
       if (m.method != "oracle") best[ri] = std::max(best[ri], m.top1);
   for (const auto& [method, proto] : keys) {
     std::vector<std::string> row{method, proto};
     for (size_t ri = 0; ri < runs.size(); ++ri) {
-      const train::MethodScore* m = nullptr;
-      for (const auto& s : runs[ri].scores)
+      const experiment::MethodScore* m = nullptr;
+      for (const auto& s : runs[ri].results.scores)
         if (s.method == method && s.prototype == proto) m = &s;
       if (!m) {
         row.push_back("–");
@@ -210,19 +182,19 @@ void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
     Table d;
     d.caption = r.subject + ": intervals and p-values";
     d.header = {"method", "prototype", "n", "classes", "top-1 % [95% CI]", "p (top-1)", "top-5 % [95% CI]", "p (top-5)", "mean rank"};
-    for (const auto& m : r.scores)
+    for (const auto& m : r.results.scores)
       d.rows.push_back({m.method, m.prototype, std::to_string(m.n), std::to_string(m.classes),
                         format_interval(100 * m.top1, 100 * m.ci_top1.lo, 100 * m.ci_top1.hi, 1), format_p(m.p_top1),
                         format_interval(100 * m.top5, 100 * m.ci_top5.lo, 100 * m.ci_top5.hi, 1), format_p(m.p_top5),
                         format_number(m.mean_rank, 1)});
-    if (!r.scores.empty())
-      d.note = "Chance: top-1 " + pct(r.scores[0].chance_top1) + " %, top-5 " + pct(r.scores[0].chance_top5) + " %.";
+    if (!r.results.scores.empty())
+      d.note = "Chance: top-1 " + pct(r.results.scores[0].chance_top1) + " %, top-5 " + pct(r.results.scores[0].chance_top5) + " %.";
     h.add_table(d);
   }
 }
 
 void ablation_section(HtmlReport& h, const fs::path& file) {
-  auto t = load_ablation(file);
+  auto t = experiment::load_ablation(file);
   h.add_section("Ablations (Tables 2-3)");
   Table tab;
   tab.caption = "Mean over subjects and seeds (" + t.prototype + " prototypes)";
@@ -260,29 +232,29 @@ Analyses ensure_analyses(const fs::path& analysis, const RunInfo& run, const Stu
   if (!need || !o.compute_missing) return a;
   if (!train::has_checkpoint(run.dir)) return a;  // nothing to compute from
   auto t0 = std::chrono::steady_clock::now();
-  auto tr = train::open_run(run.dir);
+  auto tr = experiment::open_run(run.dir);
   auto fresh = [](const fs::path& d) {
     if (fs::exists(d)) fs::remove_all(d);  // an incomplete earlier attempt
   };
   if (!fs::exists(a.retrieval / "retrieval.json")) {
     std::string desc;
-    auto store = default_retrieval_store(tr.study, &desc);
-    auto r = retrieve_run(tr, store, desc, RetrievalOptions{});
+    auto store = analysis::default_retrieval_store(tr.study, &desc);
+    auto r = analysis::retrieve_run(tr, store, desc, analysis::RetrievalOptions{});
     fresh(a.retrieval);
-    core::build_directory_atomically(a.retrieval, [&](const fs::path& tmp) { write_retrieval(tmp, r); });
+    core::build_directory_atomically(a.retrieval, [&](const fs::path& tmp) { analysis::write_retrieval(tmp, r); });
   }
   if (!fs::exists(a.similarity / "similarity.json")) {
-    auto s = analyse_run_similarity(tr, 3);
+    auto s = analysis::analyse_run_similarity(tr, 3);
     fresh(a.similarity);
-    core::build_directory_atomically(a.similarity, [&](const fs::path& tmp) { write_similarity(tmp, s); });
+    core::build_directory_atomically(a.similarity, [&](const fs::path& tmp) { analysis::write_similarity(tmp, s); });
   }
   if (!fs::exists(a.maps / "maps.json") && data::WordNet::available(o.wordnet)) {
-    MapOptions mo;
+    analysis::MapOptions mo;
     mo.max_train = o.map_train_samples;
     mo.tsne_iterations = o.tsne_iterations;
-    auto m = run_map_study(tr, data::WordNet::load(o.wordnet), mo);
+    auto m = analysis::run_map_study(tr, data::WordNet::load(o.wordnet), mo);
     fresh(a.maps);
-    core::build_directory_atomically(a.maps, [&](const fs::path& tmp) { write_map_study(tmp, m); });
+    core::build_directory_atomically(a.maps, [&](const fs::path& tmp) { analysis::write_map_study(tmp, m); });
   }
   a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return a;
@@ -304,9 +276,9 @@ std::vector<std::pair<std::string, json>> ensure_score_contexts(const fs::path& 
     if (!o.compute_missing || !train::has_checkpoint(run.dir)) continue;
     try {
       torch::NoGradGuard no_grad;
-      auto tr = train::open_run(run.dir);
+      auto tr = experiment::open_run(run.dir);
       auto embedding = tr.embed(tr.study.subject.test_x);  // [N_test, E]
-      auto j = train::score_context("brainsem", embedding, tr.study, tr.config.seed).to_json();
+      auto j = experiment::score_context("brainsem", embedding, tr.study, tr.config.seed).to_json();
       fs::create_directories(file.parent_path());
       core::write_text_atomically(file, j.dump(2) + "\n");
       out.push_back({run.subject, j});
@@ -507,15 +479,15 @@ void manifest_section(HtmlReport& h, const fs::path& dir, bool demo, const std::
   std::map<std::string, std::string> hashed;  // each input file hashed once
   for (const auto& r : runs) {
     const std::string p = r.subject + ".";
-    if (r.results.contains("train_seconds")) m.push_back({p + "train seconds", format_number(r.results.at("train_seconds").get<double>(), 1)});
-    if (r.results.contains("best_step")) m.push_back({p + "best step", r.results.at("best_step").dump()});
-    if (fs::exists(r.dir / "config.json")) {
-      auto c = json::parse(core::read_text_file(r.dir / "config.json"));
+    m.push_back({p + "train seconds", format_number(r.results.train_seconds, 1)});
+    m.push_back({p + "best step", std::to_string(r.results.best_step)});
+    if (fs::exists(r.dir / experiment::kRunConfigFile)) {
+      const json c = experiment::read_run_config_fields(r.dir);
       if (c.contains("seed")) m.push_back({p + "seed", c.at("seed").dump()});
       m.push_back({p + "config", c.dump()});
     }
-    if (fs::exists(r.dir / "inputs.json")) {
-      auto in = json::parse(core::read_text_file(r.dir / "inputs.json"));
+    if (fs::exists(r.dir / experiment::kRunInputsFile)) {
+      const json in = experiment::read_run_inputs(r.dir).to_json();
       for (auto it = in.begin(); it != in.end(); ++it) {
         if (!it.value().is_string() || it.value().get<std::string>().empty()) continue;
         const std::string f = it.value();

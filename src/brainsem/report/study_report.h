@@ -1,5 +1,5 @@
 #pragma once
-// `brainsem report`: one self-contained HTML page for a study (issue 6 §6): Table-1-style results
+// `brainsem report`: one self-contained HTML page for a study: Table-1-style results
 // with bootstrap intervals and binomial p-values, the ablation table when present, the Fig. 4
 // and Fig. 5 analyses, retrieval examples (Fig. 3) and the run manifest.
 //

@@ -5,7 +5,9 @@
 
 #include <string>
 
+#include "brainsem/data/subject.h"
 #include "brainsem/model/fmri_encoder.h"
+#include "brainsem/model/virtual_brain.h"
 
 namespace brainsem::train {
 
@@ -25,11 +27,11 @@ struct TrainConfig {
   uint64_t seed = 0;
   bool library = true;              // V: pair virtual samples with semantic-library images
   bool virtual_brain = true;        // B: virtual brain activity (Eq. 1); off = real samples only
-  std::string virtual_mode = "paper";  // paper | literal | released (model/virtual_brain.h)
+  model::VirtualMode virtual_mode = model::VirtualMode::paper;  // paper | literal | released (model/virtual_brain.h)
   double temperature = 0.07;        // the paper: 1 (plain cosine logits); CLIP's initial value 0.07
   bool learn_temperature = false;   // CLIP-style learnable logit scale, initialised at 1/temperature
   bool symmetric = false;
-  std::string normalize = "zscore"; // fMRI voxel normalisation with training statistics: none | zscore
+  data::Normalize normalize = data::Normalize::zscore;  // fMRI voxels, with training statistics: none | zscore
   int64_t val_classes = 0;          // training classes held out to choose the step (0 = off)
   // With val_classes: after choosing the step on the held-out classes, train again from scratch on
   // every training class for that many steps (train_brainsem). A Trainer given this flag is that
@@ -48,9 +50,20 @@ struct TrainConfig {
 // code; the paper trains "until the model converges").
 TrainConfig paper_config();
 
-void to_json(nlohmann::json& j, const TrainConfig& c);
-void from_json(const nlohmann::json& j, TrainConfig& c);
-// Applies a JSON object of overrides onto `c`, refusing unknown keys (typos must not pass).
+// The one field table: to_json / from_json (the fields alone, what two configs are compared by).
+// A key missing from an older file takes the default above (epochs 0, retrain_all false: what
+// such runs meant); the CLI's flags bind to the same fields (apps/brainsem/train_options.cpp).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, encoder, steps, epochs, batch, lr, weight_decay, seed, library,
+                                                virtual_brain, virtual_mode, temperature, learn_temperature, symmetric,
+                                                normalize, val_classes, retrain_all, eval_every, checkpoint_every, log_every)
+// The training-config document (a run's config.json, `--config` files): the fields plus format and
+// version (core/json_document.h). Version 1: the fields of to_json.
+inline constexpr const char* kTrainConfigFormat = "brainsem.train_config";
+inline constexpr int kTrainConfigVersion = 1;
+nlohmann::json train_config_document(const TrainConfig& c);
+// Reads a whole document (an unknown format or a newer version is refused; `where` names the file).
+TrainConfig train_config_from_document(nlohmann::json doc, const std::string& where);
+// Applies a JSON object of overrides (a partial or whole training-config document) onto `c`, refusing unknown keys (typos must not pass).
 void apply_overrides(TrainConfig& c, const nlohmann::json& overrides, const std::string& where);
 // Checks every field, the encoder's too; with `feature_dim` (E, the image features' size) also that
 // the encoder's output fits it (head none needs width == E), so a command can refuse before any output.

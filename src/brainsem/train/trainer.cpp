@@ -13,6 +13,7 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
+#include "brainsem/core/rng.h"
 #include "brainsem/eval/zero_shot.h"
 #include "brainsem/model/fuzzy_matching_loss.h"
 #include "brainsem/model/virtual_brain.h"
@@ -67,8 +68,10 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), 
   cfg_.encoder.tokens = data_.x.size(1);
   cfg_.encoder.token_width = data_.x.size(2);
   cfg_.encoder.out_dim = data_.sample_feature.size(1);
-  torch::manual_seed(cfg_.seed);  // initial weights
-  encoder_ = model::FmriEncoder(cfg_.encoder);
+  {
+    core::SeededTorchScope seeded(cfg_.seed);  // initial weights
+    encoder_ = model::FmriEncoder(cfg_.encoder);
+  }
   std::vector<torch::Tensor> params = encoder_->parameters();
   if (cfg_.learn_temperature) {
     log_scale_ = torch::full({1}, std::log(1.0 / cfg_.temperature), torch::requires_grad());
@@ -103,7 +106,7 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), 
 
 double Trainer::step_once() {
   auto rng = step_rng(cfg_.seed, step_);
-  torch::manual_seed(cfg_.seed * 1000003ull + static_cast<uint64_t>(step_));  // dropout masks
+  core::SeededTorchScope seeded(cfg_.seed * 1000003ull + static_cast<uint64_t>(step_));  // dropout masks
   std::uniform_int_distribution<size_t> pick(0, pool_.size() - 1);
   const int64_t b = cfg_.batch;
   std::vector<int64_t> classes(b), image_rows(b), sample_rows(b);
@@ -120,7 +123,7 @@ double Trainer::step_once() {
   }
   torch::Tensor x = cfg_.virtual_brain
                         ? model::virtual_batch(data_.x, data_.rows_of_class, classes,
-                                               model::parse_virtual_mode(cfg_.virtual_mode), rng)
+                                               cfg_.virtual_mode, rng)
                         : data_.x.index_select(0, torch::tensor(sample_rows, torch::kInt64));
   auto image_idx = torch::tensor(image_rows, torch::kInt64);
   torch::Tensor y = cfg_.library ? data_.library.index_select(0, image_idx) : data_.sample_feature.index_select(0, image_idx);

@@ -1,5 +1,5 @@
 #pragma once
-// The BrainSem training loop (issue 3 §2): each step draws `batch` items, pairs a (virtual) fMRI
+// The BrainSem training loop: each step draws `batch` items, pairs a (virtual) fMRI
 // sample of a class with an image feature of the same class, and takes an Adam step on the fuzzy
 // matching loss. Every random choice of step s comes from a generator seeded by (seed, s), so a
 // run resumed from a checkpoint at step s continues exactly as if it had never stopped.
