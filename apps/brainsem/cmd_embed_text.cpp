@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <set>
 
+#include "brainsem/clip/prompts.h"
 #include "brainsem/clip/text_encoder.h"
 #include "brainsem/clip/tokenizer.h"
 #include "brainsem/core/error.h"

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "brainsem/clip/prompts.h"
 #include "brainsem/clip/text_encoder.h"
 #include "brainsem/data/class_embeddings.h"
 #include "brainsem/io/safetensors.h"

@@ -1,5 +1,6 @@
 #pragma once
-// A frozen CLIP image encoder loaded from one of three weight formats (docs/clip.md):
+// A frozen CLIP image encoder (the vision tower or the ModifiedResNet) loaded from one of three
+// weight formats (clip/checkpoint_formats.h, docs/clip.md):
 //   * Hugging Face: a directory with config.json and model.safetensors (CLIPModel or
 //     CLIPVisionModelWithProjection; text-tower keys are ignored). Preprocessing: HF pipeline,
 //     with size/crop/mean/std from preprocessor_config.json when present.
@@ -17,7 +18,7 @@
 
 #include "brainsem/clip/modified_resnet.h"
 #include "brainsem/clip/preprocess.h"
-#include "brainsem/clip/vit.h"
+#include "brainsem/clip/vision_tower.h"
 
 namespace brainsem::clip {
 

@@ -1,6 +1,6 @@
 #include "brainsem/clip/modified_resnet.h"
 
-#include "brainsem/clip/vit.h"
+#include "brainsem/clip/transformer.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/rng.h"
 

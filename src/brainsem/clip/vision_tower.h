@@ -1,14 +1,13 @@
 #pragma once
 // CLIP's vision transformer (openai/CLIP model.py VisionTransformer; HF CLIPVisionTransformer):
-// patch conv (no bias) -> [CLS; patches] + positional embedding -> ln_pre -> L pre-LN residual
-// blocks (MHA with fused qkv, MLP with QuickGELU or exact GELU) -> ln_post(CLS) -> @ proj.
-// Weights are kept in OpenAI's canonical form (fused in_proj [3W, W], proj [W, D]); the HF
-// loader concatenates q/k/v and transposes visual_projection.
+// patch conv (no bias) -> [CLS; patches] + positional embedding -> ln_pre -> the shared block
+// stack (clip/transformer.h) -> ln_post(CLS) -> @ proj. The projection is kept in OpenAI's form
+// [W, D]; the HF name table transposes visual_projection.
 #include <torch/torch.h>
 
 #include <string>
-#include <vector>
 
+#include "brainsem/clip/transformer.h"
 #include "brainsem/clip/weights.h"
 
 namespace brainsem::clip {
@@ -25,6 +24,7 @@ struct VitConfig {
   double eps = 1e-5;
   int grid() const { return image_size / patch_size; }
   int tokens() const { return grid() * grid() + 1; }
+  TransformerConfig transformer() const { return {width, layers, heads, mlp_width, quick_gelu, eps}; }
   std::string describe() const;  // e.g. "ViT W768 L12 H12 P16 R224 D512 quick_gelu"
 };
 
@@ -44,18 +44,9 @@ class VisionTransformer {
   const VitConfig& config() const { return cfg_; }
 
  private:
-  struct Block {
-    torch::Tensor ln1_w, ln1_b, qkv_w, qkv_b, out_w, out_b, ln2_w, ln2_b, fc_w, fc_b, proj_w, proj_b;
-  };
-  std::vector<torch::Tensor*> all();
   VitConfig cfg_;
+  Transformer transformer_;
   torch::Tensor conv1_, class_embedding_, positional_embedding_, ln_pre_w_, ln_pre_b_, ln_post_w_, ln_post_b_, proj_;
-  std::vector<Block> blocks_;
 };
-
-// Shared pieces (also used by the ResNet's attention pool).
-torch::Tensor layer_norm_fp32(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, double eps);
-// softmax(q k^T / sqrt(d)) v for [B, H, Tq, d] x [B, H, Tk, d].
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 
 }  // namespace brainsem::clip
