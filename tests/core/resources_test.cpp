@@ -13,16 +13,3 @@ TEST(Resources, EmbeddedFilesEqualTheVendoredOnes) {
             brainsem::core::read_text_file(src / "semantic/clip_vitb32_imagenet1k_text_1000x512.npy"));
   EXPECT_THROW(brainsem::core::resource("nope"), brainsem::Error);
 }
-
-TEST(AtomicFile, FailureLeavesNoFile) {
-  brainsem::testing::TempDir dir;
-  EXPECT_THROW(brainsem::core::write_atomically(dir / "out.txt",
-                                                [](const std::filesystem::path& tmp) {
-                                                  brainsem::core::write_text_atomically(tmp, "partial");
-                                                  brainsem::fail("boom");
-                                                }),
-               brainsem::Error);
-  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
-  brainsem::core::write_text_atomically(dir / "ok.txt", "hello");
-  EXPECT_EQ(brainsem::core::read_text_file(dir / "ok.txt"), "hello");
-}

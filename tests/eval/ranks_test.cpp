@@ -1,5 +1,5 @@
 // The one ranking rule (eval/ranks.h) on deliberate ties, non-finite values and float64
-// resolution, and its use by zero-shot scoring.
+// resolution.
 #include "brainsem/eval/ranks.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +7,6 @@
 #include <limits>
 
 #include "brainsem/core/error.h"
-#include "brainsem/eval/zero_shot.h"
 
 namespace ev = brainsem::eval;
 
@@ -49,16 +48,4 @@ TEST(Ranks, BatchedShapesAndBadLabels) {
   EXPECT_TRUE(torch::equal(r, torch::tensor({1, 2, 3, 3}, torch::kInt64).view({2, 2})));
   EXPECT_THROW(ev::true_ranks(row({0.1, 0.2}), std::vector<int64_t>{2}), brainsem::Error);
   EXPECT_THROW(ev::true_ranks(row({0.1, 0.2}), std::vector<int64_t>{0, 1}), brainsem::Error);
-}
-
-TEST(ZeroShot, NonFinitePredictionsScoreNothing) {
-  auto protos = torch::eye(4);
-  auto pred = torch::zeros({3, 4});
-  pred[0][1] = 1;  // correct
-  pred[1].fill_(std::numeric_limits<float>::quiet_NaN());
-  // pred[2] stays all zero: every cosine is 0, a four-way tie.
-  auto r = ev::zero_shot(pred, protos, {1, 2, 3});
-  EXPECT_EQ(r.rank, (std::vector<int64_t>{1, 4, 4}));
-  EXPECT_NEAR(r.top1, 1.0 / 3, 1e-12);
-  EXPECT_EQ(r.similarity.scalar_type(), torch::kFloat64);
 }
