@@ -83,10 +83,18 @@ void BM_ModelTiny(benchmark::State& st, const char* file) {
   enc->to(bench_device(), torch::kFloat32);
   run_model(st, *enc, 16);
 }
-BENCHMARK_CAPTURE(BM_ModelTiny, vit_ours, "openai_vit_tiny.safetensors")->Name("Model/TinyViT/Ours")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ModelTiny, vit_jit, "openai_vit_tiny_visual_jit.pt")->Name("Model/TinyViT/TorchScript")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ModelTiny, rn_ours, "openai_rn_tiny.safetensors")->Name("Model/TinyRN/Ours")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_ModelTiny, rn_jit, "openai_rn_tiny_visual_jit.pt")->Name("Model/TinyRN/TorchScript")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ModelTiny, vit_ours, "openai_vit_tiny.safetensors")
+    ->Name("Model/TinyViT/Ours")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ModelTiny, vit_jit, "openai_vit_tiny_visual_jit.pt")
+    ->Name("Model/TinyViT/TorchScript")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ModelTiny, rn_ours, "openai_rn_tiny.safetensors")
+    ->Name("Model/TinyRN/Ours")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ModelTiny, rn_jit, "openai_rn_tiny_visual_jit.pt")
+    ->Name("Model/TinyRN/TorchScript")
+    ->Unit(benchmark::kMillisecond);
 
 VitConfig vit_b16() {
   VitConfig c;  // defaults are ViT-B/16
@@ -99,13 +107,19 @@ void BM_ModelB16(benchmark::State& st) {
   enc->to(bench_device(), dtype);
   run_model(st, *enc, static_cast<int>(st.range(0)));
 }
-BENCHMARK(BM_ModelB16)->Name("Model/ViT-B16")->ArgNames({"batch", "bf16"})->Args({4, 0})->Args({2, 1})
-    ->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ModelB16)
+    ->Name("Model/ViT-B16")
+    ->ArgNames({"batch", "bf16"})
+    ->Args({4, 0})
+    ->Args({2, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_EndToEnd(benchmark::State& st, bool b16) {
   brainsem::core::Progress::set_quiet(true);
   std::unique_ptr<ImageEncoder> enc =
-      b16 ? random_vit_encoder(vit_b16()) : load_image_encoder(shared() / "golden/clip_openai/openai_vit_tiny.safetensors");
+      b16 ? random_vit_encoder(vit_b16())
+          : load_image_encoder(shared() / "golden/clip_openai/openai_vit_tiny.safetensors");
   enc->to(bench_device(), torch::kFloat32);
   auto entries = list_images(shared() / "images/k92");
   entries.resize(b16 ? 8 : 32);
@@ -120,8 +134,19 @@ void BM_EndToEnd(benchmark::State& st, bool b16) {
   fs::remove(out);
   st.SetItemsProcessed(st.iterations() * static_cast<int64_t>(entries.size()));
 }
-BENCHMARK_CAPTURE(BM_EndToEnd, tiny, false)->Name("EndToEnd/TinyViT")->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_EndToEnd, b16, true)->Name("EndToEnd/ViT-B16")->ArgName("threads")->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_EndToEnd, tiny, false)
+    ->Name("EndToEnd/TinyViT")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_EndToEnd, b16, true)
+    ->Name("EndToEnd/ViT-B16")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

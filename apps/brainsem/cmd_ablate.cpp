@@ -25,7 +25,8 @@ struct Options {
   CommonOptions common;
   TrainOptions train;
   experiment::AblationOptions defaults;
-  std::string data, out, subjects = join(defaults.subjects), seeds = join(defaults.seeds), prototype = defaults.prototype;
+  std::string data, out, subjects = join(defaults.subjects), seeds = join(defaults.seeds),
+                         prototype = defaults.prototype;
   bool full = defaults.full;
 };
 
@@ -65,21 +66,24 @@ void run(Options& o) {
   a.prototype = o.prototype;
   auto t = experiment::run_ablation(a);
   std::printf("%s", t.text().c_str());
-  std::printf("cells: %lld trained, %lld reused; wrote %s/ablation.json and ablation.csv\n", static_cast<long long>(t.cells_run),
-              static_cast<long long>(t.cells_reused), o.out.c_str());
+  std::printf("cells: %lld trained, %lld reused; wrote %s/ablation.json and ablation.csv\n",
+              static_cast<long long>(t.cells_run), static_cast<long long>(t.cells_reused), o.out.c_str());
 }
 
 CommandRegistration reg(63, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("ablate", "Tables 2-3: V x B (x batch x encoder with --full) ablation grid with paired tests");
+  auto* cmd = root.add_subcommand("ablate",
+                                  "Tables 2-3: V x B (x batch x encoder with --full) ablation grid with paired tests");
   cmd->footer(
       "Default (CPU) grid: V on/off x B on/off = 4 configurations of the training configuration (the defaults\n"
       "below, as `brainsem train`; any training flag, --config or --paper changes it), on --subjects and --seeds.\n"
       "--full: the paper's grid on the paper-like recipe (--paper implied), V x B x batch 200/100 x ViT\n"
       "(depth, heads) (24,16), (12,8), (6,4) = 24 configurations.\n"
       "Each cell is a run directory OUT/cells/<config>/Subject<s>-seed<k>/; finished cells are reused (resumable).\n"
-      "Writes OUT/ablation.json and OUT/ablation.csv. p-values compare each row with the first (paired on test items).");
-  cmd->add_option("--data", o->data, "Directory with Subject<s>.h5, stimuli.safetensors, library_*.safetensors (`brainsem synth`)")
+      "Writes OUT/ablation.json and OUT/ablation.csv. p-values compare each row with the first (paired on test "
+      "items).");
+  cmd->add_option("--data", o->data,
+                  "Directory with Subject<s>.h5, stimuli.safetensors, library_*.safetensors (`brainsem synth`)")
       ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", o->out, "Output directory (created; reused to resume)")->required();
@@ -88,7 +92,8 @@ CommandRegistration reg(63, [](CLI::App& root) {
   cmd->add_option("--prototype", o->prototype, "Prototypes scored: stimulus or library")
       ->check(CLI::IsMember({"stimulus", "library"}))
       ->capture_default_str();
-  cmd->add_flag("--full", o->full, "The paper's full grid on the paper-like recipe (24 configurations; hours on a CPU)");
+  cmd->add_flag("--full", o->full,
+                "The paper's full grid on the paper-like recipe (24 configurations; hours on a CPU)");
   add_train_options(*cmd, o->train);
   add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });

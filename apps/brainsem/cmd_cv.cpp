@@ -64,26 +64,25 @@ void run(Options& o) {
   for (const auto& s : subsets) {
     std::string label;
     for (const auto& n : s) label += (label.empty() ? "" : "+") + n;
-    for (auto& r : experiment::run_cross_validation(experiment::select_rois(full, s), co, label)) results.push_back(std::move(r));
+    for (auto& r : experiment::run_cross_validation(experiment::select_rois(full, s), co, label))
+      results.push_back(std::move(r));
   }
   std::printf("%s: %lld samples, %lld classes, leave-%lld-classes-out, %lld folds%s\n", o.dataset.c_str(),
               (long long)full.x.size(0), (long long)full.num_classes(), (long long)co.k,
-              (long long)results.front().observed.folds, results.front().all_splits ? " (all splits)" : " (seeded sample)");
+              (long long)results.front().observed.folds,
+              results.front().all_splits ? " (all splits)" : " (seeded sample)");
   std::printf("%s", experiment::format_cv_table(results).c_str());
-  std::printf("2-AFC chance is the permutation null's mean (not exactly 0.5); p = (1 + #null >= observed) / (1 + permutations)\n");
+  std::printf(
+      "2-AFC chance is the permutation null's mean (not exactly 0.5); p = (1 + #null >= observed) / (1 + "
+      "permutations)\n");
   if (!o.json_out.empty()) {
     json tj;
     train::to_json(tj, cfg);
-    json out{{"dataset", o.dataset},
-             {"class_embeddings", o.embeddings},
-             {"encoder", table.encoder},
-             {"samples", full.x.size(0)},
-             {"classes", full.class_names},
-             {"k", co.k},
-             {"max_splits", co.max_splits},
-             {"seed", cfg.seed},
-             {"train_config", tj},
-             {"results", json::array()}};
+    json out{{"dataset", o.dataset},        {"class_embeddings", o.embeddings},
+             {"encoder", table.encoder},    {"samples", full.x.size(0)},
+             {"classes", full.class_names}, {"k", co.k},
+             {"max_splits", co.max_splits}, {"seed", cfg.seed},
+             {"train_config", tj},          {"results", json::array()}};
     for (const auto& r : results) out["results"].push_back(r.to_json());
     core::write_text_atomically(o.json_out, out.dump(2) + "\n");
     std::printf("wrote %s\n", o.json_out.c_str());
@@ -92,7 +91,8 @@ void run(Options& o) {
 
 CommandRegistration reg(45, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("cv", "Leave-k-classes-out cross-validated zero-shot (2-AFC, rank) with a permutation null");
+  auto* cmd =
+      root.add_subcommand("cv", "Leave-k-classes-out cross-validated zero-shot (2-AFC, rank) with a permutation null");
   cmd->footer(
       "Pools every sample of --dataset; each fold holds out k classes, fits on the rest (targets: their class\n"
       "embeddings) and scores the held-out classes against ALL classes' embeddings. The permutation null\n"
@@ -110,11 +110,13 @@ CommandRegistration reg(45, [](CLI::App& root) {
   cmd->add_option("--k", o->cv.k, "Classes held out per fold (>= 2)")->capture_default_str();
   cmd->add_option("--max-splits", o->cv.max_splits, "At most this many folds (all C-choose-k when fewer; 0 = all)")
       ->capture_default_str();
-  cmd->add_option("--permutations", o->cv.permutations, "Ridge permutation-null size (>= 100 recommended)")->capture_default_str();
+  cmd->add_option("--permutations", o->cv.permutations, "Ridge permutation-null size (>= 100 recommended)")
+      ->capture_default_str();
   cmd->add_option("--brainsem-permutations", o->cv.brainsem_permutations,
                   "BrainSem permutation-null size (each retrains every fold; 0 = no p-value)")
       ->capture_default_str();
-  cmd->add_option("--rois", o->rois, "ROI subsets to compare besides all ROIs: V1,V2,V1+V2 ('+' joins ROIs)")->delimiter(',');
+  cmd->add_option("--rois", o->rois, "ROI subsets to compare besides all ROIs: V1,V2,V1+V2 ('+' joins ROIs)")
+      ->delimiter(',');
   cmd->add_option("--methods", o->cv.methods, "ridge and/or brainsem")
       ->delimiter(',')
       ->check(CLI::IsMember({"ridge", "brainsem"}))

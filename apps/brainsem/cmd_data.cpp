@@ -45,8 +45,9 @@ CommandRegistration reg(200, [](CLI::App& root) {
 
   static InspectArgs ia;
   auto* inspect = data->add_subcommand(
-      "inspect", "Show a GOD BData file's metadata keys, samples per DataType, voxels per ROI and unique stimuli "
-                 "per split (validates it like export does)");
+      "inspect",
+      "Show a GOD BData file's metadata keys, samples per DataType, voxels per ROI and unique stimuli "
+      "per split (validates it like export does)");
   inspect->add_option("file", ia.file, "Subject*.h5 (BData HDF5)")->required();
   inspect->add_flag("--json", ia.json, "Print JSON instead of text");
   inspect->add_option("--rois", ia.rois, "ROI tokens to check (default V1,V2,V3,V4,LOC,FFA,PPA)")->delimiter(',');
@@ -63,9 +64,10 @@ CommandRegistration reg(200, [](CLI::App& root) {
   });
 
   static ExportArgs ea;
-  auto* exp = data->add_subcommand(
-      "export", "Pack a GOD BData file into safetensors: train_x [N,R,P] f32, train_stimulus_id f64, test_x "
-                "(mean over repeats, ascending stimulus_id), test_stimulus_id (docs/god_format.md)");
+  auto* exp =
+      data->add_subcommand("export",
+                           "Pack a GOD BData file into safetensors: train_x [N,R,P] f32, train_stimulus_id f64, test_x "
+                           "(mean over repeats, ascending stimulus_id), test_stimulus_id (docs/god_format.md)");
   exp->add_option("file", ea.file, "Subject*.h5 (BData HDF5)")->required();
   exp->add_option("--out", ea.out, "Output .safetensors file (refused if it exists, unless --force)")->required();
   exp->add_flag("--force", ea.force, "Overwrite an existing --out");

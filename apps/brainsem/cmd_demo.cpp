@@ -19,15 +19,20 @@ struct Options {
 
 CommandRegistration reg(10, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("demo", "The whole study on generated GOD-shaped data: data, training, zero-shot, baselines, ablation, report");
+  auto* cmd = root.add_subcommand(
+      "demo", "The whole study on generated GOD-shaped data: data, training, zero-shot, baselines, ablation, report");
   cmd->footer(
-      "Default: 5 subjects, the demo configuration of docs/method.md (measured: under 15 minutes on 2 shared CPU cores).\n"
+      "Default: 5 subjects, the demo configuration of docs/method.md (measured: under 15 minutes on 2 shared CPU "
+      "cores).\n"
       "--paper switches to the paper-like recipe (ViT depth 24, heads 16, batch 200, 5 epochs over the library;\n"
       "hours on a CPU); add --library-per-class 1000 for the paper-size semantic library.\n"
       "The ablation step is `brainsem ablate` with the command line it prints (OUT/manifest.json keeps it).");
   cmd->add_option("--out", o->out, "Output directory (new or empty)")->capture_default_str();
-  cmd->add_option("--subjects", o->demo.subjects, "Number of subjects")->check(CLI::Range(1, 20))->capture_default_str();
-  cmd->add_option("--data-seed", o->demo.seed, "Seed of the generated dataset (data seed = this + 1)")->capture_default_str();
+  cmd->add_option("--subjects", o->demo.subjects, "Number of subjects")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  cmd->add_option("--data-seed", o->demo.seed, "Seed of the generated dataset (data seed = this + 1)")
+      ->capture_default_str();
   cmd->add_option("--library-per-class", o->demo.library_per_class, "Semantic-library images per class (paper: ~1000)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();

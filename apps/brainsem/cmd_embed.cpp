@@ -22,9 +22,8 @@ struct EmbedArgs {
 
 CommandRegistration reg(200, [](CLI::App& root) {
   auto args = std::make_shared<EmbedArgs>();
-  auto* cmd = root.add_subcommand(
-      "embed",
-      "Embed images with a frozen CLIP image encoder into a feature store (.safetensors)");
+  auto* cmd =
+      root.add_subcommand("embed", "Embed images with a frozen CLIP image encoder into a feature store (.safetensors)");
   cmd->footer(
       "Models: a Hugging Face directory (config.json + model.safetensors), an OpenAI/open_clip state dict\n"
       "NAME.safetensors with its architecture in NAME.json, or a TorchScript archive (.pt, e.g. OpenAI's\n"
@@ -39,7 +38,8 @@ CommandRegistration reg(200, [](CLI::App& root) {
       ->required();
   cmd->add_option("--out", args->out, "Output feature store (.safetensors); resumed if it exists")->required();
   cmd->add_option("--classes", args->classes, "Only these synsets (a file, one per line)");
-  cmd->add_option("--per-class", args->per_class, "At most N images per class (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--per-class", args->per_class, "At most N images per class (0 = all)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--dtype", args->dtype, "Model precision: fp32, bf16 or fp16 (fp16 needs cuda)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
@@ -61,11 +61,13 @@ CommandRegistration reg(200, [](CLI::App& root) {
     const torch::ScalarType dtype = args->dtype == "bf16"   ? torch::kBFloat16
                                     : args->dtype == "fp16" ? torch::kFloat16
                                                             : torch::kFloat32;
-    BRAINSEM_CHECK(!(dtype == torch::kFloat16 && device.is_cpu()), "--dtype fp16 needs --device cuda; use bf16 on the CPU");
+    BRAINSEM_CHECK(!(dtype == torch::kFloat16 && device.is_cpu()),
+                   "--dtype fp16 needs --device cuda; use bf16 on the CPU");
     auto encoder = clip::load_image_encoder(args->model);
     encoder->to(device, dtype);
     auto entries = clip::list_images(args->images);
-    if (!args->classes.empty() || args->per_class > 0) entries = clip::select_classes(entries, args->classes, args->per_class);
+    if (!args->classes.empty() || args->per_class > 0)
+      entries = clip::select_classes(entries, args->classes, args->per_class);
     std::fprintf(stderr, "embed: %zu images, model %s (%s), preprocessing %s, %s %s\n", entries.size(),
                  encoder->info().id.c_str(), encoder->info().arch.c_str(), encoder->info().preprocess.id().c_str(),
                  args->device.c_str(), args->dtype.c_str());
@@ -81,8 +83,8 @@ CommandRegistration reg(200, [](CLI::App& root) {
                 static_cast<long long>(r.embedded), static_cast<long long>(r.reused), static_cast<long long>(r.skipped),
                 args->out.c_str(), static_cast<long long>(r.total_rows),
                 static_cast<long long>(encoder->info().embed_dim));
-    BRAINSEM_CHECK(r.embedded + r.reused > 0, "no image could be embedded from ", args->images,
-                   " (", r.skipped, " skipped; see the messages above)");
+    BRAINSEM_CHECK(r.embedded + r.reused > 0, "no image could be embedded from ", args->images, " (", r.skipped,
+                   " skipped; see the messages above)");
   });
 });
 

@@ -53,8 +53,7 @@ CommandRegistration reg(210, [](CLI::App& root) {
       "NAME.safetensors with NAME.json; the model must use CLIP's 49408-token BPE vocabulary.\n"
       "Output: safetensors with \"embeddings\" F32 [C, E] and metadata format=brainsem.class_embeddings.v1,\n"
       "classes (JSON array, file order), encoder, templates (docs/clip_text.md).");
-  cmd->add_option("--model", args->model, "CLIP model (Hugging Face directory or .safetensors with .json)")
-      ->required();
+  cmd->add_option("--model", args->model, "CLIP model (Hugging Face directory or .safetensors with .json)")->required();
   cmd->add_option("--classes", args->classes, "Class names, one per line")->required();
   cmd->add_option("--templates", args->templates, "default, imagenet80 or a file of templates with {}");
   cmd->add_option("--out", args->out, "Output class-embedding table (.safetensors)")->required();
@@ -86,9 +85,8 @@ CommandRegistration reg(210, [](CLI::App& root) {
                                  {{"templates", nlohmann::json(templates).dump()},
                                   {"template_set", args->templates},
                                   {"model_path", args->model}});
-    std::printf("embedded %zu classes x %zu templates -> %s (dim %lld, encoder %s)\n", classes.size(),
-                templates.size(), args->out.c_str(), static_cast<long long>(protos.size(1)),
-                encoder->info().id.c_str());
+    std::printf("embedded %zu classes x %zu templates -> %s (dim %lld, encoder %s)\n", classes.size(), templates.size(),
+                args->out.c_str(), static_cast<long long>(protos.size(1)), encoder->info().id.c_str());
   });
 });
 

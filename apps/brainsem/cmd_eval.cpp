@@ -36,7 +36,8 @@ void run(Options& o) {
     // A trusted legacy checkpoint.pt was read: store it in the safe format, so no later command
     // needs to trust it again.
     run.trainer->save_checkpoint(dir / train::kCheckpointFile);
-    std::printf("converted %s to %s\n", (dir / train::kLegacyCheckpointFile).c_str(), (dir / train::kCheckpointFile).c_str());
+    std::printf("converted %s to %s\n", (dir / train::kLegacyCheckpointFile).c_str(),
+                (dir / train::kCheckpointFile).c_str());
   }
   const auto& study = run.study;
   const auto& cfg = run.config;
@@ -44,18 +45,19 @@ void run(Options& o) {
   fs::path dest = o.json_out.empty() ? dir / "eval.json" : fs::path(o.json_out);
   // A previous eval.json may be rewritten; the run's own files and the study's inputs never.
   const auto& in = study.inputs;
-  core::check_output_file(dest,
-                          {dir / train::kCheckpointFile, dir / train::kLegacyCheckpointFile, dir / experiment::kRunConfigFile, dir / experiment::kRunInputsFile,
-                           dir / experiment::kRunResultsFile,
-                           dir / "train_log.jsonl", in.subject, in.stimuli, in.library, in.library_test, in.truth,
-                           in.class_embeddings, in.text_prototypes},
-                          /*force=*/true, "--json");
+  core::check_output_file(
+      dest,
+      {dir / train::kCheckpointFile, dir / train::kLegacyCheckpointFile, dir / experiment::kRunConfigFile,
+       dir / experiment::kRunInputsFile, dir / experiment::kRunResultsFile, dir / "train_log.jsonl", in.subject,
+       in.stimuli, in.library, in.library_test, in.truth, in.class_embeddings, in.text_prototypes},
+      /*force=*/true, "--json");
   auto embedding = trainer.embed(study.subject.test_x);  // [N_test, E]
   auto scores = experiment::score_prediction("brainsem", embedding, study, cfg.seed);
   auto context = experiment::score_context("brainsem", embedding, study, cfg.seed);
   if (o.baselines)
     for (auto& m : experiment::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);
-  json out{{"run", dir.string()}, {"step", trainer.step()}, {"best_step", trainer.best_step()}, {"scores", json::array()}};
+  json out{
+      {"run", dir.string()}, {"step", trainer.step()}, {"best_step", trainer.best_step()}, {"scores", json::array()}};
   for (const auto& m : scores) out["scores"].push_back(m.to_json());
   out["score_context"] = context.to_json();
   core::write_text_atomically(dest, out.dump(2) + "\n");
@@ -66,14 +68,17 @@ void run(Options& o) {
 
 CommandRegistration reg(40, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("eval", "Zero-shot top-1/top-5 of a trained run, with p-values and bootstrap intervals");
+  auto* cmd =
+      root.add_subcommand("eval", "Zero-shot top-1/top-5 of a trained run, with p-values and bootstrap intervals");
   cmd->footer(
       "Input files default to those recorded in RUN/inputs.json.\n"
       "Also reported: a label-permutation null of BrainSem's top-1/top-5 (10000 shuffles of the test labels) and,\n"
       "when the subject file holds the test trials (GOD BData), the split-half noise ceiling: how often half of\n"
       "each test image's repeats identifies it among the test images from the other half (a brain-side\n"
       "reliability on the same 1-of-N scale, not a bound on every decoder; docs/statistics.md).");
-  cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   add_study_options(*cmd, o->study, /*required=*/false);
   cmd->add_flag("--baselines", o->baselines, "Also score ridge, nearest class mean and (with a truth file) the oracle");
   cmd->add_option("--json", o->json_out, "Where to write the JSON results (default RUN/eval.json)");

@@ -36,8 +36,12 @@ CommandRegistration reg(205, [](CLI::App& root) {
       "Every training/evaluation command accepts the result wherever it accepts a GOD subject.\n"
       "Without --split every sample is a training sample (use it with `brainsem cv`).\n"
       "Example: brainsem data import --x betas.npy --rois rois.txt --classes classes.txt --out mydata.safetensors");
-  cmd->add_option("--x", a->x, "Samples x voxels matrix (.npy, float32/float64, C order)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--rois", a->rois, "Text file: the ROI name of each voxel column, one per line")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--x", a->x, "Samples x voxels matrix (.npy, float32/float64, C order)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--rois", a->rois, "Text file: the ROI name of each voxel column, one per line")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--classes", a->classes, "Text file: the class name of each sample row, one per line")
       ->required()
       ->check(CLI::ExistingFile);
@@ -45,7 +49,8 @@ CommandRegistration reg(205, [](CLI::App& root) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--split", a->split, "Text file: 'train' or 'test' for each sample row (default: all train)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--out", a->out, "Output .safetensors (written atomically; refused if it exists, unless --force)")->required();
+  cmd->add_option("--out", a->out, "Output .safetensors (written atomically; refused if it exists, unless --force)")
+      ->required();
   cmd->add_flag("--force", a->force, "Overwrite an existing --out");
   add_common_options(*cmd, a->common);
   cmd->callback([a] {
@@ -55,7 +60,8 @@ CommandRegistration reg(205, [](CLI::App& root) {
     auto s = data::import_dataset_file(in, a->out);
     std::printf("imported %lld training + %lld test samples, %zu ROI tokens (P = %lld):", (long long)s.train_x.size(0),
                 (long long)s.test_x.size(0), s.roi_names.size(), (long long)s.width());
-    for (size_t r = 0; r < s.roi_names.size(); ++r) std::printf(" %s=%lld", s.roi_names[r].c_str(), (long long)s.roi_sizes[r]);
+    for (size_t r = 0; r < s.roi_names.size(); ++r)
+      std::printf(" %s=%lld", s.roi_names[r].c_str(), (long long)s.roi_sizes[r]);
     std::printf("\nwrote %s\n", a->out.c_str());
   });
 });

@@ -31,9 +31,10 @@ void run(Options& o) {
   auto run = experiment::open_run(o.run);
   auto m = analysis::run_map_study(run, wn, o.m);
   core::build_directory_atomically(o.out, [&](const fs::path& tmp) { analysis::write_map_study(tmp, m); });
-  std::printf("%zu points; biotic vs abiotic in each original space, training-class samples and test-class (unseen)\n"
-              "items apart; CV folds grouped by class, biotic k-NN purity over other-class neighbours:\n",
-              m.names.size());
+  std::printf(
+      "%zu points; biotic vs abiotic in each original space, training-class samples and test-class (unseen)\n"
+      "items apart; CV folds grouped by class, biotic k-NN purity over other-class neighbours:\n",
+      m.names.size());
   std::printf("%-10s %6s %-13s %6s %8s  %-22s %11s %11s\n", "space", "dims", "points", "classes", "majority",
               "logistic CV acc (sd)", "kNN biotic", "kNN class");
   auto num = [](const std::optional<double>& v) {
@@ -55,17 +56,21 @@ void run(Options& o) {
 
 CommandRegistration reg(62, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("maps", "Fig. 5: t-SNE/ISOMAP maps of raw fMRI, brain embeddings and CLIP; biotic vs abiotic");
+  auto* cmd = root.add_subcommand(
+      "maps", "Fig. 5: t-SNE/ISOMAP maps of raw fMRI, brain embeddings and CLIP; biotic vs abiotic");
   cmd->footer(
       "Points: every test item plus the training samples. Biotic = WordNet hyponym of living_thing.n.01.\n"
       "Logistic-regression CV accuracy and k-NN purity are computed in each original high-dimensional space,\n"
       "separately for training-class samples and test-class items, with CV folds grouped by class and the biotic\n"
       "k-NN purity over other-class neighbours (so recognising a class never passes for a biotic boundary).\n"
       "Writes OUT/maps.json and OUT/<space>_<method>.{png,svg,csv} for space raw_fmri, brainsem, clip.");
-  cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--method", o->m.method, "tsne, isomap or both")->check(CLI::IsMember({"tsne", "isomap", "both"}));
   cmd->add_option("--seed", o->m.seed, "Seed (t-SNE start, CV folds, training subset)");
-  cmd->add_option("--max-train", o->m.max_train, "Training samples mapped (-1 = all; exact t-SNE refuses > 5000 points)");
+  cmd->add_option("--max-train", o->m.max_train,
+                  "Training samples mapped (-1 = all; exact t-SNE refuses > 5000 points)");
   cmd->add_option("--tsne-iterations", o->m.tsne_iterations, "t-SNE iterations")->check(CLI::PositiveNumber);
   cmd->add_option("--perplexity", o->m.perplexity, "t-SNE perplexity")->check(CLI::PositiveNumber);
   cmd->add_option("--neighbors", o->m.isomap_neighbors, "ISOMAP neighbours")->check(CLI::PositiveNumber);

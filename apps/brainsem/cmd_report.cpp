@@ -37,8 +37,9 @@ CommandRegistration reg(64, [](CLI::App& root) {
       "Analyses of the first run missing from DIR/analysis/ (retrieval, similarity, maps) are computed first.\n"
       "Check it in a browser-free way with scripts/render_report.sh DIR/report.html.");
   cmd->add_option("dir", o->dir, "Run or demo directory")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--output", o->output, "Where to write the page (default DIR/report.html, rewritten each time; "
-                                         "an existing --output is refused unless --force)");
+  cmd->add_option("--output", o->output,
+                  "Where to write the page (default DIR/report.html, rewritten each time; "
+                  "an existing --output is refused unless --force)");
   cmd->add_flag("--force", o->force, "Overwrite an existing --output");
   cmd->add_option("--wordnet", o->r.wordnet, "WordNet 3.0 dict directory (Debian wordnet-base)");
   cmd->add_flag("--no-compute", o->no_compute, "Only show analyses that already exist");

@@ -37,11 +37,11 @@ void run(Options& o) {
   auto r = analysis::retrieve_run(run, store, desc, o.r);
   core::build_directory_atomically(o.out, [&](const fs::path& tmp) { analysis::write_retrieval(tmp, r); });
   std::printf("pool %lld images (of %lld; %lld test stimuli and %lld near-duplicates excluded)\n",
-              static_cast<long long>(r.pool), static_cast<long long>(r.store_rows), static_cast<long long>(r.excluded_names),
-              static_cast<long long>(r.excluded_duplicates));
+              static_cast<long long>(r.pool), static_cast<long long>(r.store_rows),
+              static_cast<long long>(r.excluded_names), static_cast<long long>(r.excluded_duplicates));
   std::printf("recall@%lld %.3f (chance %.3f)  precision@%lld %.3f  mean rank of the true class %.1f\n",
-              static_cast<long long>(r.k), r.recall_at_k, r.chance_recall_at_k, static_cast<long long>(r.k), r.precision_at_k,
-              r.mean_class_rank);
+              static_cast<long long>(r.k), r.recall_at_k, r.chance_recall_at_k, static_cast<long long>(r.k),
+              r.precision_at_k, r.mean_class_rank);
   for (int64_t i = 0; i < std::min<int64_t>(o.show, r.items.size()); ++i) {
     const auto& it = r.items[i];
     std::printf("%s (%s):", it.name.c_str(), it.cls.c_str());
@@ -58,7 +58,9 @@ CommandRegistration reg(60, [](CLI::App& root) {
       "The pool excludes the test stimuli (by name) and near-duplicates of them, then keeps a seeded random --subset.\n"
       "Default store: the run's training + test-class libraries. A hit is correct when its class is the test image's.\n"
       "Writes OUT/retrieval.json (summary and every item) and OUT/retrieval.csv (one row per hit).");
-  cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--store", o->store, "Feature store to search (same encoder as the run)")->check(CLI::ExistingFile);
   cmd->add_option("--k", o->r.k, "Images retrieved per test fMRI")->check(CLI::PositiveNumber);
   cmd->add_option("--subset", o->r.subset, "Random pool size (the paper: 10000)")->check(CLI::PositiveNumber);

@@ -28,18 +28,23 @@ void run(Options& o) {
   auto a = analysis::analyse_run_similarity(run, o.top);
   core::build_directory_atomically(o.out, [&](const fs::path& tmp) { analysis::write_similarity(tmp, a); });
   std::printf("%lld of %zu test images decoded correctly (top-1)\n", static_cast<long long>(a.correct), a.items.size());
-  std::printf("mean top-%lld similarity: correct %.4f, wrong %.4f\n", static_cast<long long>(a.top), a.mean_correct, a.mean_wrong);
-  std::printf("point-biserial r = %.3f (p = %.3g), Spearman r(similarity, rank) = %.3f (p = %.3g)\n", a.point_biserial.r,
-              a.point_biserial.p_value, a.spearman_rank.r, a.spearman_rank.p_value);
+  std::printf("mean top-%lld similarity: correct %.4f, wrong %.4f\n", static_cast<long long>(a.top), a.mean_correct,
+              a.mean_wrong);
+  std::printf("point-biserial r = %.3f (p = %.3g), Spearman r(similarity, rank) = %.3f (p = %.3g)\n",
+              a.point_biserial.r, a.point_biserial.p_value, a.spearman_rank.r, a.spearman_rank.p_value);
   std::printf("wrote %s/similarity.{json,csv,png,svg}\n", o.out.c_str());
 }
 
 CommandRegistration reg(61, [](CLI::App& root) {
   auto o = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("similarity", "Fig. 4: test images' CLIP similarity to training images vs decoding success");
+  auto* cmd =
+      root.add_subcommand("similarity", "Fig. 4: test images' CLIP similarity to training images vs decoding success");
   cmd->footer("Writes OUT/similarity.json, similarity.csv and the plot as similarity.png and similarity.svg.");
-  cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--top", o->top, "Training images averaged per test image (the paper: 3)")->check(CLI::PositiveNumber);
+  cmd->add_option("--run", o->run, "Run directory written by `brainsem train`")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--top", o->top, "Training images averaged per test image (the paper: 3)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--out", o->out, "New output directory")->required();
   add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });

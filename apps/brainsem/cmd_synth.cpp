@@ -26,7 +26,8 @@ CommandRegistration reg(40, [](CLI::App& root) {
                                   "CLIP-like feature stores and a manifest (docs/synthetic_data.md)");
   cmd->add_option("--out", opts->out, "Output directory (created; must not exist or be empty)");
   cmd->add_option("--subjects", opts->subjects, "Number of subjects (default 5)");
-  cmd->add_option("--seed", opts->seed, "Random seed (default 1); same seed => same files")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", opts->seed, "Random seed (default 1); same seed => same files")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--library-per-class", opts->library_per_class,
                   "Semantic-library images per class, 1..1000 (default 100)");
   cmd->add_flag("--write-truth", opts->write_truth, "Also write truth.safetensors (true generative parameters)");

@@ -37,10 +37,11 @@ void run(Options& o) {
   const bool resume = experiment::prepare_run_directory(dir, o.resume, cfg.retrain_all);
   auto inputs = o.study.inputs();
   // A class-embedding table doubles as the library (one target per class).
-  BRAINSEM_CHECK(!cfg.library || !inputs.library.empty() || !inputs.class_embeddings.empty(), "the semantic library is on (V) but no library feature store "
+  BRAINSEM_CHECK(!cfg.library || !inputs.library.empty() || !inputs.class_embeddings.empty(),
+                 "the semantic library is on (V) but no library feature store "
                  "was given; pass --library FILE or train with --no-library");
   auto study = experiment::load_study(inputs, cfg.normalize);  // validates everything before any output
-  train::validate(cfg, study.stimuli.dim());  // the encoder's output fits the image features
+  train::validate(cfg, study.stimuli.dim());                   // the encoder's output fits the image features
   experiment::write_run_inputs(dir, inputs);
   // Writes config.json (the config as run: steps resolved from --epochs).
   auto result = experiment::train_brainsem(cfg, study, dir, resume, "brainsem", cfg.seed);
@@ -59,13 +60,15 @@ CommandRegistration reg(30, [](CLI::App& root) {
   cmd->footer(
       "Writes OUT/config.json, inputs.json, train_log.jsonl (JSON lines), checkpoint.safetensors and results.json.\n"
       "The test set is scored once, after training; it never chooses a step (--val-classes uses training classes;\n"
-      "with --retrain-all the chosen step count is then retrained on all classes, the selection run in OUT/selection/).\n"
+      "with --retrain-all the chosen step count is then retrained on all classes, the selection run in "
+      "OUT/selection/).\n"
       "Example: brainsem train --subject data/Subject1.h5 --stimuli data/stimuli.safetensors \\\n"
       "           --library data/library_train.safetensors --library-test data/library_test.safetensors --out runs/s1");
   add_study_options(*cmd, o->study);
   add_train_options(*cmd, o->train);
   cmd->add_option("--out", o->out, "Run directory (new, or existing with --resume)")->required();
-  cmd->add_flag("--resume", o->resume, "Continue OUT/checkpoint.safetensors with the same options (exactly as if never stopped)");
+  cmd->add_flag("--resume", o->resume,
+                "Continue OUT/checkpoint.safetensors with the same options (exactly as if never stopped)");
   cmd->add_flag("--baselines", o->baselines, "Also score ridge, nearest class mean and (with --truth) the oracle");
   add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });

@@ -21,7 +21,8 @@ CommandRegistration::CommandRegistration(int order, std::function<void(CLI::App&
 }
 
 void add_common_options(CLI::App& cmd, CommonOptions& opts) {
-  cmd.add_option("--threads", opts.threads, "CPU threads for tensor maths (0 = one per core)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--threads", opts.threads, "CPU threads for tensor maths (0 = one per core)")
+      ->check(CLI::NonNegativeNumber);
   cmd.add_flag("--quiet,-q", opts.quiet, "No progress bars");
 }
 

@@ -36,24 +36,29 @@ struct StudyOptions {
 
 inline void add_study_options(CLI::App& cmd, StudyOptions& o, bool required = true) {
   auto* g = cmd.add_option_group("inputs", "Input files");
-  auto* s = g->add_option("--subject", o.subject, "GOD Subject*.h5 (BData) or a `data export`/`data import` .safetensors")
-                ->check(CLI::ExistingFile);
+  auto* s =
+      g->add_option("--subject", o.subject, "GOD Subject*.h5 (BData) or a `data export`/`data import` .safetensors")
+          ->check(CLI::ExistingFile);
   auto* f = g->add_option("--stimuli", o.stimuli, "Feature store with every training and test stimulus image")
                 ->check(CLI::ExistingFile);
-  auto* e = g->add_option("--class-embeddings", o.class_embeddings,
-                           "Class-embedding table instead of --stimuli: per-class targets and prototypes (docs/generic_data.md)")
+  auto* e = g->add_option(
+                 "--class-embeddings", o.class_embeddings,
+                 "Class-embedding table instead of --stimuli: per-class targets and prototypes (docs/generic_data.md)")
                 ->check(CLI::ExistingFile);
   f->excludes(e);
   if (required) {
     s->required();
   }
-  g->add_option("--library", o.library, "Feature store of the semantic library (training classes only)")->check(CLI::ExistingFile);
-  g->add_option("--library-test", o.library_test, "Feature store of test-class library images (adds 'library' prototypes)")
+  g->add_option("--library", o.library, "Feature store of the semantic library (training classes only)")
+      ->check(CLI::ExistingFile);
+  g->add_option("--library-test", o.library_test,
+                "Feature store of test-class library images (adds 'library' prototypes)")
       ->check(CLI::ExistingFile);
   g->add_option("--text-prototypes", o.text_prototypes,
                 "Class-embedding table from `brainsem embed-text`: adds 'text' prototypes for the test classes")
       ->check(CLI::ExistingFile);
-  g->add_option("--truth", o.truth, "Synthetic truth.safetensors (enables the oracle baseline)")->check(CLI::ExistingFile);
+  g->add_option("--truth", o.truth, "Synthetic truth.safetensors (enables the oracle baseline)")
+      ->check(CLI::ExistingFile);
   g->add_option("--subject-index", o.subject_index, "0-based subject number within --truth (Subject1 = 0)");
   cmd.add_flag("--ridge-raw-targets", o.ridge_raw_targets,
                "Ridge baseline: fit the stored target vectors as they are instead of L2-normalised rows "

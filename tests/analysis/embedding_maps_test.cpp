@@ -70,7 +70,9 @@ TEST(MapStudy, SeparableSpaceScoresOneNoiseScoresNearChance) {
 }
 
 TEST(MapStudy, BioticLabelsFromWordNet) {
-  if (!brainsem::data::WordNet::available()) BRAINSEM_MISSING_FIXTURE(std::string("wordnet-base not installed: run scripts/install_deps.sh (or apt-get install wordnet-base)"));
+  if (!brainsem::data::WordNet::available())
+    BRAINSEM_MISSING_FIXTURE(
+        std::string("wordnet-base not installed: run scripts/install_deps.sh (or apt-get install wordnet-base)"));
   auto wn = brainsem::data::WordNet::load();
   // goldfish, tabby cat, grand piano, iPod.
   auto b = biotic_labels(wn, {"n01443537", "n02123045", "n03452741", "n03584254"});
@@ -119,10 +121,10 @@ TEST(MapStudy, ClassIdentityDoesNotPassForABioticBoundary) {
   EXPECT_EQ(test.points, 30);
   ASSERT_TRUE(train.logistic && test.logistic);
   EXPECT_NEAR(train.logistic->pooled, 0.5, 0.2);
-  EXPECT_NEAR(*train.knn_purity_biotic, 0.5, 0.2);   // other-class neighbours: a coin flip
-  EXPECT_DOUBLE_EQ(*train.knn_purity_class, 1.0);    // yet every class is a tight cluster
+  EXPECT_NEAR(*train.knn_purity_biotic, 0.5, 0.2);  // other-class neighbours: a coin flip
+  EXPECT_DOUBLE_EQ(*train.knn_purity_class, 1.0);   // yet every class is a tight cluster
   EXPECT_GT(test.logistic->pooled, 0.9);
-  EXPECT_FALSE(test.knn_purity_class.has_value());   // one item per test class
+  EXPECT_FALSE(test.knn_purity_class.has_value());  // one item per test class
   EXPECT_NE(test.note.find("one point"), std::string::npos) << test.note;
   auto j = m.to_json();
   EXPECT_TRUE(j["metrics"][0]["test_classes"]["knn_purity_class"].is_null());

@@ -80,9 +80,9 @@ TEST(Retrieval, MatchesNaiveRankingAndCounts) {
 
 TEST(Retrieval, ExcludesTestStimuliAndNearDuplicatesAndSubsetsBySeed) {
   auto store = make_store(100, 8, 10, 2);
-  store.names[3] = "q0";                           // the test stimulus itself
+  store.names[3] = "q0";  // the test stimulus itself
   auto test_feats = torch::randn({2, 8});
-  store.features[10].copy_(test_feats[1] * 2.0);   // a rescaled copy of test stimulus q1 (cosine 1)
+  store.features[10].copy_(test_feats[1] * 2.0);  // a rescaled copy of test stimulus q1 (cosine 1)
   auto queries = store.features.index_select(0, torch::tensor({3, 10}, torch::kInt64)).clone();
   RetrievalOptions o;
   o.k = 3;

@@ -16,7 +16,8 @@ TEST(SimilarityAnalysis, TopKMeanCosineAndPointBiserial) {
   // Tests: e0 -> cosines 1, 0, 0, 0.7071 -> top-2 mean (1 + 0.7071)/2.
   auto test = torch::tensor({{1.0, 0.0, 0.0}, {0.0, 0.0, 1.0}, {1.0, 1.0, 1.0}, {0.0, -1.0, 0.0}});
   std::vector<int64_t> ranks{1, 1, 4, 9};
-  auto a = analyse_similarity(test, train, {"t0", "t1", "t2", "t3"}, {"a", "b", "c", "d"}, {"n0", "n1", "n2", "n3"}, ranks, 2);
+  auto a = analyse_similarity(test, train, {"t0", "t1", "t2", "t3"}, {"a", "b", "c", "d"}, {"n0", "n1", "n2", "n3"},
+                              ranks, 2);
   const double r2 = std::sqrt(0.5);
   std::vector<double> want{(1 + r2) / 2, (1 + 0) / 2.0, (2 / std::sqrt(6.0) + 1 / std::sqrt(3.0)) / 2, (0.0 + 0.0) / 2};
   ASSERT_EQ(a.items.size(), 4u);
@@ -52,7 +53,9 @@ TEST(SimilarityAnalysis, AllCorrectHasNoCorrelationAndBadInputsThrow) {
   EXPECT_TRUE(std::isnan(a.point_biserial.r));
   EXPECT_DOUBLE_EQ(a.point_biserial.p_value, 1.0);
   EXPECT_TRUE(a.to_json()["point_biserial"]["r"].is_null());
-  EXPECT_THROW(analyse_similarity(test, train, {"a", "b"}, {"x", "y"}, {"1", "2", "3", "4", "5"}, {1, 1}, 3), brainsem::Error);
-  EXPECT_THROW(analyse_similarity(test, train.slice(0, 0, 2), {"a", "b", "c"}, {"x", "y", "z"}, {"1", "2"}, {1, 2, 3}, 3),
+  EXPECT_THROW(analyse_similarity(test, train, {"a", "b"}, {"x", "y"}, {"1", "2", "3", "4", "5"}, {1, 1}, 3),
                brainsem::Error);
+  EXPECT_THROW(
+      analyse_similarity(test, train.slice(0, 0, 2), {"a", "b", "c"}, {"x", "y", "z"}, {"1", "2"}, {1, 2, 3}, 3),
+      brainsem::Error);
 }

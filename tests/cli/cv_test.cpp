@@ -54,7 +54,8 @@ void write_dataset(const fs::path& dir, int64_t classes, int64_t per, int64_t te
   data::write_class_embeddings(dir / "emb_missing.safetensors", t);
 }
 
-const std::string kTiny = " --encoder vit --depth 1 --width 32 --heads 2 --mlp 64 --batch 16 --lr 3e-3 --temperature 0.1 -q";
+const std::string kTiny =
+    " --encoder vit --depth 1 --width 32 --heads 2 --mlp 64 --batch 16 --lr 3e-3 --temperature 0.1 -q";
 
 }  // namespace
 
@@ -118,13 +119,14 @@ TEST(CliCv, TrainAndEvalAcceptAnImportedDatasetWithClassEmbeddings) {
   brainsem::testing::TempDir dir;
   write_dataset(dir.path(), 20, 2, 15);  // classes 15..19 are the zero-shot test classes
   std::string out;
-  ASSERT_EQ(run_cli("data import --x " + q(dir / "x.npy") + " --rois " + q(dir / "rois.txt") + " --classes " +
-                        q(dir / "classes.txt") + " --split " + q(dir / "split.txt") + " --out " + q(dir / "d.safetensors"),
-                    &out),
-            0)
+  ASSERT_EQ(
+      run_cli("data import --x " + q(dir / "x.npy") + " --rois " + q(dir / "rois.txt") + " --classes " +
+                  q(dir / "classes.txt") + " --split " + q(dir / "split.txt") + " --out " + q(dir / "d.safetensors"),
+              &out),
+      0)
       << out;
-  ASSERT_EQ(run_cli("train --subject " + q(dir / "d.safetensors") + " --class-embeddings " + q(dir / "emb.safetensors") +
-                        " --steps 30 --no-library --out " + q(dir / "run") + kTiny,
+  ASSERT_EQ(run_cli("train --subject " + q(dir / "d.safetensors") + " --class-embeddings " +
+                        q(dir / "emb.safetensors") + " --steps 30 --no-library --out " + q(dir / "run") + kTiny,
                     &out),
             0)
       << out;

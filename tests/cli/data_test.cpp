@@ -40,7 +40,7 @@ TEST(CliData, InspectReportsSplitsRoisAndStimuli) {
   EXPECT_EQ(j["unique_stimuli_per_split"]["train"], 1200);
   EXPECT_EQ(j["unique_stimuli_per_split"]["test"], 50);
   EXPECT_EQ(j["unique_stimuli_per_split"]["imagery"], 50);
-  const std::vector<std::pair<std::string, int>> rois = {{"V1", 12}, {"V2", 10}, {"V3", 9}, {"V4", 7}, {"LOC", 6},
+  const std::vector<std::pair<std::string, int>> rois = {{"V1", 12}, {"V2", 10}, {"V3", 9},   {"V4", 7},   {"LOC", 6},
                                                          {"FFA", 5}, {"PPA", 4}, {"LVC", 38}, {"HVC", 17}, {"VC", 55}};
   ASSERT_EQ(j["roi_order"].size(), rois.size());
   for (size_t i = 0; i < rois.size(); ++i) {
@@ -98,10 +98,13 @@ TEST(CliData, ExportRefusesToOverwriteItsInputOrAnExistingFileWithoutForce) {
   EXPECT_EQ(fs::file_size(dir / "S.h5"), size);
 
   ASSERT_EQ(run_cli("data export " + q(dir / "S.h5") + " --out " + q(dir / "s.safetensors"), &out), 0) << out;
-  EXPECT_EQ(run_cli("data export " + q(dir / "S.h5") + " --normalize zscore --out " + q(dir / "s.safetensors"), &out), 1);
+  EXPECT_EQ(run_cli("data export " + q(dir / "S.h5") + " --normalize zscore --out " + q(dir / "s.safetensors"), &out),
+            1);
   EXPECT_NE(out.find("already exists; pass --force"), std::string::npos) << out;
   EXPECT_EQ(brainsem::io::SafetensorsFile(dir / "s.safetensors").metadata_at("normalize"), "none");
-  ASSERT_EQ(run_cli("data export " + q(dir / "S.h5") + " --normalize zscore --force --out " + q(dir / "s.safetensors"), &out), 0)
+  ASSERT_EQ(
+      run_cli("data export " + q(dir / "S.h5") + " --normalize zscore --force --out " + q(dir / "s.safetensors"), &out),
+      0)
       << out;
   EXPECT_EQ(brainsem::io::SafetensorsFile(dir / "s.safetensors").metadata_at("normalize"), "zscore");
 }

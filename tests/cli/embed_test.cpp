@@ -32,7 +32,9 @@ TEST(CliEmbed, HuggingFaceModelOnGoldenPhotosThenResume) {
   EXPECT_EQ(s.dim(), 32);
   EXPECT_EQ(s.preprocessing, "hf-clip-224");
   EXPECT_EQ(s.encoder, "hf:clip_tiny_quickgelu");
-  ASSERT_EQ(run_cli("embed -q --model " + q(model) + " --images " + q(images) + " --out " + q(tmp / "f.safetensors"), &out), 0)
+  ASSERT_EQ(
+      run_cli("embed -q --model " + q(model) + " --images " + q(images) + " --out " + q(tmp / "f.safetensors"), &out),
+      0)
       << out;
   EXPECT_NE(out.find("embedded 0 new, 5 already present"), std::string::npos) << out;
 }

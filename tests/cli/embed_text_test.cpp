@@ -24,12 +24,11 @@ fs::path write_text_model(const fs::path& dir) {
   torch::manual_seed(11);
   const int64_t V = 49408, C = 77, W = 8, M = 16, D = 4;
   auto r = [](std::vector<int64_t> s) { return torch::randn(s) * 0.5; };
-  std::vector<std::pair<std::string, torch::Tensor>> w{
-      {"text_model.embeddings.token_embedding.weight", r({V, W})},
-      {"text_model.embeddings.position_embedding.weight", r({C, W})},
-      {"text_model.final_layer_norm.weight", 1 + r({W}) * 0.1},
-      {"text_model.final_layer_norm.bias", r({W}) * 0.1},
-      {"text_projection.weight", r({D, W})}};
+  std::vector<std::pair<std::string, torch::Tensor>> w{{"text_model.embeddings.token_embedding.weight", r({V, W})},
+                                                       {"text_model.embeddings.position_embedding.weight", r({C, W})},
+                                                       {"text_model.final_layer_norm.weight", 1 + r({W}) * 0.1},
+                                                       {"text_model.final_layer_norm.bias", r({W}) * 0.1},
+                                                       {"text_projection.weight", r({D, W})}};
   const std::string p = "text_model.encoder.layers.0.";
   for (const char* n : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
     w.push_back({p + "self_attn." + n + ".weight", r({W, W})});
@@ -44,7 +43,8 @@ fs::path write_text_model(const fs::path& dir) {
   w.push_back({p + "mlp.fc2.weight", r({W, M})});
   w.push_back({p + "mlp.fc2.bias", r({W})});
   brainsem::io::write_safetensors(dir / "model.safetensors", w, {{"format", "pt"}});
-  std::ofstream(dir / "config.json") << R"({"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model",
+  std::ofstream(dir / "config.json")
+      << R"({"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model",
     "vocab_size": 49408, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1,
     "num_attention_heads": 2, "max_position_embeddings": 77, "hidden_act": "quick_gelu",
     "layer_norm_eps": 1e-5, "projection_dim": 4, "bos_token_id": 49406, "eos_token_id": 49407})";
@@ -121,7 +121,6 @@ TEST(CliEmbedText, BadInputFailsClearlyAndWritesNothing) {
               "has no {}");
   if (fs::exists(shared_dir() / "golden/clip_hf/clip_tiny_quickgelu/config.json"))
     // The golden tiny model has a 1000-token vocabulary: not usable with CLIP's tokenizer.
-    expect_fail("--model " + q(shared_dir() / "golden/clip_hf/clip_tiny_quickgelu") + " --classes " +
-                    q(tmp / "ok.txt"),
+    expect_fail("--model " + q(shared_dir() / "golden/clip_hf/clip_tiny_quickgelu") + " --classes " + q(tmp / "ok.txt"),
                 "49408");
 }

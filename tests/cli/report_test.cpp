@@ -24,10 +24,11 @@ class CliReport : public ::testing::Test {
   static void SetUpTestSuite() {
     tmp_ = new brainsem::testing::TempDir();
     std::string out;
-    ASSERT_EQ(run_cli("synth -q --out " + q(data()) + " --subjects 1 --library-per-class 10 --write-truth", &out), 0) << out;
-    ASSERT_EQ(run_cli("train -q --subject " + q(data() / "Subject1.h5") + " --stimuli " + q(data() / "stimuli.safetensors") +
-                          " --library " + q(data() / "library_train.safetensors") + " --library-test " +
-                          q(data() / "library_test.safetensors") + " --out " + q(run()) +
+    ASSERT_EQ(run_cli("synth -q --out " + q(data()) + " --subjects 1 --library-per-class 10 --write-truth", &out), 0)
+        << out;
+    ASSERT_EQ(run_cli("train -q --subject " + q(data() / "Subject1.h5") + " --stimuli " +
+                          q(data() / "stimuli.safetensors") + " --library " + q(data() / "library_train.safetensors") +
+                          " --library-test " + q(data() / "library_test.safetensors") + " --out " + q(run()) +
                           " --encoder linear --steps 60 --batch 100 --lr 1e-3 --temperature 0.07 --baselines",
                       &out),
               0)
@@ -48,7 +49,8 @@ brainsem::testing::TempDir* CliReport::tmp_ = nullptr;
 
 TEST_F(CliReport, RetrieveTopKWithRecallAboveChance) {
   std::string out;
-  ASSERT_EQ(run_cli("retrieve -q --run " + q(run()) + " --k 10 --subset 1500 --seed 3 --out " + q(dir("ret")), &out), 0) << out;
+  ASSERT_EQ(run_cli("retrieve -q --run " + q(run()) + " --k 10 --subset 1500 --seed 3 --out " + q(dir("ret")), &out), 0)
+      << out;
   auto j = read_json(dir("ret/retrieval.json"));
   // 200 classes x 10 library images = 2000 rows; no library image is a test stimulus; pool = 1500.
   EXPECT_EQ(j["store_rows"], 2000);
@@ -61,7 +63,8 @@ TEST_F(CliReport, RetrieveTopKWithRecallAboveChance) {
   EXPECT_GE(j["mean_class_rank"].get<double>(), 1.0);
   // Hits are sorted by similarity and the CSV has one row per hit.
   auto hits = j["items"][0]["hits"];
-  for (size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1]["similarity"].get<double>(), hits[i]["similarity"].get<double>());
+  for (size_t i = 1; i < hits.size(); ++i)
+    EXPECT_GE(hits[i - 1]["similarity"].get<double>(), hits[i]["similarity"].get<double>());
   std::ifstream csv(dir("ret/retrieval.csv"));
   std::string line;
   int lines = 0;
@@ -86,12 +89,15 @@ TEST_F(CliReport, SimilarityWritesCorrelationAndPlots) {
   EXPECT_NEAR(j["correct"].get<double>() / 50.0, top1, 1e-9);
   double r = j["point_biserial"]["r"].is_null() ? 0.0 : j["point_biserial"]["r"].get<double>();
   EXPECT_LE(std::abs(r), 1.0);
-  for (const char* f : {"similarity.csv", "similarity.png", "similarity.svg"}) EXPECT_GT(fs::file_size(dir("sim") / f), 100u) << f;
+  for (const char* f : {"similarity.csv", "similarity.png", "similarity.svg"})
+    EXPECT_GT(fs::file_size(dir("sim") / f), 100u) << f;
 }
 
 TEST_F(CliReport, MapsSeparateBioticFromAbioticInClipSpace) {
   std::string out;
-  ASSERT_EQ(run_cli("maps -q --run " + q(run()) + " --method both --max-train 150 --tsne-iterations 400 --out " + q(dir("maps")), &out),
+  ASSERT_EQ(run_cli("maps -q --run " + q(run()) + " --method both --max-train 150 --tsne-iterations 400 --out " +
+                        q(dir("maps")),
+                    &out),
             0)
       << out;
   auto j = read_json(dir("maps/maps.json"));
@@ -110,7 +116,8 @@ TEST_F(CliReport, MapsSeparateBioticFromAbioticInClipSpace) {
   EXPECT_EQ(clip_test["classes"], 50);
   EXPECT_TRUE(clip_test["knn_purity_class"].is_null());  // one test item per class
   EXPECT_EQ(j["maps"].size(), 6u);
-  for (const char* f : {"raw_fmri_tsne.png", "brainsem_isomap.svg", "clip_tsne.csv"}) EXPECT_TRUE(fs::exists(dir("maps") / f)) << f;
+  for (const char* f : {"raw_fmri_tsne.png", "brainsem_isomap.svg", "clip_tsne.csv"})
+    EXPECT_TRUE(fs::exists(dir("maps") / f)) << f;
 }
 
 TEST_F(CliReport, ReportOfARunComputesAnalysesAndRenders) {
@@ -124,13 +131,14 @@ TEST_F(CliReport, ReportOfARunComputesAnalysesAndRenders) {
   EXPECT_EQ(run_cli("report -q --no-compute --output " + q(dir("mine.html")) + " " + q(dir("rrun")), &out), 1);
   EXPECT_NE(out.find("already exists; pass --force"), std::string::npos) << out;
   EXPECT_EQ(brainsem::core::read_text_file(dir("mine.html")), "my notes\n");
-  ASSERT_EQ(run_cli("report -q --no-compute --force --output " + q(dir("mine.html")) + " " + q(dir("rrun")), &out), 0) << out;
-  for (const char* f : {"analysis/retrieval/retrieval.json", "analysis/similarity/similarity.png", "analysis/maps/maps.json",
-                        "report.html"})
+  ASSERT_EQ(run_cli("report -q --no-compute --force --output " + q(dir("mine.html")) + " " + q(dir("rrun")), &out), 0)
+      << out;
+  for (const char* f : {"analysis/retrieval/retrieval.json", "analysis/similarity/similarity.png",
+                        "analysis/maps/maps.json", "report.html"})
     EXPECT_TRUE(fs::exists(dir("rrun") / f)) << f;
   auto html = brainsem::core::read_text_file(dir("rrun/report.html"));
-  for (const char* s : {"Zero-shot decoding (Table 1)", "Embedding maps (Fig. 5)", "Retrieval (Fig. 3)", "nearest-class-mean",
-                        "fnv1a64:"})
+  for (const char* s : {"Zero-shot decoding (Table 1)", "Embedding maps (Fig. 5)", "Retrieval (Fig. 3)",
+                        "nearest-class-mean", "fnv1a64:"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
   // A maps.json naming a figure outside its folder: the file is not embedded (in a copy, so
   // the render check below sees every figure).
@@ -143,7 +151,8 @@ TEST_F(CliReport, ReportOfARunComputesAnalysesAndRenders) {
   const auto page = brainsem::core::read_text_file(dir("rrun2/report.html"));
   EXPECT_EQ(page.find("U0VDUkVUUE5H"), std::string::npos);
   EXPECT_NE(page.find("is not a file in that folder"), std::string::npos);
-  std::string cmd = (brainsem::testing::source_dir() / "scripts/render_report.sh").string() + " " + q(dir("rrun/report.html")) +
+  std::string cmd = (brainsem::testing::source_dir() / "scripts/render_report.sh").string() + " " +
+                    q(dir("rrun/report.html")) +
                     " '' 'Zero-shot decoding (Table 1)' 'Similarity to the training images (Fig. 4)' > " +
                     q(dir("render.txt")) + " 2>&1";
   int rc = std::system(cmd.c_str());
@@ -169,7 +178,7 @@ TEST_F(CliReport, AblateDefaultGridIsResumable) {
     EXPECT_GE(r["top5_mean"].get<double>(), r["top1_mean"].get<double>());
   }
   EXPECT_DOUBLE_EQ(j["rows"][0]["test_top1"]["p"].get<double>(), 1.0);  // the reference itself
-  EXPECT_EQ(j["top_k_test"], "mcnemar");                                  // one seed
+  EXPECT_EQ(j["top_k_test"], "mcnemar");                                // one seed
   EXPECT_EQ(j["paired_units"], 50);
   EXPECT_TRUE(fs::exists(dir("abl/cells/V-B-_b200_linear/Subject1-seed0/results.json")));
   // Second run: nothing trained, same table.
@@ -195,7 +204,9 @@ TEST_F(CliReport, BadInputsFailClearlyAndWriteNothing) {
   EXPECT_NE(run_cli("maps --run " + q(dir("notrun")) + " --out " + q(dir("x3")), &out), 0);
   EXPECT_FALSE(fs::exists(dir("x3")));
   // A store from another encoder.
-  EXPECT_NE(run_cli("retrieve --run " + q(run()) + " --store " + q(data() / "Subject1.h5") + " --out " + q(dir("x4")), &out), 0);
+  EXPECT_NE(
+      run_cli("retrieve --run " + q(run()) + " --store " + q(data() / "Subject1.h5") + " --out " + q(dir("x4")), &out),
+      0);
   EXPECT_FALSE(fs::exists(dir("x4")));
   EXPECT_NE(run_cli("report " + q(dir("notrun")), &out), 0);
   EXPECT_NE(out.find("neither a run directory"), std::string::npos) << out;

@@ -16,9 +16,13 @@ TEST(CliSynth, WritesTheDatasetAndManifest) {
   brainsem::testing::TempDir tmp;
   std::string out;
   const fs::path dir = tmp / "ds";
-  ASSERT_EQ(run_cli("synth --out '" + dir.string() + "' --subjects 1 --seed 9 --library-per-class 2 --write-truth -q", &out), 0) << out;
-  for (const char* f : {"Subject1.h5", "stimuli.safetensors", "library_train.safetensors", "library_test.safetensors",
-                        "truth.safetensors", "synth.json", "stimulus_ImageNetTraining.tsv", "stimulus_ImageNetTest.tsv"})
+  ASSERT_EQ(
+      run_cli("synth --out '" + dir.string() + "' --subjects 1 --seed 9 --library-per-class 2 --write-truth -q", &out),
+      0)
+      << out;
+  for (const char* f :
+       {"Subject1.h5", "stimuli.safetensors", "library_train.safetensors", "library_test.safetensors",
+        "truth.safetensors", "synth.json", "stimulus_ImageNetTraining.tsv", "stimulus_ImageNetTest.tsv"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   EXPECT_FALSE(fs::exists(dir / "Subject2.h5"));
   std::ifstream in(dir / "synth.json");
@@ -67,10 +71,13 @@ TEST(CliSynth, ConfigFileSetsKnobsAndUnknownKeysAreRefused) {
   brainsem::testing::TempDir tmp;
   std::string out;
   std::ofstream(tmp / "bad.json") << R"({"subjets": 2})";
-  EXPECT_NE(run_cli("synth --out '" + (tmp / "x").string() + "' --config '" + (tmp / "bad.json").string() + "'", &out), 0);
+  EXPECT_NE(run_cli("synth --out '" + (tmp / "x").string() + "' --config '" + (tmp / "bad.json").string() + "'", &out),
+            0);
   EXPECT_NE(out.find("unknown key 'subjets'"), std::string::npos) << out;
   std::ofstream(tmp / "ok.json") << R"({"subjects": 1, "library_per_class": 1, "imagery": false})";
-  ASSERT_EQ(run_cli("synth --out '" + (tmp / "y").string() + "' --config '" + (tmp / "ok.json").string() + "' -q", &out), 0) << out;
+  ASSERT_EQ(
+      run_cli("synth --out '" + (tmp / "y").string() + "' --config '" + (tmp / "ok.json").string() + "' -q", &out), 0)
+      << out;
   EXPECT_FALSE(fs::exists(tmp / "y" / "category_GODImagery.tsv"));
   EXPECT_FALSE(fs::exists(tmp / "x"));
 }

@@ -41,7 +41,8 @@ std::string study_args(const fs::path& d) {
 TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
   brainsem::testing::TempDir tmp;
   std::string out;
-  int rc = run_cli("train -q" + study_args(dataset()) + " --steps 120 --seed 1 --out '" + (tmp / "run").string() + "'", &out);
+  int rc = run_cli("train -q" + study_args(dataset()) + " --steps 120 --seed 1 --out '" + (tmp / "run").string() + "'",
+                   &out);
   ASSERT_EQ(rc, 0) << out;
   auto results = json::parse(brainsem::core::read_text_file(tmp / "run/results.json"));
   const auto& s = results["scores"][0];
@@ -50,7 +51,8 @@ TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
   int hits = static_cast<int>(s["top1"].get<double>() * 50 + 0.5);
   // Zero-shot over 50 unseen classes: chance is 2%; demand p < 1e-3 (exact binomial).
   EXPECT_LT(brainsem::eval::binomial_upper_tail(hits, 50, 0.02), 1e-3) << "top-1 " << s["top1"];
-  for (auto f : {"config.json", "inputs.json", "train_log.jsonl", "checkpoint.safetensors"}) EXPECT_TRUE(fs::exists(tmp / "run" / f)) << f;
+  for (auto f : {"config.json", "inputs.json", "train_log.jsonl", "checkpoint.safetensors"})
+    EXPECT_TRUE(fs::exists(tmp / "run" / f)) << f;
   // Reopening the run gives exactly the same score.
   rc = run_cli("eval -q --run '" + (tmp / "run").string() + "' --json '" + (tmp / "eval.json").string() + "'", &out);
   ASSERT_EQ(rc, 0) << out;
@@ -75,8 +77,10 @@ TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
   EXPECT_NE(out.find("noise ceiling (split-half"), std::string::npos) << out;
   // --json may not name one of the run's own files or inputs: that once destroyed the checkpoint.
   const auto checkpoint_size = fs::file_size(tmp / "run/checkpoint.safetensors");
-  for (const auto& victim : {tmp / "run/checkpoint.safetensors", tmp / "run/config.json", dataset() / "stimuli.safetensors"}) {
-    EXPECT_EQ(run_cli("eval -q --run '" + (tmp / "run").string() + "' --json '" + victim.string() + "'", &out), 1) << victim;
+  for (const auto& victim :
+       {tmp / "run/checkpoint.safetensors", tmp / "run/config.json", dataset() / "stimuli.safetensors"}) {
+    EXPECT_EQ(run_cli("eval -q --run '" + (tmp / "run").string() + "' --json '" + victim.string() + "'", &out), 1)
+        << victim;
     EXPECT_NE(out.find("is also an input"), std::string::npos) << out;
   }
   EXPECT_EQ(fs::file_size(tmp / "run/checkpoint.safetensors"), checkpoint_size);
@@ -89,13 +93,16 @@ TEST(CliTrain, LearnsFarAboveChanceAndEvalReproducesTheScore) {
   std::vector<torch::Tensor> rows;
   for (const auto& c : table.classes) {
     auto idx = torch::tensor(lib.rows_of_class(c), torch::kInt64);
-    rows.push_back(torch::nn::functional::normalize(lib.features.index_select(0, idx), torch::nn::functional::NormalizeFuncOptions().dim(1)).mean(0));
+    rows.push_back(torch::nn::functional::normalize(lib.features.index_select(0, idx),
+                                                    torch::nn::functional::NormalizeFuncOptions().dim(1))
+                       .mean(0));
   }
   table.embeddings = torch::stack(rows);
   table.encoder = lib.encoder;
   brainsem::data::write_class_embeddings(tmp / "text.safetensors", table);
-  rc = run_cli("eval -q --run '" + (tmp / "run").string() + "' --text-prototypes '" + (tmp / "text.safetensors").string() +
-                   "' --json '" + (tmp / "eval2.json").string() + "'", &out);
+  rc = run_cli("eval -q --run '" + (tmp / "run").string() + "' --text-prototypes '" +
+                   (tmp / "text.safetensors").string() + "' --json '" + (tmp / "eval2.json").string() + "'",
+               &out);
   ASSERT_EQ(rc, 0) << out;
   auto withtext = json::parse(brainsem::core::read_text_file(tmp / "eval2.json"));
   json library_score, text_score;
@@ -170,14 +177,19 @@ TEST(CliTrain, RetrainAllEqualsAPlainRunForTheChosenSteps) {
   EXPECT_EQ(config["val_classes"], 10);
   EXPECT_TRUE(fs::exists(tmp / "retrain/selection/checkpoint.safetensors"));
   // The final model is a plain run on every class for the chosen steps, with the same seed.
-  ASSERT_EQ(run_cli("train" + common + " --steps " + std::to_string(chosen) + " --out '" + (tmp / "plain").string() + "'", &out), 0)
+  ASSERT_EQ(
+      run_cli("train" + common + " --steps " + std::to_string(chosen) + " --out '" + (tmp / "plain").string() + "'",
+              &out),
+      0)
       << out;
   auto b = json::parse(brainsem::core::read_text_file(tmp / "plain/results.json"));
   EXPECT_EQ(a["scores"], b["scores"]);
   EXPECT_EQ(b["selection"]["val_classes"], 0);
   EXPECT_EQ(b["selection"]["trained_classes"], 150);
   // `eval` reopens the retrained model, not the selection run's.
-  ASSERT_EQ(run_cli("eval -q --run '" + (tmp / "retrain").string() + "' --json '" + (tmp / "eval.json").string() + "'", &out), 0)
+  ASSERT_EQ(
+      run_cli("eval -q --run '" + (tmp / "retrain").string() + "' --json '" + (tmp / "eval.json").string() + "'", &out),
+      0)
       << out;
   auto again = json::parse(brainsem::core::read_text_file(tmp / "eval.json"));
   EXPECT_EQ(again["scores"][0]["ranks"], a["scores"][0]["ranks"]);
@@ -186,7 +198,8 @@ TEST(CliTrain, RetrainAllEqualsAPlainRunForTheChosenSteps) {
 TEST(CliTrain, SelectionWithoutRetrainingSaysTheModelSawFewerClasses) {
   brainsem::testing::TempDir tmp;
   std::string out;
-  ASSERT_EQ(run_cli("train -q" + study_args(dataset()) + " --seed 4 --batch 50 --steps 20 --val-classes 10 --eval-every 10 --out '" +
+  ASSERT_EQ(run_cli("train -q" + study_args(dataset()) +
+                        " --seed 4 --batch 50 --steps 20 --val-classes 10 --eval-every 10 --out '" +
                         (tmp / "run").string() + "'",
                     &out),
             0)
@@ -198,7 +211,10 @@ TEST(CliTrain, SelectionWithoutRetrainingSaysTheModelSawFewerClasses) {
   EXPECT_EQ(r["selection"]["chosen_steps"], r["best_step"]);
   EXPECT_FALSE(fs::exists(tmp / "run/selection"));
   // --retrain-all alone has no held-out classes to choose on.
-  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --steps 5 --retrain-all --out '" + (tmp / "bad").string() + "'", &out), 0);
+  EXPECT_NE(
+      run_cli("train -q" + study_args(dataset()) + " --steps 5 --retrain-all --out '" + (tmp / "bad").string() + "'",
+              &out),
+      0);
   EXPECT_NE(out.find("--val-classes"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(tmp / "bad"));
 }
@@ -220,12 +236,16 @@ TEST(CliTrain, PaperRecipeTrainsForEpochsOverTheLibraryWithoutAHead) {
   auto r = json::parse(brainsem::core::read_text_file(tmp / "run/results.json"));
   EXPECT_EQ(r["steps"], 8);
   // A CLS output narrower than the image features is refused before any output.
-  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --paper --width 256 --heads 4 --depth 1 --out '" + (tmp / "narrow").string() + "'",
+  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --paper --width 256 --heads 4 --depth 1 --out '" +
+                        (tmp / "narrow").string() + "'",
                     &out),
             0);
   EXPECT_NE(out.find("--head linear"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(tmp / "narrow"));
-  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --steps 5 --epochs 1 --out '" + (tmp / "both").string() + "'", &out), 0);
+  EXPECT_NE(
+      run_cli("train -q" + study_args(dataset()) + " --steps 5 --epochs 1 --out '" + (tmp / "both").string() + "'",
+              &out),
+      0);
   EXPECT_NE(out.find("not both"), std::string::npos) << out;
 }
 
@@ -236,9 +256,10 @@ TEST(CliTrain, BadInputFailsCleanlyWithoutOutput) {
   // A stimulus store that lacks the subject's images.
   auto lib = brainsem::data::FeatureStore::open(d / "library_train.safetensors");
   lib.save(tmp / "wrong_stimuli.safetensors");
-  int rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" +
-                       (tmp / "wrong_stimuli.safetensors").string() + "' --no-library --out '" + (tmp / "r1").string() + "'",
-                   &out);
+  int rc =
+      run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" +
+                  (tmp / "wrong_stimuli.safetensors").string() + "' --no-library --out '" + (tmp / "r1").string() + "'",
+              &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("not in the feature store"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(tmp / "r1"));
@@ -247,8 +268,9 @@ TEST(CliTrain, BadInputFailsCleanlyWithoutOutput) {
   other.encoder = "openai/ViT-L-14";
   other.features = other.features.clone();
   other.save(tmp / "other.safetensors");
-  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" + (d / "stimuli.safetensors").string() +
-                   "' --library '" + (tmp / "other.safetensors").string() + "' --out '" + (tmp / "r2").string() + "'",
+  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" +
+                   (d / "stimuli.safetensors").string() + "' --library '" + (tmp / "other.safetensors").string() +
+                   "' --out '" + (tmp / "r2").string() + "'",
                &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("different encoders"), std::string::npos) << out;
@@ -257,19 +279,23 @@ TEST(CliTrain, BadInputFailsCleanlyWithoutOutput) {
   auto leak = brainsem::data::FeatureStore::open(d / "library_test.safetensors");
   leak.features = leak.features.clone();
   leak.save(tmp / "leak.safetensors");
-  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" + (d / "stimuli.safetensors").string() +
-                   "' --library '" + (tmp / "leak.safetensors").string() + "' --steps 2 --out '" + (tmp / "r3").string() + "'",
+  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" +
+                   (d / "stimuli.safetensors").string() + "' --library '" + (tmp / "leak.safetensors").string() +
+                   "' --steps 2 --out '" + (tmp / "r3").string() + "'",
                &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("test class"), std::string::npos) << out;
   // V on without a library; an unknown config key; a non-empty output directory.
-  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" + (d / "stimuli.safetensors").string() +
-                   "' --out '" + (tmp / "r4").string() + "'", &out);
+  rc = run_cli("train -q --subject '" + (d / "Subject1.h5").string() + "' --stimuli '" +
+                   (d / "stimuli.safetensors").string() + "' --out '" + (tmp / "r4").string() + "'",
+               &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("--no-library"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(tmp / "r4"));
   std::ofstream(tmp / "cfg.json") << R"({"stpes": 3})";
-  rc = run_cli("train -q" + study_args(d) + " --config '" + (tmp / "cfg.json").string() + "' --out '" + (tmp / "r5").string() + "'", &out);
+  rc = run_cli("train -q" + study_args(d) + " --config '" + (tmp / "cfg.json").string() + "' --out '" +
+                   (tmp / "r5").string() + "'",
+               &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("unknown config key 'stpes'"), std::string::npos) << out;
   fs::create_directories(tmp / "busy");
@@ -282,8 +308,9 @@ TEST(CliTrain, BadInputFailsCleanlyWithoutOutput) {
 TEST(CliDemo, SmallDemoRunsEndToEnd) {
   brainsem::testing::TempDir tmp;
   std::string out;
-  int rc = run_cli("demo -q --out '" + (tmp / "demo").string() +
-                       "' --subjects 1 --library-per-class 10 --steps 30 --no-report", &out);
+  int rc = run_cli(
+      "demo -q --out '" + (tmp / "demo").string() + "' --subjects 1 --library-per-class 10 --steps 30 --no-report",
+      &out);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("Zero-shot top-1 / top-5"), std::string::npos) << out;
   EXPECT_NE(out.find("ridge"), std::string::npos);
@@ -316,14 +343,16 @@ TEST(CliDemo, SmallDemoRunsEndToEnd) {
 TEST(CliHelp, ShowsTheRealDefaults) {
   std::string out;
   ASSERT_EQ(run_cli("train --help", &out), 0) << out;
-  for (const char* s : {"--steps INT=300", "--batch INT=200", "--lr FLOAT=0.001", "--encoder TEXT:{vit,linear,mlp}=linear",
-                        "--head TEXT:{linear,none}=linear", "--temperature FLOAT=0.07", "(--paper: 0.0001)", "(--paper: none)"})
+  for (const char* s :
+       {"--steps INT=300", "--batch INT=200", "--lr FLOAT=0.001", "--encoder TEXT:{vit,linear,mlp}=linear",
+        "--head TEXT:{linear,none}=linear", "--temperature FLOAT=0.07", "(--paper: 0.0001)", "(--paper: none)"})
     EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
   ASSERT_EQ(run_cli("ablate --help", &out), 0) << out;
   for (const char* s : {"--subjects TEXT=1", "--seeds TEXT=0", "--steps INT=300", "paper-like recipe"})
     EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
   ASSERT_EQ(run_cli("cv --help", &out), 0) << out;
-  for (const char* s : {"--k INT=2", "--permutations INT=100", "--steps INT=300"}) EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
+  for (const char* s : {"--k INT=2", "--permutations INT=100", "--steps INT=300"})
+    EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
   ASSERT_EQ(run_cli("demo --help", &out), 0) << out;
   for (const char* s : {"--subjects INT:INT in [1 - 20]=5", "--library-per-class", "=100", "--steps INT=300"})
     EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;

@@ -51,7 +51,9 @@ TEST(EmbedImages, ResumesWithoutRecomputingAndRefusesAnotherEncoder) {
   TempDir tmp;
   {
     std::ofstream list(tmp / "two.txt");
-    list << "# first two\n" << (golden() / "images/dog.jpg").string() << "\n\n" << (golden() / "images/camera.png").string() << "\n";
+    list << "# first two\n"
+         << (golden() / "images/dog.jpg").string() << "\n\n"
+         << (golden() / "images/camera.png").string() << "\n";
   }
   auto r1 = embed_images(*enc, list_images(tmp / "two.txt"), tmp / "f.safetensors", quiet_opts());
   EXPECT_EQ(r1.embedded, 2);
@@ -104,8 +106,8 @@ TEST(EmbedImages, CorruptImagesAreSkippedAndListed) {
 TEST(EmbedImages, ImageNetLayoutGuardRefusesGodTestClassesAndImages) {
   BRAINSEM_REQUIRE_SHARED("golden/clip_openai/images/dog.jpg");
   TempDir tmp;
-  for (auto [cls, file] : {std::pair{"n01443537", "n01443537_22563.JPEG"},   // GOD test image
-                           std::pair{"n01443537", "n01443537_1.JPEG"},       // GOD test class
+  for (auto [cls, file] : {std::pair{"n01443537", "n01443537_22563.JPEG"},     // GOD test image
+                           std::pair{"n01443537", "n01443537_1.JPEG"},         // GOD test class
                            std::pair{"n01440764", "n01440764_10026.JPEG"}}) {  // tench: not a test class
     fs::create_directories(tmp / "train" / cls);
     fs::copy_file(golden() / "images/dog.jpg", tmp / "train" / cls / file);

@@ -84,8 +84,8 @@ TEST(Encoder, StrictLoadingListsEveryProblemAtOnce) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& n : src.names()) {
     auto t = src.tensor(n).clone();
-    if (n == "visual.ln_pre.bias") continue;                                     // missing
-    if (n == "visual.proj") t = t.narrow(1, 0, 16).contiguous();                 // mis-shaped
+    if (n == "visual.ln_pre.bias") continue;                                           // missing
+    if (n == "visual.proj") t = t.narrow(1, 0, 16).contiguous();                       // mis-shaped
     out.emplace_back(n == "visual.ln_post.bias" ? "visual.ln_post.bias_typo" : n, t);  // missing + unexpected
   }
   TempDir tmp;

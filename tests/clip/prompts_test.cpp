@@ -27,5 +27,6 @@ TEST(ClipPrompts, BuiltinSetsFilesAndFilling) {
   EXPECT_EQ(read_templates_file(tmp / "t.txt"), (std::vector<std::string>{"a photo of a {}.", "art of the {}."}));
   std::ofstream(tmp / "bad.txt") << "a photo of a {}.\nno placeholder here\n";
   const std::string error = brainsem::testing::error_of([&] { read_templates_file(tmp / "bad.txt"); });
-  EXPECT_NE(error.find("bad.txt:2"), std::string::npos) << "a template without {} must be refused naming its line: " << error;
+  EXPECT_NE(error.find("bad.txt:2"), std::string::npos)
+      << "a template without {} must be refused naming its line: " << error;
 }

@@ -45,7 +45,8 @@ void write_openai_copy(const fs::path& out) {
     const std::string h = "text_model.encoder.layers." + std::to_string(i) + ".",
                       o = "transformer.resblocks." + std::to_string(i) + ".";
     auto a = [&](const std::string& p) {
-      return torch::cat({t(h + "self_attn.q_proj." + p), t(h + "self_attn.k_proj." + p), t(h + "self_attn.v_proj." + p)});
+      return torch::cat(
+          {t(h + "self_attn.q_proj." + p), t(h + "self_attn.k_proj." + p), t(h + "self_attn.v_proj." + p)});
     };
     w.push_back({o + "attn.in_proj_weight", a("weight")});
     w.push_back({o + "attn.in_proj_bias", a("bias")});
@@ -152,8 +153,7 @@ TEST(ClipText, OpenAiTinyMatchesNaiveCausalOracle) {
   for (auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
   ids = torch::tensor(flat, torch::kInt64).view({2, 12});
   const auto got = enc->encode_ids(ids);
-  for (int r = 0; r < 2; ++r)
-    EXPECT_TRUE(all_close(got[r], naive_encode_text(f, rows[r], 2, 4), 1e-4)) << "row " << r;
+  for (int r = 0; r < 2; ++r) EXPECT_TRUE(all_close(got[r], naive_encode_text(f, rows[r], 2, 4), 1e-4)) << "row " << r;
   // Causality: tokens after the end token cannot change the result; tokens before it do.
   auto after = ids.clone();
   after[0][8] = 123;

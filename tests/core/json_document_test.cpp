@@ -46,7 +46,8 @@ TEST(JsonDocument, NewerVersionOtherFormatAndBadVersionAreRefusedNamingTheFile) 
   EXPECT_NE(newer.find("newer"), std::string::npos) << newer;
   const auto other = error_of(versioned_document("brainsem.other", 1, json::object()));
   EXPECT_NE(other.find("brainsem.other"), std::string::npos) << other;
-  EXPECT_NE(error_of(json{{"format", "brainsem.thing"}, {"version", "1"}}).find("no valid \"version\""), std::string::npos);
+  EXPECT_NE(error_of(json{{"format", "brainsem.thing"}, {"version", "1"}}).find("no valid \"version\""),
+            std::string::npos);
   EXPECT_NE(error_of(json{{"format", "brainsem.thing"}}).find("no valid \"version\""), std::string::npos);
   EXPECT_NE(error_of(json{{"version", 1}}).find("no \"format\""), std::string::npos);
   EXPECT_NE(error_of(json::array()).find("not a JSON object"), std::string::npos);

@@ -27,7 +27,8 @@ TEST(OutputLock, SecondHolderFailsNamingTheFirstAndReleaseRemovesTheFile) {
       OutputLock second(same);
       FAIL() << "a second lock on " << same << " was granted";
     } catch (const brainsem::Error& e) {
-      EXPECT_NE(std::string(e.what()).find("is in use by process " + std::to_string(getpid())), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("is in use by process " + std::to_string(getpid())), std::string::npos)
+          << e.what();
     }
   }
   OutputLock other(dir / "runs" / "s2");  // another output is free

@@ -65,11 +65,14 @@ TEST(ClassEmbeddings, BadTablesAndMissingClassesAreClearErrors) {
   auto t = table3();
   EXPECT_NE(error_of([&] { data::class_embedding_stimuli(t, {"e1"}, {"emu"}); }).find("class 'emu' has no embedding"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { data::class_embedding_stimuli(t, {"d1", "d1"}, {"dog", "cat"}); }).find("labelled both"),
+  EXPECT_NE(error_of([&] {
+              data::class_embedding_stimuli(t, {"d1", "d1"}, {"dog", "cat"});
+            }).find("labelled both"),
             std::string::npos);
   auto dup = t;
   dup.classes[2] = "dog";
-  EXPECT_NE(error_of([&] { write_class_embeddings(dir / "dup.safetensors", dup); }).find("appears twice"), std::string::npos);
+  EXPECT_NE(error_of([&] { write_class_embeddings(dir / "dup.safetensors", dup); }).find("appears twice"),
+            std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "dup.safetensors"));
   auto nan = t;
   nan.embeddings = nan.embeddings.clone();
@@ -81,6 +84,7 @@ TEST(ClassEmbeddings, BadTablesAndMissingClassesAreClearErrors) {
   EXPECT_NE(error_of([&] { data::validate_class_embeddings(short_names, "w"); }).find("3 embedding rows but 2"),
             std::string::npos);
   io::write_safetensors(dir / "other.safetensors", {{"embeddings", torch::eye(2)}}, {{"classes", "[\"a\",\"b\"]"}});
-  EXPECT_NE(error_of([&] { data::read_class_embeddings(dir / "other.safetensors"); }).find("not a class-embedding table"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { data::read_class_embeddings(dir / "other.safetensors"); }).find("not a class-embedding table"),
+      std::string::npos);
 }

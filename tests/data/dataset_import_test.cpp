@@ -68,8 +68,10 @@ TEST(DatasetImport, RoundTripMatchesHandPackedTokens) {
   ASSERT_EQ(s.train_x.sizes(), (std::vector<int64_t>{4, 3, 3}));
   ASSERT_EQ(s.test_x.sizes(), (std::vector<int64_t>{2, 3, 3}));
   const std::vector<int64_t> tr{0, 1, 4, 5}, te{2, 3};
-  for (size_t i = 0; i < tr.size(); ++i) EXPECT_TRUE(torch::equal(s.train_x[i], pack_row(f.x, tr[i]))) << "train row " << i;
-  for (size_t i = 0; i < te.size(); ++i) EXPECT_TRUE(torch::equal(s.test_x[i], pack_row(f.x, te[i]))) << "test row " << i;
+  for (size_t i = 0; i < tr.size(); ++i)
+    EXPECT_TRUE(torch::equal(s.train_x[i], pack_row(f.x, tr[i]))) << "train row " << i;
+  for (size_t i = 0; i < te.size(); ++i)
+    EXPECT_TRUE(torch::equal(s.test_x[i], pack_row(f.x, te[i]))) << "test row " << i;
   EXPECT_EQ(s.train_names, (std::vector<std::string>{"d1", "c1", "o2", "c2"}));
   EXPECT_EQ(s.train_classes, (std::vector<std::string>{"dog", "cat", "owl", "cat"}));
   EXPECT_EQ(s.test_names, (std::vector<std::string>{"d2", "o1"}));

@@ -20,8 +20,11 @@ void write_raw_store(const std::filesystem::path& path, const torch::Tensor& fea
     classes += i ? ",\"n0\"" : "\"n0\"";
   }
   io::write_safetensors(path, {{"features", features}},
-                        {{"format", "brainsem.features.v1"}, {"encoder", "test"}, {"preprocessing", "none"},
-                         {"names", names + "]"}, {"classes", classes + "]"}});
+                        {{"format", "brainsem.features.v1"},
+                         {"encoder", "test"},
+                         {"preprocessing", "none"},
+                         {"names", names + "]"},
+                         {"classes", classes + "]"}});
 }
 }  // namespace
 

@@ -98,7 +98,7 @@ TEST(GodStimuli, TestClassNamesAndInfoFollowTheTestTable) {
     EXPECT_EQ(classes[i].synset, god_test_stimuli()[i].synset());
     EXPECT_EQ(info[i].name, god_test_stimuli()[i].name);
   }
-  EXPECT_TRUE(info[0].image_in_ilsvrc_train);   // n01443537_22563,Yes,No,Yes
+  EXPECT_TRUE(info[0].image_in_ilsvrc_train);  // n01443537_22563,Yes,No,Yes
   EXPECT_FALSE(info[0].image_in_ilsvrc_val);
   EXPECT_FALSE(info[1].category_in_ilsvrc_train);  // n01621127_19020,No,No,No
 }
@@ -106,7 +106,7 @@ TEST(GodStimuli, TestClassNamesAndInfoFollowTheTestTable) {
 TEST(GodStimuli, HandlesEdgeCasesAndRejectsNonIds) {
   EXPECT_EQ(god_stimulus_name(1518878.005091), "n01518878_5091");
   EXPECT_EQ(god_stimulus_name(13111881.00917), "n13111881_9170");  // trailing zero dropped in the text
-  EXPECT_EQ(god_stimulus_name(1443537.0), "n01443537");             // imagery rows: category id
+  EXPECT_EQ(god_stimulus_name(1443537.0), "n01443537");            // imagery rows: category id
   EXPECT_EQ(god_stimulus_id("n01443537"), 1443537.0);
   EXPECT_EQ(god_synset_of("n01518878_5091"), "n01518878");
   for (double bad : {std::nan(""), -1.0, 0.0, 2e8, 1518878.0000004, 1518878.1234567})

@@ -297,16 +297,20 @@ TEST(Subject, SafetensorsWithoutIdsNeedNames) {
   EXPECT_EQ(r.test_classes, s.test_classes);
   EXPECT_EQ(r.train_stimulus_id.numel(), 0);
   // Same tensors but no names and no ids: refused with the rule in the message.
-  brainsem::io::write_safetensors(dir / "bad.safetensors",
-                                  {{"train_x", s.train_x}, {"train_stimulus_id", torch::empty({0}, torch::kFloat64)},
-                                   {"test_x", s.test_x}, {"test_stimulus_id", torch::empty({0}, torch::kFloat64)}},
-                                  {{"format", kSubjectFormat}, {"rois", R"(["a","b"])"}, {"roi_sizes", "[2,1]"},
-                                   {"P", "2"}});
+  brainsem::io::write_safetensors(
+      dir / "bad.safetensors",
+      {{"train_x", s.train_x},
+       {"train_stimulus_id", torch::empty({0}, torch::kFloat64)},
+       {"test_x", s.test_x},
+       {"test_stimulus_id", torch::empty({0}, torch::kFloat64)}},
+      {{"format", kSubjectFormat}, {"rois", R"(["a","b"])"}, {"roi_sizes", "[2,1]"}, {"P", "2"}});
   std::string m = error_of([&] { load_subject(dir / "bad.safetensors"); });
   EXPECT_NE(m.find("train_names is absent"), std::string::npos) << m;
   // Nonzero padding, a wrong P, an extra tensor and a foreign format are refused.
-  auto meta = std::map<std::string, std::string>{{"format", kSubjectFormat}, {"rois", R"(["a","b"])"},
-                                                 {"roi_sizes", "[2,2]"}, {"P", "2"},
+  auto meta = std::map<std::string, std::string>{{"format", kSubjectFormat},
+                                                 {"rois", R"(["a","b"])"},
+                                                 {"roi_sizes", "[2,2]"},
+                                                 {"P", "2"},
                                                  {"train_names", R"(["x_1","x_2","y_1"])"},
                                                  {"test_names", R"(["z_1","w_1"])"}};
   auto tensors = std::vector<std::pair<std::string, torch::Tensor>>{{"train_x", s.train_x}, {"test_x", s.test_x}};
@@ -346,7 +350,8 @@ TEST(Subject, BadInputsNameTheFileAndTheProblem) {
   expect_error(dir / "absent.h5", "file not found");
   std::ofstream(dir / "junk.h5") << "not hdf5 at all, and not safetensors";
   expect_error(dir / "junk.h5", "neither an HDF5");
-  brainsem::io::write_bdata(dir / "noroi.h5", without_keys(a, [](const std::string& k) { return k.rfind("ROI_", 0) == 0; }));
+  brainsem::io::write_bdata(dir / "noroi.h5",
+                            without_keys(a, [](const std::string& k) { return k.rfind("ROI_", 0) == 0; }));
   expect_error(dir / "noroi.h5", "no ROI_ keys");
   BData n = a;
   n.dataset = a.dataset.clone();

@@ -44,7 +44,8 @@ double ridge_top1(const bd::SynthTruth& t, const bd::SynthSamples& smp, double* 
   torch::Tensor X = torch::index_select(smp.voxels, 0, torch::tensor(tr)).to(torch::kFloat64);  // [1200, V]
   std::vector<int64_t> stim_of_tr;
   for (int64_t i : tr) stim_of_tr.push_back(smp.stimulus_row[static_cast<size_t>(i)]);
-  torch::Tensor Y = torch::index_select(t.stimulus_features, 0, torch::tensor(stim_of_tr)).to(torch::kFloat64);  // [1200, E]
+  torch::Tensor Y =
+      torch::index_select(t.stimulus_features, 0, torch::tensor(stim_of_tr)).to(torch::kFloat64);  // [1200, E]
   torch::Tensor mu = X.mean(0), sd = X.std(0) + 1e-8;
   X = (X - mu) / sd;
   // Test: mean over the repeats of each test image, in stimulus order 1200..1249.
@@ -90,7 +91,8 @@ double ridge_top1(const bd::SynthTruth& t, const bd::SynthSamples& smp, double* 
   }
   torch::Tensor protos = torch::zeros({static_cast<int64_t>(val_class.size()), Y.size(1)}, torch::kFloat64);
   for (size_t r = 0; r < val_rows.size(); ++r) protos[val_label[r]] += Y[val_rows[r]];
-  torch::Tensor Xf = torch::index_select(X, 0, torch::tensor(fit_rows)), Yf = torch::index_select(Y, 0, torch::tensor(fit_rows));
+  torch::Tensor Xf = torch::index_select(X, 0, torch::tensor(fit_rows)),
+                Yf = torch::index_select(Y, 0, torch::tensor(fit_rows));
   torch::Tensor Xv = torch::index_select(X, 0, torch::tensor(val_rows));
   torch::Tensor Kff = torch::matmul(Xf, Xf.t()), Kvf = torch::matmul(Xv, Xf.t());
   double best_alpha = 0, best_acc = -1;
@@ -108,10 +110,12 @@ double ridge_top1(const bd::SynthTruth& t, const bd::SynthSamples& smp, double* 
 // noise levels (the repeat-averaged run shifts are common to all candidates and cancel).
 double oracle_top1(const bd::SynthTruth& t, int s, const bd::SynthSamples& smp) {
   std::vector<int64_t> cls(t.stimulus_class.begin() + 1200, t.stimulus_class.end());
-  torch::Tensor mean = t.expected_response(s, t.stimulus_features.narrow(0, 1200, 50), t.lowlevel.narrow(0, 1200, 50), cls);
+  torch::Tensor mean =
+      t.expected_response(s, t.stimulus_features.narrow(0, 1200, 50), t.lowlevel.narrow(0, 1200, 50), cls);
   torch::Tensor avg = torch::zeros_like(mean);
   for (size_t i = 0; i < smp.data_type.size(); ++i)
-    if (smp.data_type[i] == 2) avg[smp.stimulus_row[i] - 1200] += smp.voxels[static_cast<int64_t>(i)] / t.config.test_repeats;
+    if (smp.data_type[i] == 2)
+      avg[smp.stimulus_row[i] - 1200] += smp.voxels[static_cast<int64_t>(i)] / t.config.test_repeats;
   avg -= avg.mean(0) - mean.mean(0);  // remove the common run-shift average
   torch::Tensor w = 1.0 / t.subjects[static_cast<size_t>(s)].noise_sd.pow(2);
   torch::Tensor d = ((avg.unsqueeze(1) - mean.unsqueeze(0)).pow(2) * w).sum(2);  // [50, 50]
@@ -121,7 +125,9 @@ double oracle_top1(const bd::SynthTruth& t, int s, const bd::SynthSamples& smp) 
 }  // namespace
 
 TEST(SynthClasses, VendoredTableMatchesWordNet) {
-  if (!bd::WordNet::available()) BRAINSEM_MISSING_FIXTURE(std::string("wordnet-base not installed: run scripts/install_deps.sh (or apt-get install wordnet-base)"));
+  if (!bd::WordNet::available())
+    BRAINSEM_MISSING_FIXTURE(
+        std::string("wordnet-base not installed: run scripts/install_deps.sh (or apt-get install wordnet-base)"));
   EXPECT_EQ(bd::derive_class_table(bd::WordNet::load()), std::string(brainsem::core::resource("synth_class_centres")))
       << "regenerate with: brainsem synth --write-centre-table data/synth/god_class_centres.tsv";
 }
@@ -149,7 +155,8 @@ TEST(SynthClasses, GeometryAndSplits) {
     const auto& c = classes[i];
     if (c.source == "imagenet") {
       // Exactly the real (normalised) CLIP text embedding of the class.
-      EXPECT_TRUE(torch::allclose(centres[static_cast<int64_t>(i)], in.embeddings[in.row.at(c.wnid)], 0, 1e-6)) << c.wnid;
+      EXPECT_TRUE(torch::allclose(centres[static_cast<int64_t>(i)], in.embeddings[in.row.at(c.wnid)], 0, 1e-6))
+          << c.wnid;
     } else {
       torch::Tensor m = torch::zeros({512});
       for (const auto& n : c.neighbours) m += in.embeddings[in.row.at(n)];
@@ -221,8 +228,10 @@ TEST(Synth, ModelIsDeterministicAndSubjectsDiffer) {
     double in = 0, out = 0;
     int nin = 0, nout = 0;
     for (int64_t i = 0; i < 1250; ++i)
-      if (a.classes[static_cast<size_t>(a.stimulus_class[static_cast<size_t>(i)])].*flag) in += m[i].item<double>(), ++nin;
-      else out += m[i].item<double>(), ++nout;
+      if (a.classes[static_cast<size_t>(a.stimulus_class[static_cast<size_t>(i)])].*flag)
+        in += m[i].item<double>(), ++nin;
+      else
+        out += m[i].item<double>(), ++nout;
     return in / nin - out / nout;
   };
   EXPECT_GT(mean_diff("FFA", &bd::GodClass::animate), 0.3);
@@ -245,7 +254,8 @@ TEST(Synth, RidgeDecoderIsInTheTargetBandAndBelowTheOracle) {
     double alpha = 0;
     const double ridge = ridge_top1(t, smp, &alpha);
     const double oracle = oracle_top1(t, s, smp);
-    std::printf("subject %d: ridge zero-shot top-1 %.2f (alpha %.0e), oracle %.2f, chance 0.02\n", s + 1, ridge, alpha, oracle);
+    std::printf("subject %d: ridge zero-shot top-1 %.2f (alpha %.0e), oracle %.2f, chance 0.02\n", s + 1, ridge, alpha,
+                oracle);
     EXPECT_GE(oracle, ridge);
     EXPECT_GE(ridge, 0.06) << "far too hard";
     sum += ridge;
@@ -293,9 +303,9 @@ TEST(Synth, WritesAGodShapedDirectoryDeterministically) {
   c.write_truth = true;
   bd::write_synthetic_dataset(tmp / "a", c);
   bd::write_synthetic_dataset(tmp / "b", c);
-  for (const char* f : {"stimuli.safetensors", "library_train.safetensors", "library_test.safetensors", "synth.json",
-                        "truth.safetensors", "stimulus_ImageNetTraining.tsv", "stimulus_ImageNetTest.tsv",
-                        "category_GODImagery.tsv"}) {
+  for (const char* f :
+       {"stimuli.safetensors", "library_train.safetensors", "library_test.safetensors", "synth.json",
+        "truth.safetensors", "stimulus_ImageNetTraining.tsv", "stimulus_ImageNetTest.tsv", "category_GODImagery.tsv"}) {
     ASSERT_TRUE(fs::exists(tmp / "a" / f)) << f;
     EXPECT_EQ(slurp(tmp / "a" / f), slurp(tmp / "b" / f)) << f << " differs between two runs with the same seed";
   }
@@ -314,7 +324,8 @@ TEST(Synth, WritesAGodShapedDirectoryDeterministically) {
     auto b = brainsem::io::read_bdata(file);
     auto b2 = brainsem::io::read_bdata(tmp / "b" / file.filename());
     // NaN marks imagery rows' image_index, so compare with equal_nan.
-    EXPECT_TRUE(torch::allclose(b.dataset, b2.dataset, 0, 0, /*equal_nan=*/true)) << "data differ between runs with the same seed";
+    EXPECT_TRUE(torch::allclose(b.dataset, b2.dataset, 0, 0, /*equal_nan=*/true))
+        << "data differ between runs with the same seed";
     torch::Tensor dt = b.select("DataType").squeeze(1);
     EXPECT_EQ((dt == 1).sum().item<int64_t>(), 1200);
     EXPECT_EQ((dt == 2).sum().item<int64_t>(), 1750);
@@ -339,7 +350,7 @@ TEST(Synth, WritesAGodShapedDirectoryDeterministically) {
     EXPECT_EQ(reps.size(), 50u);
     for (auto& [id, n] : reps) EXPECT_EQ(n, 35) << id;
     EXPECT_NEAR(reps.begin()->first, 1443537.022563, 1e-6);  // goldfish n01443537_22563
-    EXPECT_TRUE(std::isnan(img[2950].item<double>()));        // imagery rows have no image
+    EXPECT_TRUE(std::isnan(img[2950].item<double>()));       // imagery rows have no image
     // The voxel columns are exactly the sampled values (float32 -> float64).
     auto smp = bd::sample_subject(truth, s);
     torch::Tensor vox = b.select("VoxelData");
@@ -362,7 +373,8 @@ TEST(Synth, WritesAGodShapedDirectoryDeterministically) {
   EXPECT_EQ(lib_te.size(), 50 * 3);
   EXPECT_EQ(lib_tr.names[0], "lib_n01518878_0001");
   std::set<std::string> test_classes(stim.classes.begin() + 1200, stim.classes.end());
-  for (const auto& cl : lib_tr.classes) EXPECT_EQ(test_classes.count(cl), 0u) << "training library holds test class " << cl;
+  for (const auto& cl : lib_tr.classes)
+    EXPECT_EQ(test_classes.count(cl), 0u) << "training library holds test class " << cl;
   for (const auto& cl : lib_te.classes) EXPECT_EQ(test_classes.count(cl), 1u) << cl;
 
   // Truth round trip: the same parameters and the same expected responses.

@@ -15,8 +15,10 @@ const WordNet& wordnet() {
   static WordNet wn = WordNet::load();
   return wn;
 }
-#define REQUIRE_WORDNET() \
-  if (!WordNet::available()) BRAINSEM_MISSING_FIXTURE(std::string("wordnet-base not installed: run scripts/install_deps.sh (or apt-get install wordnet-base)"))
+#define REQUIRE_WORDNET()    \
+  if (!WordNet::available()) \
+  BRAINSEM_MISSING_FIXTURE(  \
+      std::string("wordnet-base not installed: run scripts/install_deps.sh (or apt-get install wordnet-base)"))
 }  // namespace
 
 TEST(WordNet, NamesAndHypernyms) {
@@ -44,7 +46,7 @@ TEST(WordNet, NamesAndHypernyms) {
 TEST(WordNet, IsA) {
   REQUIRE_WORDNET();
   const WordNet& wn = wordnet();
-  EXPECT_TRUE(wn.is_a("n01443537", "n00015388"));   // goldfish is an animal
+  EXPECT_TRUE(wn.is_a("n01443537", "n00015388"));  // goldfish is an animal
   EXPECT_TRUE(wn.is_a("n01443537", brainsem::data::kLivingThing));
   EXPECT_TRUE(wn.is_a("n01443537", "n01443537"));   // reflexive
   EXPECT_TRUE(wn.is_a("n01443537", "n00001740"));   // everything is an entity

@@ -27,9 +27,9 @@ TEST(Ranks, TiesCountAgainstTheTruth) {
 }
 
 TEST(Ranks, NonFiniteIsWorstNeverBest) {
-  EXPECT_EQ(rank_of({kNan, 0.1, 0.2}, 0), 3);    // a NaN truth ranks last
-  EXPECT_EQ(rank_of({kInf, 0.1, 0.2}, 0), 3);    // so does +Inf (it is not a similarity)
-  EXPECT_EQ(rank_of({0.1, kNan, kInf}, 0), 1);   // NaN / Inf competitors never beat a finite truth
+  EXPECT_EQ(rank_of({kNan, 0.1, 0.2}, 0), 3);   // a NaN truth ranks last
+  EXPECT_EQ(rank_of({kInf, 0.1, 0.2}, 0), 3);   // so does +Inf (it is not a similarity)
+  EXPECT_EQ(rank_of({0.1, kNan, kInf}, 0), 1);  // NaN / Inf competitors never beat a finite truth
   EXPECT_EQ(rank_of({-0.9, kNan, -kInf}, 0), 1);
   EXPECT_EQ(rank_of({kNan, kNan}, 1), 2);
 }
@@ -42,7 +42,8 @@ TEST(Ranks, ComparesInFloat64) {
 
 TEST(Ranks, BatchedShapesAndBadLabels) {
   // [2, 2, 3]: ranks of column t[b][i] in row sim[b][i].
-  auto sim = torch::tensor({0.1, 0.2, 0.3, 0.3, 0.3, 0.0, 0.9, 0.1, 0.5, 0.0, 0.0, 0.0}, torch::kFloat64).view({2, 2, 3});
+  auto sim =
+      torch::tensor({0.1, 0.2, 0.3, 0.3, 0.3, 0.0, 0.9, 0.1, 0.5, 0.0, 0.0, 0.0}, torch::kFloat64).view({2, 2, 3});
   auto truth = torch::tensor({2, 0, 1, 1}, torch::kInt64).view({2, 2});
   auto r = ev::true_ranks(sim, truth);
   EXPECT_TRUE(torch::equal(r, torch::tensor({1, 2, 3, 3}, torch::kInt64).view({2, 2})));

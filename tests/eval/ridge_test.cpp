@@ -20,7 +20,8 @@ torch::Tensor naive_weight(const torch::Tensor& x, const torch::Tensor& y, doubl
   auto xd = x.to(torch::kFloat64), yd = y.to(torch::kFloat64);
   auto z = (xd - xd.mean(0)) / xd.std(0);
   auto d = z.size(1);
-  return torch::linalg::solve(z.t().matmul(z) + alpha * torch::eye(d, torch::kFloat64), z.t().matmul(yd - yd.mean(0)), true);
+  return torch::linalg::solve(z.t().matmul(z) + alpha * torch::eye(d, torch::kFloat64), z.t().matmul(yd - yd.mean(0)),
+                              true);
 }
 
 // A CLIP-like world: unit image features f = normalise(m + c_k + instance noise) around a common
@@ -42,7 +43,8 @@ ClipLikeWorld clip_like_world(double noise, uint64_t seed) {
   auto common = F::normalize(torch::randn({1, e}, torch::kFloat64), F::NormalizeFuncOptions().dim(1)) * 1.3;
   auto features = [&](int64_t classes, int64_t per) {
     auto centres = torch::randn({classes, 1, e}, torch::kFloat64) / std::sqrt(static_cast<double>(e));
-    auto f = common.unsqueeze(0) + centres + 0.6 * torch::randn({classes, per, e}, torch::kFloat64) / std::sqrt(double(e));
+    auto f =
+        common.unsqueeze(0) + centres + 0.6 * torch::randn({classes, per, e}, torch::kFloat64) / std::sqrt(double(e));
     return F::normalize(f.reshape({classes * per, e}), F::NormalizeFuncOptions().dim(1));
   };
   w.y = features(train_classes, per_class);
@@ -83,7 +85,8 @@ TEST(Ridge, EqualsNaiveLeastSquaresAndPredictsCentred) {
   auto xt = torch::randn({6, 90}, torch::kFloat64);
   auto all = s.predict_centred(s.test_basis(xt), y - y.mean(0), {0.5, 10.0});
   for (int a = 0; a < 2; ++a)
-    EXPECT_TRUE(torch::allclose(all[a], ev::fit_ridge(x, y, a ? 10.0 : 0.5).predict(xt).to(torch::kFloat64), 1e-4, 1e-5));
+    EXPECT_TRUE(
+        torch::allclose(all[a], ev::fit_ridge(x, y, a ? 10.0 : 0.5).predict(xt).to(torch::kFloat64), 1e-4, 1e-5));
   EXPECT_THROW(ev::fit_ridge(x, y, 0.0), brainsem::Error);
   EXPECT_THROW(ev::fit_ridge(x, y.narrow(0, 0, 30), 1.0), brainsem::Error);
 }
@@ -94,7 +97,8 @@ TEST(Ridge, NormalisedTargetsFitUnitRows) {
   auto y = torch::randn({30, 5}, torch::kFloat64) * torch::linspace(0.1, 10, 30, torch::kFloat64).unsqueeze(1);
   auto m = ev::fit_ridge(x, y, 2.0, /*normalize_targets=*/true);
   EXPECT_TRUE(m.normalized_targets);
-  EXPECT_TRUE(torch::allclose(m.weight, naive_weight(x, F::normalize(y, F::NormalizeFuncOptions().dim(1)), 2.0), 1e-7, 1e-9));
+  EXPECT_TRUE(
+      torch::allclose(m.weight, naive_weight(x, F::normalize(y, F::NormalizeFuncOptions().dim(1)), 2.0), 1e-7, 1e-9));
 }
 
 // The defect this guards against: adding the training mean back before a cosine lets the common
@@ -127,7 +131,8 @@ TEST(Ridge, AlphaChosenOnTrainingClassesIsNearTheBestOnTest) {
   auto protos = F::normalize(w.test_y, F::NormalizeFuncOptions().dim(1));
   double best_on_test = 0;
   for (double alpha : cfg.alphas)
-    best_on_test = std::max(best_on_test, ev::zero_shot(ev::fit_ridge(w.x, w.y, alpha, true).predict(w.test_x), protos, iota(50)).top1);
+    best_on_test = std::max(
+        best_on_test, ev::zero_shot(ev::fit_ridge(w.x, w.y, alpha, true).predict(w.test_x), protos, iota(50)).top1);
   const double chosen = ev::zero_shot(cv.model.predict(w.test_x), protos, iota(50)).top1;
   std::printf("chosen alpha %.3g: test top-1 %.2f, best alpha on test %.2f\n", cv.model.alpha, chosen, best_on_test);
   EXPECT_GT(best_on_test, 0.2);

@@ -47,8 +47,7 @@ TEST(Stats, BinomialTailMatchesNaiveSumAndComplement) {
       for (int k = 0; k <= n; k += std::max(1, n / 9)) {
         EXPECT_NEAR(ev::binomial_upper_tail(k, n, p), naive_upper_tail(k, n, p), 1e-12)
             << "k=" << k << " n=" << n << " p=" << p;
-        EXPECT_NEAR(ev::binomial_upper_tail(k, n, p) + ev::binomial_lower_tail(k - 1, n, p), 1.0,
-                    1e-12);
+        EXPECT_NEAR(ev::binomial_upper_tail(k, n, p) + ev::binomial_lower_tail(k - 1, n, p), 1.0, 1e-12);
       }
   auto t = ev::binomial_test(10, 50, 0.02);
   EXPECT_EQ(t.p_value, ev::binomial_upper_tail(10, 50, 0.02));
@@ -64,8 +63,7 @@ TEST(Stats, IncompleteBetaClosedForms) {
   EXPECT_NEAR(ev::regularized_incomplete_beta(7.3, 7.3, 0.5), 0.5, 1e-13);
   // Independent cross-check: P(X >= k | n, p) = I_p(k, n - k + 1).
   for (int k : {1, 5, 17, 40})
-    EXPECT_NEAR(ev::regularized_incomplete_beta(k, 50 - k + 1, 0.3),
-                ev::binomial_upper_tail(k, 50, 0.3), 1e-12);
+    EXPECT_NEAR(ev::regularized_incomplete_beta(k, 50 - k + 1, 0.3), ev::binomial_upper_tail(k, 50, 0.3), 1e-12);
   EXPECT_THROW(ev::regularized_incomplete_beta(0, 1, 0.5), brainsem::Error);
 }
 
@@ -184,8 +182,7 @@ TEST(Stats, McNemarExact) {
   EXPECT_EQ(t.c, 2);
   EXPECT_NEAR(t.p_value, 112.0 / 1024, 1e-14);
   EXPECT_DOUBLE_EQ(ev::mcnemar_exact(vec(b), vec(a)).p_value, t.p_value);  // symmetric
-  EXPECT_NEAR(ev::mcnemar_exact(vec({1, 1, 1, 1, 1}), vec({0, 0, 0, 0, 0})).p_value, 2.0 / 32,
-              1e-14);
+  EXPECT_NEAR(ev::mcnemar_exact(vec({1, 1, 1, 1, 1}), vec({0, 0, 0, 0, 0})).p_value, 2.0 / 32, 1e-14);
   EXPECT_EQ(ev::mcnemar_exact(vec({1, 0}), vec({1, 0})).p_value, 1.0);
   EXPECT_EQ(ev::mcnemar_exact(vec({1, 0}), vec({0, 1})).p_value, 1.0);
   EXPECT_THROW(ev::mcnemar_exact(vec({1, 0}), vec({1})), brainsem::Error);

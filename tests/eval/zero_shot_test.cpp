@@ -12,9 +12,9 @@ TEST(ZeroShot, HandComputedRanksTopkAndPrototypes) {
   // Six classes on the axes of R^6; each prediction's cosine with class c is its c-th coordinate
   // over its norm, so the true class's rank is read off by hand.
   auto protos = torch::eye(6);
-  auto pred = torch::tensor({{0.9, 0.1, 0.0, 0.0, 0.0, 0.0},     // truth 0: rank 1
-                             {0.5, 0.4, 0.3, 0.2, 0.1, 0.6},     // truth 4: rank 6
-                             {0.6, 0.5, 0.4, 0.3, 0.2, 0.1}},    // truth 3: rank 4
+  auto pred = torch::tensor({{0.9, 0.1, 0.0, 0.0, 0.0, 0.0},   // truth 0: rank 1
+                             {0.5, 0.4, 0.3, 0.2, 0.1, 0.6},   // truth 4: rank 6
+                             {0.6, 0.5, 0.4, 0.3, 0.2, 0.1}},  // truth 3: rank 4
                             torch::kFloat32);
   auto r = ev::zero_shot(pred, protos, {0, 4, 3});
   EXPECT_EQ(r.rank, (std::vector<int64_t>{1, 6, 4}));

@@ -125,8 +125,10 @@ TEST(CrossValidation, FoldsNeverLeakHeldOutClassesIntoTraining) {
     ++views;
     std::set<int64_t> held(v.fold->heldout.begin(), v.fold->heldout.end());
     ASSERT_EQ(held.size(), 3u);
-    for (auto c : v.train_row_classes) EXPECT_FALSE(held.count(c)) << v.method << ": training row of held-out class " << c;
-    for (auto c : v.target_classes) EXPECT_FALSE(held.count(c)) << v.method << ": held-out class " << c << " was a target";
+    for (auto c : v.train_row_classes)
+      EXPECT_FALSE(held.count(c)) << v.method << ": training row of held-out class " << c;
+    for (auto c : v.target_classes)
+      EXPECT_FALSE(held.count(c)) << v.method << ": held-out class " << c << " was a target";
     // Every non-held-out sample is used for training (2 per class).
     EXPECT_EQ(v.train_row_classes.size(), 2u * (8 - 3));
     EXPECT_EQ(v.target_classes.size(), 5u);
@@ -204,7 +206,8 @@ TEST(CrossValidation, OneSamplePerClassVirtualBrainIsTheSampleItself) {
   std::mt19937_64 rng(1);
   for (auto mode : {model::VirtualMode::paper, model::VirtualMode::literal, model::VirtualMode::released}) {
     auto v = model::virtual_batch(x, rows, {2, 0, 3, 3, 1}, mode, rng);
-    EXPECT_TRUE(torch::allclose(v[0], x[2], 0, 0) && torch::allclose(v[3], x[3], 0, 0) && torch::allclose(v[4], x[1], 0, 0))
+    EXPECT_TRUE(torch::allclose(v[0], x[2], 0, 0) && torch::allclose(v[3], x[3], 0, 0) &&
+                torch::allclose(v[4], x[1], 0, 0))
         << model::to_string(mode);
   }
 }
@@ -217,11 +220,15 @@ TEST(CrossValidation, BadInputIsAClearError) {
             std::string::npos);
   auto d = experiment::make_cv_dataset(s.subject, s.table);
   EXPECT_NE(error_of([&] { experiment::select_rois(d, {"V4"}); }).find("it has V1, V2, LOC"), std::string::npos);
-  EXPECT_NE(error_of([&] { experiment::leave_k_out_splits(6, 5, 0, 0); }).find("at least 2 training classes"), std::string::npos);
-  EXPECT_NE(error_of([&] { experiment::leave_k_out_splits(6, 1, 0, 0); }).find("2-AFC needs a pair"), std::string::npos);
+  EXPECT_NE(error_of([&] { experiment::leave_k_out_splits(6, 5, 0, 0); }).find("at least 2 training classes"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { experiment::leave_k_out_splits(6, 1, 0, 0); }).find("2-AFC needs a pair"),
+            std::string::npos);
   experiment::CvOptions o;
   o.methods = {"lasso"};
-  EXPECT_NE(error_of([&] { experiment::run_cross_validation(d, o); }).find("unknown cv method 'lasso'"), std::string::npos);
+  EXPECT_NE(error_of([&] { experiment::run_cross_validation(d, o); }).find("unknown cv method 'lasso'"),
+            std::string::npos);
   auto two = make_synthetic(2, 3, true, 2);
-  EXPECT_NE(error_of([&] { experiment::make_cv_dataset(two.subject, two.table); }).find("at least 3 classes"), std::string::npos);
+  EXPECT_NE(error_of([&] { experiment::make_cv_dataset(two.subject, two.table); }).find("at least 3 classes"),
+            std::string::npos);
 }

@@ -80,8 +80,11 @@ TEST(RunDir, AWholeConfigDocumentIsAValidOverrideFile) {
   train::apply_overrides(d, train::train_config_document(c), "RUN/config.json");
   EXPECT_EQ(d.batch, 64);
   json typo{{"format", "brainsem.run_results"}, {"version", 1}};
-  EXPECT_NE(error_of([&] { train::apply_overrides(d, typo, "x.json"); }).find("brainsem.run_results"), std::string::npos);
-  EXPECT_NE(error_of([&] { train::apply_overrides(d, json{{"normalize", "zscor"}}, "x.json"); }).find("x.json"),
+  EXPECT_NE(error_of([&] { train::apply_overrides(d, typo, "x.json"); }).find("brainsem.run_results"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              train::apply_overrides(d, json{{"normalize", "zscor"}}, "x.json");
+            }).find("x.json"),
             std::string::npos);
 }
 
@@ -143,7 +146,8 @@ TEST(RunDir, PrepareAcceptsFreshUnstartedAndResumableDirectoriesOnly) {
 
   write_file(run / train::kCheckpointFile, "");
   EXPECT_EQ(experiment::run_directory_state(run), experiment::RunDirState::started);
-  EXPECT_NE(error_of([&] { experiment::prepare_run_directory(run, false, false); }).find("--resume"), std::string::npos);
+  EXPECT_NE(error_of([&] { experiment::prepare_run_directory(run, false, false); }).find("--resume"),
+            std::string::npos);
   EXPECT_TRUE(experiment::prepare_run_directory(run, true, false));
 
   const fs::path other = dir / "other";

@@ -41,7 +41,8 @@ int64_t independent_ridge_hits(const experiment::LoadedStudy& s, const torch::Te
     return Fit{za.matmul(za.t()), zb.matmul(za.t()), ya - ya.mean(0)};
   };
   auto predict = [](const Fit& f, double alpha) {
-    return f.cross.matmul(torch::linalg::solve(f.gram + alpha * torch::eye(f.gram.size(0), torch::kFloat64), f.yc, true));
+    return f.cross.matmul(
+        torch::linalg::solve(f.gram + alpha * torch::eye(f.gram.size(0), torch::kFloat64), f.yc, true));
   };
   auto hits = [](const torch::Tensor& pred, const torch::Tensor& protos, const std::vector<int64_t>& truth) {
     auto sim = F::normalize(pred, F::NormalizeFuncOptions().dim(1)).matmul(protos.t()).contiguous();
@@ -73,15 +74,16 @@ int64_t independent_ridge_hits(const experiment::LoadedStudy& s, const torch::Te
     protos = F::normalize(protos, F::NormalizeFuncOptions().dim(1));
     auto ti = torch::tensor(tr), ei = torch::tensor(te);
     auto fit = prepare(x.index_select(0, ti), y.index_select(0, ti), x.index_select(0, ei));
-    for (size_t a = 0; a < alphas.size(); ++a) score[a] += static_cast<double>(hits(predict(fit, alphas[a]), protos, te_label));
+    for (size_t a = 0; a < alphas.size(); ++a)
+      score[a] += static_cast<double>(hits(predict(fit, alphas[a]), protos, te_label));
   }
   double best_alpha = 0, best_score = -1;
   for (size_t a = 0; a < alphas.size(); ++a)
     if (score[a] > best_score) best_score = score[a], best_alpha = alphas[a];
   *alpha_out = best_alpha;
   std::vector<int64_t> truth = s.test_truth;
-  return hits(predict(prepare(x, y, xt), best_alpha), F::normalize(prototypes.to(torch::kFloat64), F::NormalizeFuncOptions().dim(1)),
-              truth);
+  return hits(predict(prepare(x, y, xt), best_alpha),
+              F::normalize(prototypes.to(torch::kFloat64), F::NormalizeFuncOptions().dim(1)), truth);
 }
 
 }  // namespace

@@ -57,8 +57,8 @@ TEST(BData, ReadsTheSharedGodLikeFixture) {
   EXPECT_EQ(b.keys.front(), "VoxelData");
   EXPECT_EQ(b.descriptions.front(), "1 = VoxelData");  // fixed-length NULLPAD, trimmed at the first NUL
   EXPECT_EQ(b.keys.back(), "voxel_z");
-  const std::vector<std::pair<std::string, int64_t>> sizes = {{"ROI_V1", 12}, {"ROI_V2", 10}, {"ROI_V3", 9},
-                                                              {"ROI_V4", 7},  {"ROI_LOC", 6}, {"ROI_FFA", 5},
+  const std::vector<std::pair<std::string, int64_t>> sizes = {{"ROI_V1", 12}, {"ROI_V2", 10},  {"ROI_V3", 9},
+                                                              {"ROI_V4", 7},  {"ROI_LOC", 6},  {"ROI_FFA", 5},
                                                               {"ROI_PPA", 4}, {"ROI_HVC", 17}, {"ROI_VC", 55}};
   for (const auto& [k, n] : sizes) EXPECT_EQ(static_cast<int64_t>(b.columns(k).size()), n) << k;
   // LOC and FFA share exactly one voxel (the fixture's design).
@@ -135,7 +135,8 @@ TEST(BData, ReadsVariantsOfOtherWritersAlike) {
     v.descriptions.push_back(a.descriptions[k] + " (a much longer description from another writer)");
   }
   v.add_metadata("Session", torch::full({C}, 1.0, torch::kFloat64), "extra key");
-  for (const auto& opts : {BDataWriteOptions{true, false}, BDataWriteOptions{false, true}, BDataWriteOptions{true, true}}) {
+  for (const auto& opts :
+       {BDataWriteOptions{true, false}, BDataWriteOptions{false, true}, BDataWriteOptions{true, true}}) {
     write_bdata(dir / "v.h5", v, opts);
     BData b = read_bdata(dir / "v.h5");
     ASSERT_EQ(b.keys.size(), a.keys.size() + 1);

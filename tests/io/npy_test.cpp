@@ -18,7 +18,8 @@ TEST(Npy, RoundTrip) {
 
 TEST(Npy, ReadsTheRealSemanticEmbeddings) {
   BRAINSEM_REQUIRE_SHARED("semantic/clip_vitb32_imagenet1k_text_1000x512.npy");
-  auto e = brainsem::io::read_npy(brainsem::testing::shared_dir() / "semantic/clip_vitb32_imagenet1k_text_1000x512.npy");
+  auto e =
+      brainsem::io::read_npy(brainsem::testing::shared_dir() / "semantic/clip_vitb32_imagenet1k_text_1000x512.npy");
   ASSERT_EQ(e.sizes(), (std::vector<int64_t>{1000, 512}));
   // Rows are L2-normalised text embeddings (shared/semantic/README.md).
   EXPECT_NEAR(e.norm(2, 1).min().item<float>(), 1.0f, 1e-3);
@@ -55,31 +56,35 @@ std::string error_of(const std::string& bytes) {
 
 TEST(Npy, HeaderIsParsedNotMatched) {
   // What numpy writes, with either quote style and a trailing comma or none, parses.
-  auto ok = brainsem::io::parse_npy(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30), }", 40 * 30 * 4), "x");
+  auto ok = brainsem::io::parse_npy(
+      npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30), }", 40 * 30 * 4), "x");
   EXPECT_EQ(ok.sizes(), (std::vector<int64_t>{40, 30}));
   auto h = brainsem::io::parse_npy_header("{\"shape\": (7,), \"fortran_order\": False, \"descr\": \"<i8\"}", "x");
   EXPECT_EQ(h.shape, (std::vector<int64_t>{7}));
   EXPECT_EQ(h.descr, "<i8");
-  EXPECT_TRUE(brainsem::io::parse_npy_header("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", "x").shape.empty());
-  auto empty = brainsem::io::parse_npy(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 99999999999), }", 0), "x");
+  EXPECT_TRUE(
+      brainsem::io::parse_npy_header("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", "x").shape.empty());
+  auto empty = brainsem::io::parse_npy(
+      npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 99999999999), }", 0), "x");
   EXPECT_EQ(empty.numel(), 0);
 
   // Each of these once imported as 40 x 30 or died in stoll / the allocator.
-  for (const std::string bad : {"{'descr': '<f4', 'fortran_order': False, 'shape': (-40, 30), }",
-                                "{'descr': '<f4', 'fortran_order': False, 'shape': (40, x30), }",
-                                "{'descr': '<f4', 'fortran_order': False, 'shape': (40 30), }",
-                                "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30), 'extra': 1}",
-                                "{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (40, 30)}",
-                                "{'descr': '<f4', 'shape': (40, 30)}",
-                                "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (40, 30)}",
-                                "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30)} trailing",
-                                "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 30)}"}) {
+  for (const std::string bad :
+       {"{'descr': '<f4', 'fortran_order': False, 'shape': (-40, 30), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (40, x30), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (40 30), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30), 'extra': 1}",
+        "{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (40, 30)}",
+        "{'descr': '<f4', 'shape': (40, 30)}", "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (40, 30)}",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 30)} trailing",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 30)}"}) {
     const std::string what = error_of(npy_with_header(bad, 40 * 30 * 4));
     EXPECT_NE(what.find("malformed .npy header"), std::string::npos) << bad << " -> '" << what << "'";
   }
   // Dimensions whose product overflows, or exceeds the file, are refused before allocating.
-  for (const std::string big : {"{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904)}",
-                                "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000000)}"}) {
+  for (const std::string big :
+       {"{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904)}",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000000)}"}) {
     const std::string what = error_of(npy_with_header(big, 64));
     EXPECT_NE(what.find("truncated or corrupt"), std::string::npos) << big << " -> '" << what << "'";
   }

@@ -84,9 +84,10 @@ TEST(Safetensors, RejectsHugeHeaderLength) {
 
 TEST(Safetensors, RejectsOverlappingOffsets) {
   brainsem::testing::TempDir dir;
-  write_raw(dir / "o.safetensors",
-            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-            std::string(12, '\0'));
+  write_raw(
+      dir / "o.safetensors",
+      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+      std::string(12, '\0'));
   EXPECT_NE(error_of(dir / "o.safetensors").find("overlaps"), std::string::npos) << error_of(dir / "o.safetensors");
 }
 

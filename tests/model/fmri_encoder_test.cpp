@@ -62,11 +62,13 @@ TEST(FmriEncoder, BlockMatchesNaiveAttention) {
   auto qkv = torch::matmul(h1, params["qkv.weight"].t()) + params["qkv.bias"];
   std::vector<torch::Tensor> heads;
   for (int h = 0; h < 2; ++h) {
-    auto q = qkv.slice(2, h * 4, h * 4 + 4), k = qkv.slice(2, 8 + h * 4, 8 + h * 4 + 4), v = qkv.slice(2, 16 + h * 4, 16 + h * 4 + 4);
+    auto q = qkv.slice(2, h * 4, h * 4 + 4), k = qkv.slice(2, 8 + h * 4, 8 + h * 4 + 4),
+         v = qkv.slice(2, 16 + h * 4, 16 + h * 4 + 4);
     heads.push_back(torch::matmul(torch::softmax(torch::matmul(q, k.transpose(1, 2)) / 2.0, -1), v));
   }
   auto y = x + torch::matmul(torch::cat(heads, 2), params["proj.weight"].t()) + params["proj.bias"];
-  auto m = torch::gelu(torch::matmul(ln(y, params["norm2.weight"], params["norm2.bias"]), params["fc1.weight"].t()) + params["fc1.bias"]);
+  auto m = torch::gelu(torch::matmul(ln(y, params["norm2.weight"], params["norm2.bias"]), params["fc1.weight"].t()) +
+                       params["fc1.bias"]);
   auto expected = y + torch::matmul(m, params["fc2.weight"].t()) + params["fc2.bias"];
   EXPECT_TRUE(torch::allclose(block->forward(x), expected, 1e-5, 1e-5));
 }

@@ -24,8 +24,8 @@ TEST(FuzzyLoss, HandComputedTwoByTwo) {
   // Temperature 0.5 doubles the logits.
   brainsem::model::FuzzyLossOptions o;
   o.temperature = 0.5;
-  EXPECT_NEAR(fuzzy_matching_loss(b, v, torch::tensor({0, 1}, torch::kInt64), o).item<float>(), std::log(1 + std::exp(-2.0)),
-              1e-6);
+  EXPECT_NEAR(fuzzy_matching_loss(b, v, torch::tensor({0, 1}, torch::kInt64), o).item<float>(),
+              std::log(1 + std::exp(-2.0)), 1e-6);
 }
 
 TEST(FuzzyLoss, OneImagePerClassIsOrdinaryCrossEntropy) {
@@ -33,7 +33,8 @@ TEST(FuzzyLoss, OneImagePerClassIsOrdinaryCrossEntropy) {
   auto b = torch::randn({6, 8}), v = torch::randn({6, 8});
   auto classes = torch::arange(6, torch::kInt64);
   namespace F = torch::nn::functional;
-  auto logits = torch::matmul(F::normalize(b, F::NormalizeFuncOptions().dim(1)), F::normalize(v, F::NormalizeFuncOptions().dim(1)).t());
+  auto logits = torch::matmul(F::normalize(b, F::NormalizeFuncOptions().dim(1)),
+                              F::normalize(v, F::NormalizeFuncOptions().dim(1)).t());
   auto ce = F::cross_entropy(logits, torch::arange(6, torch::kInt64));
   EXPECT_NEAR(fuzzy_matching_loss(b, v, classes).item<float>(), ce.item<float>(), 1e-6);
 }

@@ -44,8 +44,7 @@ TEST(HtmlReport, EscapesEverythingItIsGiven) {
   EXPECT_NE(h.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
   EXPECT_NE(h.find("A &amp; B"), std::string::npos);
   EXPECT_NE(h.find("x &lt; y &gt; z"), std::string::npos);
-  EXPECT_NE(h.find("{&quot;lr&quot;: 1e-4, &quot;name&quot;: &quot;&lt;x&gt;&quot;}"),
-            std::string::npos);
+  EXPECT_NE(h.find("{&quot;lr&quot;: 1e-4, &quot;name&quot;: &quot;&lt;x&gt;&quot;}"), std::string::npos);
 }
 
 TEST(HtmlReport, Formatting) {
@@ -69,9 +68,11 @@ TEST(HtmlReport, ContainsTablesFiguresAndManifest) {
 
   rp::HtmlReport r("BrainSem results", "subject 1");
   r.add_section("Zero-shot accuracy");
-  rp::Table t{"Top-k accuracy (%)", {"Subject", "Top-1", "Top-5", "p"},
+  rp::Table t{"Top-k accuracy (%)",
+              {"Subject", "Top-1", "Top-5", "p"},
               {{"S1", "12.0 [8.0, 16.0]", "40.0", "< 0.001"}, {"S2", "10.0", "38.0", "0.02"}},
-              {{0, 1}}, "95% bootstrap intervals"};
+              {{0, 1}},
+              "95% bootstrap intervals"};
   r.add_table(t);
   r.add_section("Maps");
   r.add_figure(dir / "map.png", "t-SNE of brain embeddings");
@@ -81,7 +82,7 @@ TEST(HtmlReport, ContainsTablesFiguresAndManifest) {
   r.save(dir / "report.html");
   auto h = brainsem::core::read_text_file(dir / "report.html");
   EXPECT_EQ(h.rfind("<!DOCTYPE html>", 0), 0u);
-  EXPECT_EQ(count(h, "<table"), 2);  // results + manifest
+  EXPECT_EQ(count(h, "<table"), 2);    // results + manifest
   EXPECT_EQ(count(h, "<tr>"), 3 + 2);  // header + 2 rows, 2 manifest rows
   EXPECT_NE(h.find("<td class=\"num\"><b>12.0 [8.0, 16.0]</b></td>"), std::string::npos);
   EXPECT_NE(h.find("<td class=\"num\">&lt; 0.001</td>"), std::string::npos);

@@ -22,10 +22,11 @@ TEST(RenderReport, ChromiumShowsTablesAndDecodesFigures) {
   r.add_figure(dir / "map.svg", "ISOMAP map");
   r.add_manifest({{"seed", "42 & <7>"}});
   r.save(dir / "r.html");
-  std::string cmd = (brainsem::testing::source_dir() / "scripts/render_report.sh").string() +
-                    " " + (dir / "r.html").string() + " " + (dir / "shot.png").string() +
+  std::string cmd = (brainsem::testing::source_dir() / "scripts/render_report.sh").string() + " " +
+                    (dir / "r.html").string() + " " + (dir / "shot.png").string() +
                     " 'BrainSem render check' '12.0 [8.0, 16.0]' 'Figure 2. ISOMAP map' "
-                    "'42 &amp; &lt;7&gt;' > " + (dir / "out.txt").string() + " 2>&1";
+                    "'42 &amp; &lt;7&gt;' > " +
+                    (dir / "out.txt").string() + " 2>&1";
   int rc = std::system(cmd.c_str());
   int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   if (code == 77) GTEST_SKIP() << "chromium not installed";

@@ -26,7 +26,8 @@ TEST(ResultsTable, MeanOverSubjectsHasAStudentTInterval) {
   // The README's demo row: top-1 54, 46, 64, 66, 62 %, top-5 76, 86, 92, 92, 92 %.
   const double t1[] = {0.54, 0.46, 0.64, 0.66, 0.62}, t5[] = {0.76, 0.86, 0.92, 0.92, 0.92};
   std::vector<SubjectScores> subjects;
-  for (int s = 0; s < 5; ++s) subjects.push_back({"Subject" + std::to_string(s + 1), {score("brainsem", t1[s], t5[s])}});
+  for (int s = 0; s < 5; ++s)
+    subjects.push_back({"Subject" + std::to_string(s + 1), {score("brainsem", t1[s], t5[s])}});
   subjects[0].scores.push_back(score("only-one", 0.1, 0.2));  // a method of one subject: no interval
   auto means = subject_means(subjects);
   ASSERT_EQ(means.size(), 2u);
@@ -63,7 +64,8 @@ TEST(ResultsTable, FullWidthCellsStaySeparated) {
   EXPECT_EQ(text.find("100.0["), std::string::npos) << text;
   EXPECT_NE(text.find("100.0 [100.0, 100.0]"), std::string::npos) << text;
   // "±" is one character: each row of the means table lines up with the header.
-  std::vector<SubjectScores> subjects{{"Subject1", {score("brainsem", 0.2, 0.5)}}, {"Subject2", {score("brainsem", 0.3, 0.6)}}};
+  std::vector<SubjectScores> subjects{{"Subject1", {score("brainsem", 0.2, 0.5)}},
+                                      {"Subject2", {score("brainsem", 0.3, 0.6)}}};
   std::istringstream lines(format_table1(subjects, "stimulus"));
   std::string title, header, row;
   std::getline(lines, title);

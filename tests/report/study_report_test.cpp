@@ -16,9 +16,18 @@ using nlohmann::json;
 namespace {
 
 json score(const std::string& method, const std::string& proto, double top1, double top5) {
-  return json{{"method", method},     {"prototype", proto}, {"n", 50},         {"classes", 50},
-              {"top1", top1},         {"top5", top5},       {"mean_rank", 6.5}, {"chance_top1", 0.02},
-              {"chance_top5", 0.1},   {"p_top1", 1e-5},     {"p_top5", 0.5},   {"ci_top1", {top1 - 0.1, top1 + 0.1}},
+  return json{{"method", method},
+              {"prototype", proto},
+              {"n", 50},
+              {"classes", 50},
+              {"top1", top1},
+              {"top5", top5},
+              {"mean_rank", 6.5},
+              {"chance_top1", 0.02},
+              {"chance_top5", 0.1},
+              {"p_top1", 1e-5},
+              {"p_top5", 0.5},
+              {"ci_top1", {top1 - 0.1, top1 + 0.1}},
               {"ci_top5", {top5 - 0.1, top5 + 0.1}}};
 }
 
@@ -26,7 +35,9 @@ void fake_run(const fs::path& dir, double top1) {
   fs::create_directories(dir);
   std::ofstream(dir / "config.json") << json{{"seed", 7}, {"steps", 10}}.dump();
   std::ofstream(dir / "results.json")
-      << json{{"train_seconds", 12.5}, {"best_step", -1}, {"scores", {score("brainsem", "stimulus", top1, 0.66), score("ridge", "stimulus", 0.06, 0.24)}}}
+      << json{{"train_seconds", 12.5},
+              {"best_step", -1},
+              {"scores", {score("brainsem", "stimulus", top1, 0.66), score("ridge", "stimulus", 0.06, 0.24)}}}
              .dump();
 }
 

@@ -12,18 +12,18 @@ std::filesystem::path shared_dir();
 bool fixtures_required();
 // Skips the current test with `message` (what is missing and how to get it), or fails it when
 // fixtures are required. A macro because GTEST_SKIP and FAIL return from the test body.
-#define BRAINSEM_MISSING_FIXTURE(message)                                                  \
-  do {                                                                                     \
+#define BRAINSEM_MISSING_FIXTURE(message)                                                                  \
+  do {                                                                                                     \
     if (::brainsem::testing::fixtures_required()) FAIL() << (message) << " (BRAINSEM_REQUIRE_FIXTURES=1)"; \
-    GTEST_SKIP() << (message) << "; set BRAINSEM_REQUIRE_FIXTURES=1 to fail instead of skipping"; \
+    GTEST_SKIP() << (message) << "; set BRAINSEM_REQUIRE_FIXTURES=1 to fail instead of skipping";          \
   } while (0)
 // The same for a file under shared/.
-#define BRAINSEM_REQUIRE_SHARED(rel)                                                        \
-  do {                                                                                      \
-    if (!std::filesystem::exists(::brainsem::testing::shared_dir() / (rel)))                \
-      BRAINSEM_MISSING_FIXTURE("fixture " + (::brainsem::testing::shared_dir() / (rel)).string() + \
+#define BRAINSEM_REQUIRE_SHARED(rel)                                                                         \
+  do {                                                                                                       \
+    if (!std::filesystem::exists(::brainsem::testing::shared_dir() / (rel)))                                 \
+      BRAINSEM_MISSING_FIXTURE("fixture " + (::brainsem::testing::shared_dir() / (rel)).string() +           \
                                " missing: put the project's shared/ folder beside the checkout (../shared) " \
-                               "or point BRAINSEM_SHARED_DIR at it");                        \
+                               "or point BRAINSEM_SHARED_DIR at it");                                        \
   } while (0)
 
 std::filesystem::path source_dir();

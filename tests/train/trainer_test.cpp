@@ -32,7 +32,10 @@ World make_world(int64_t train_classes = 40, int64_t test_classes = 20, uint64_t
   auto map = torch::randn({e, r * p});
   auto centres = torch::nn::functional::normalize(torch::randn({train_classes + test_classes, e}),
                                                   torch::nn::functional::NormalizeFuncOptions().dim(1));
-  auto image = [&](int64_t c) { return torch::nn::functional::normalize(centres[c] + 0.3 * torch::randn({e}), torch::nn::functional::NormalizeFuncOptions().dim(0)); };
+  auto image = [&](int64_t c) {
+    return torch::nn::functional::normalize(centres[c] + 0.3 * torch::randn({e}),
+                                            torch::nn::functional::NormalizeFuncOptions().dim(0));
+  };
   World w;
   auto& d = w.data;
   std::vector<torch::Tensor> xs, feats, libs;
@@ -214,7 +217,7 @@ TEST(Ridge, RecoversALinearMapAndZeroShotsWell) {
 TEST(ZeroShot, RanksAndTopK) {
   auto protos = torch::eye(6);
   auto pred = torch::zeros({2, 6});
-  pred[0][2] = 1;                           // exactly class 2
+  pred[0][2] = 1;                                      // exactly class 2
   pred[1][0] = 1, pred[1][1] = 0.9, pred[1][3] = 0.8;  // class 3 ranks 3rd
   auto r = eval::zero_shot(pred, protos, {2, 3});
   EXPECT_EQ(r.rank, (std::vector<int64_t>{1, 3}));

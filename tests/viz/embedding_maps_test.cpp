@@ -11,8 +11,7 @@ namespace viz = brainsem::viz;
 
 namespace {
 // n points per cluster around `centres` [C, D] with unit noise; labels [C*n].
-std::pair<torch::Tensor, torch::Tensor> clusters(const torch::Tensor& centres, int64_t n,
-                                                 uint64_t seed) {
+std::pair<torch::Tensor, torch::Tensor> clusters(const torch::Tensor& centres, int64_t n, uint64_t seed) {
   torch::manual_seed(seed);
   std::vector<torch::Tensor> xs, ls;
   for (int64_t c = 0; c < centres.size(0); ++c) {
@@ -159,8 +158,7 @@ TEST(Separability, SeparableVersusRandomLabels) {
   // Random labels in 200-D with 100 points: separable in-sample, chance out of sample.
   torch::manual_seed(6);
   auto noise = torch::randn({100, 200});
-  auto coin = torch::cat({torch::zeros({50}), torch::ones({50})}).index_select(
-      0, torch::randperm(100));
+  auto coin = torch::cat({torch::zeros({50}), torch::ones({50})}).index_select(0, torch::randperm(100));
   auto rnd = viz::logistic_cv_accuracy(noise, coin, 5, 1.0, 0);
   EXPECT_NEAR(rnd.pooled, 0.5, 0.15);
   EXPECT_NEAR(viz::knn_purity(noise, coin, 10), 0.5, 0.1);

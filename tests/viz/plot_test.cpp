@@ -136,8 +136,8 @@ TEST(Plot, RegressionLineBarAndLineCharts) {
   EXPECT_LT(c.r + c.g + c.b, 1.5);
   expect_color(png.at(f.px(0.5), f.py(5.0)), {1, 1, 1}, "far from the line");
 
-  viz::BarChart bars{{"V+B", "V", "none"}, {0.3, 0.2, 0.1}, {0.25, 0.15, 0.05},
-                     {0.35, 0.25, 0.15}, "Top-1", "accuracy", 300, 200};
+  viz::BarChart bars{
+      {"V+B", "V", "none"}, {0.3, 0.2, 0.1}, {0.25, 0.15, 0.05}, {0.35, 0.25, 0.15}, "Top-1", "accuracy", 300, 200};
   viz::save_bar_chart(bars, dir / "b.png");
   Png bp(dir / "b.png");
   ASSERT_TRUE(bp.ok());
@@ -158,12 +158,11 @@ TEST(Plot, RegressionLineBarAndLineCharts) {
 
 TEST(Plot, PointsCsv) {
   brainsem::testing::TempDir dir;
-  viz::write_points_csv(dir / "p.csv", torch::tensor({{1.5, -2.0}, {0.25, 3.0}}),
-                        {"n01443537_1", "a,b"}, {"biotic", "say \"hi\""});
+  viz::write_points_csv(dir / "p.csv", torch::tensor({{1.5, -2.0}, {0.25, 3.0}}), {"n01443537_1", "a,b"},
+                        {"biotic", "say \"hi\""});
   EXPECT_EQ(brainsem::core::read_text_file(dir / "p.csv"),
             "name,category,x,y\nn01443537_1,biotic,1.5,-2\n\"a,b\",\"say \"\"hi\"\"\",0.25,3\n");
   viz::write_points_csv(dir / "q.csv", torch::zeros({1, 3}));
   EXPECT_EQ(brainsem::core::read_text_file(dir / "q.csv"), "name,category,c0,c1,c2\n,,0,0,0\n");
-  EXPECT_THROW(viz::write_points_csv(dir / "r.csv", torch::zeros({2, 2}), {"one"}),
-               brainsem::Error);
+  EXPECT_THROW(viz::write_points_csv(dir / "r.csv", torch::zeros({2, 2}), {"one"}), brainsem::Error);
 }

@@ -21,7 +21,8 @@ namespace brainsem::analysis {
 std::vector<int> biotic_labels(const data::WordNet& wn, const std::vector<std::string>& classes) {
   std::vector<int> out;
   for (const auto& c : classes) {
-    BRAINSEM_CHECK(wn.contains(c), "class '", c, "' is not a WordNet 3.0 noun synset; biotic/abiotic labels need ImageNet wnids");
+    BRAINSEM_CHECK(wn.contains(c), "class '", c,
+                   "' is not a WordNet 3.0 noun synset; biotic/abiotic labels need ImageNet wnids");
     out.push_back(wn.is_a(c, data::kLivingThing) ? 1 : 0);
   }
   return out;
@@ -45,8 +46,8 @@ json SubsetMetrics::to_json() const {
   return j;
 }
 
-SubsetMetrics subset_metrics(const torch::Tensor& x, const std::vector<int>& biotic, const std::vector<std::string>& classes,
-                             const MapOptions& o) {
+SubsetMetrics subset_metrics(const torch::Tensor& x, const std::vector<int>& biotic,
+                             const std::vector<std::string>& classes, const MapOptions& o) {
   SubsetMetrics m;
   m.points = x.size(0);
   BRAINSEM_CHECK(static_cast<int64_t>(biotic.size()) == m.points && static_cast<int64_t>(classes.size()) == m.points,
@@ -65,7 +66,8 @@ SubsetMetrics subset_metrics(const torch::Tensor& x, const std::vector<int>& bio
   }
   m.classes = static_cast<int64_t>(index.size());
   m.biotic_points = std::accumulate(biotic.begin(), biotic.end(), int64_t{0});
-  m.majority_rate = static_cast<double>(std::max(m.biotic_points, m.points - m.biotic_points)) / static_cast<double>(m.points);
+  m.majority_rate =
+      static_cast<double>(std::max(m.biotic_points, m.points - m.biotic_points)) / static_cast<double>(m.points);
   auto y = torch::tensor(std::vector<int64_t>(biotic.begin(), biotic.end()), torch::kInt64);
   auto groups = torch::tensor(class_id, torch::kInt64);
   std::vector<std::string> missing;
@@ -99,7 +101,10 @@ json MapStudy::to_json() const {
                  {"test_classes", s.test_classes.to_json()}});
   json maps_j = json::array();
   for (const auto& e : maps)
-    maps_j.push_back({{"space", e.space}, {"method", e.method}, {"points", e.rows.size()}, {"kl_divergence", e.kl},
+    maps_j.push_back({{"space", e.space},
+                      {"method", e.method},
+                      {"points", e.rows.size()},
+                      {"kl_divergence", e.kl},
                       {"file", e.space + "_" + e.method}});
   int64_t nb = std::accumulate(biotic.begin(), biotic.end(), int64_t{0});
   int64_t ntest = std::count(split.begin(), split.end(), "test");
@@ -113,16 +118,22 @@ json MapStudy::to_json() const {
                "grouped by class (no class in both training and held-out folds); biotic k-NN purity over other-class "
                "neighbours only; class k-NN purity over all neighbours"},
               {"options",
-               {{"method", options.method}, {"seed", options.seed}, {"max_train", options.max_train},
-                {"tsne_iterations", options.tsne_iterations}, {"perplexity", options.perplexity},
-                {"isomap_neighbors", options.isomap_neighbors}, {"folds", options.folds}, {"c", options.c}, {"knn", options.knn}}},
+               {{"method", options.method},
+                {"seed", options.seed},
+                {"max_train", options.max_train},
+                {"tsne_iterations", options.tsne_iterations},
+                {"perplexity", options.perplexity},
+                {"isomap_neighbors", options.isomap_neighbors},
+                {"folds", options.folds},
+                {"c", options.c},
+                {"knn", options.knn}}},
               {"metrics", m},
               {"maps", maps_j}};
 }
 
-MapStudy map_study(const std::vector<std::pair<std::string, torch::Tensor>>& spaces, const std::vector<std::string>& names,
-                   const std::vector<std::string>& classes, const std::vector<std::string>& split,
-                   const std::vector<int>& biotic, const MapOptions& o) {
+MapStudy map_study(const std::vector<std::pair<std::string, torch::Tensor>>& spaces,
+                   const std::vector<std::string>& names, const std::vector<std::string>& classes,
+                   const std::vector<std::string>& split, const std::vector<int>& biotic, const MapOptions& o) {
   BRAINSEM_CHECK(o.method == "tsne" || o.method == "isomap" || o.method == "both", "maps: unknown method '", o.method,
                  "' (use tsne, isomap or both)");
   const int64_t n = static_cast<int64_t>(names.size());
@@ -154,7 +165,8 @@ MapStudy map_study(const std::vector<std::pair<std::string, torch::Tensor>>& spa
     p.classes.push_back(classes[i]);
   }
   for (const auto& [space, x] : spaces) {
-    BRAINSEM_CHECK(x.dim() == 2 && x.size(0) == n, "maps: space ", space, " has shape ", x.sizes(), ", expected [", n, ", D]");
+    BRAINSEM_CHECK(x.dim() == 2 && x.size(0) == n, "maps: space ", space, " has shape ", x.sizes(), ", expected [", n,
+                   ", D]");
     SpaceMetrics s;
     s.space = space;
     s.dims = x.size(1);

@@ -30,14 +30,14 @@
 namespace brainsem::analysis {
 
 struct MapOptions {
-  std::string method = "both";   // tsne | isomap | both
+  std::string method = "both";  // tsne | isomap | both
   uint64_t seed = 0;
-  int64_t max_train = -1;        // training samples kept (-1: all)
+  int64_t max_train = -1;  // training samples kept (-1: all)
   int64_t tsne_iterations = 1000;
   double perplexity = 30;
   int64_t isomap_neighbors = 10;
-  int64_t folds = 5;             // logistic-regression CV folds
-  double c = 1.0;                // inverse L2 penalty
+  int64_t folds = 5;  // logistic-regression CV folds
+  double c = 1.0;     // inverse L2 penalty
   int64_t knn = 10;
 };
 
@@ -55,21 +55,21 @@ struct SubsetMetrics {
 };
 
 struct SpaceMetrics {
-  std::string space;             // raw_fmri | brainsem | clip
-  int64_t dims = 0;              // dimension of the original space the metrics use
-  SubsetMetrics train_classes;   // points with split "train"
-  SubsetMetrics test_classes;    // points with split "test" (unseen classes)
+  std::string space;            // raw_fmri | brainsem | clip
+  int64_t dims = 0;             // dimension of the original space the metrics use
+  SubsetMetrics train_classes;  // points with split "train"
+  SubsetMetrics test_classes;   // points with split "test" (unseen classes)
 };
 
 // The metrics of points x [M, D] with biotic labels and classes (one subset).
-SubsetMetrics subset_metrics(const torch::Tensor& x, const std::vector<int>& biotic, const std::vector<std::string>& classes,
-                             const MapOptions& options);
+SubsetMetrics subset_metrics(const torch::Tensor& x, const std::vector<int>& biotic,
+                             const std::vector<std::string>& classes, const MapOptions& options);
 
 struct MapEntry {
-  std::string space, method;     // e.g. "brainsem", "tsne"
-  torch::Tensor coords;          // [M, 2]
-  std::vector<int64_t> rows;     // point rows embedded (ISOMAP may drop a disconnected part)
-  double kl = 0;                 // t-SNE only
+  std::string space, method;  // e.g. "brainsem", "tsne"
+  torch::Tensor coords;       // [M, 2]
+  std::vector<int64_t> rows;  // point rows embedded (ISOMAP may drop a disconnected part)
+  double kl = 0;              // t-SNE only
 };
 
 struct MapStudy {
@@ -86,9 +86,9 @@ struct MapStudy {
 std::vector<int> biotic_labels(const data::WordNet& wn, const std::vector<std::string>& classes);
 
 // The three spaces from explicit matrices (rows = points); used by run_map_study and by tests.
-MapStudy map_study(const std::vector<std::pair<std::string, torch::Tensor>>& spaces, const std::vector<std::string>& names,
-                   const std::vector<std::string>& classes, const std::vector<std::string>& split,
-                   const std::vector<int>& biotic, const MapOptions& options);
+MapStudy map_study(const std::vector<std::pair<std::string, torch::Tensor>>& spaces,
+                   const std::vector<std::string>& names, const std::vector<std::string>& classes,
+                   const std::vector<std::string>& split, const std::vector<int>& biotic, const MapOptions& options);
 
 MapStudy run_map_study(experiment::TrainedRun& run, const data::WordNet& wn, const MapOptions& options);
 

@@ -66,9 +66,9 @@ RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::st
   torch::NoGradGuard ng;
   BRAINSEM_CHECK(o.k >= 1, "retrieval: k must be >= 1 (got ", o.k, ")");
   BRAINSEM_CHECK(o.subset >= 1, "retrieval: subset must be >= 1 (got ", o.subset, ")");
-  BRAINSEM_CHECK(queries.dim() == 2 && queries.size(0) == static_cast<int64_t>(names.size()) &&
-                     names.size() == classes.size(),
-                 "retrieval: queries ", queries.sizes(), " do not match ", names.size(), " test names");
+  BRAINSEM_CHECK(
+      queries.dim() == 2 && queries.size(0) == static_cast<int64_t>(names.size()) && names.size() == classes.size(),
+      "retrieval: queries ", queries.sizes(), " do not match ", names.size(), " test names");
   BRAINSEM_CHECK(queries.size(1) == store.dim(), "retrieval: brain embeddings have ", queries.size(1),
                  " dimensions but the feature store has ", store.dim(),
                  "; use a store built with the encoder the run was trained on");
@@ -93,7 +93,8 @@ RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::st
     }
     candidates.push_back(i);
   }
-  BRAINSEM_CHECK(!candidates.empty(), "retrieval: no image of ", store.size(), " is left in the pool after excluding the test stimuli");
+  BRAINSEM_CHECK(!candidates.empty(), "retrieval: no image of ", store.size(),
+                 " is left in the pool after excluding the test stimuli");
   if (static_cast<int64_t>(candidates.size()) > o.subset) {
     std::mt19937_64 rng(o.seed);
     std::shuffle(candidates.begin(), candidates.end(), rng);
@@ -114,9 +115,10 @@ RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::st
   const double minus_inf = -std::numeric_limits<double>::infinity();
   auto best_of_class = torch::where(same_class, sim, torch::full({}, minus_inf, sim.options())).argmax(1);  // [N]
   auto is_best = torch::zeros_like(same_class).scatter_(1, best_of_class.unsqueeze(1), true);
-  auto class_ranks = eval::true_ranks(
-      torch::where(same_class.logical_and(is_best.logical_not()), torch::full({}, minus_inf, sim.options()), sim),
-      best_of_class).contiguous();
+  auto class_ranks = eval::true_ranks(torch::where(same_class.logical_and(is_best.logical_not()),
+                                                   torch::full({}, minus_inf, sim.options()), sim),
+                                      best_of_class)
+                         .contiguous();
   auto top = sim.topk(k, 1, true, true);
   auto topv = std::get<0>(top).contiguous(), topi = std::get<1>(top).contiguous();
   double rank_sum = 0, chance_sum = 0;
@@ -172,8 +174,8 @@ data::FeatureStore default_retrieval_store(const experiment::LoadedStudy& study,
   return parts.size() == 1 ? parts[0] : data::concat_stores(parts);
 }
 
-RetrievalResult retrieve_run(experiment::TrainedRun& run, const data::FeatureStore& store, const std::string& description,
-                             const RetrievalOptions& options) {
+RetrievalResult retrieve_run(experiment::TrainedRun& run, const data::FeatureStore& store,
+                             const std::string& description, const RetrievalOptions& options) {
   const auto& s = run.study.subject;
   auto emb = run.embed(s.test_x);  // [N_test, E]
   auto test_rows = run.study.stimuli.rows_of_names(s.test_names, run.study.inputs.stimuli.string());
@@ -189,9 +191,9 @@ void write_retrieval(const fs::path& dir, const RetrievalResult& r) {
   csv << "test_name,test_class,rank,name,class,similarity,correct\n";
   for (const auto& it : r.items)
     for (size_t j = 0; j < it.hits.size(); ++j)
-      csv << viz::csv_field(it.name) << ',' << viz::csv_field(it.cls) << ',' << j + 1 << ',' << viz::csv_field(it.hits[j].name)
-          << ',' << viz::csv_field(it.hits[j].cls) << ',' << it.hits[j].similarity << ','
-          << (it.hits[j].cls == it.cls ? 1 : 0) << '\n';
+      csv << viz::csv_field(it.name) << ',' << viz::csv_field(it.cls) << ',' << j + 1 << ','
+          << viz::csv_field(it.hits[j].name) << ',' << viz::csv_field(it.hits[j].cls) << ',' << it.hits[j].similarity
+          << ',' << (it.hits[j].cls == it.cls ? 1 : 0) << '\n';
   core::write_text_atomically(dir / "retrieval.csv", csv.str());
   core::write_text_atomically(dir / "retrieval.json", r.to_json().dump(2) + "\n");
 }

@@ -21,9 +21,9 @@ namespace brainsem::analysis {
 
 struct RetrievalOptions {
   int64_t k = 10;
-  int64_t subset = 10000;          // pool size after exclusions (all rows when the store is smaller)
+  int64_t subset = 10000;  // pool size after exclusions (all rows when the store is smaller)
   uint64_t seed = 0;
-  double duplicate_cosine = 0.999; // rows this close to a test stimulus are excluded
+  double duplicate_cosine = 0.999;  // rows this close to a test stimulus are excluded
 };
 
 struct RetrievalHit {
@@ -32,22 +32,22 @@ struct RetrievalHit {
 };
 
 struct RetrievalItem {
-  std::string name, cls;              // the test stimulus
-  std::vector<RetrievalHit> hits;     // top-k, best first
-  int64_t class_rank = 0;             // rank of the first true-class image, eval/ranks.h (0: none in pool)
-  int64_t class_in_pool = 0;          // images of the true class in the pool
-  double precision = 0;               // fraction of the k hits of the true class
-  bool hit = false;                   // any of the k hits of the true class
+  std::string name, cls;           // the test stimulus
+  std::vector<RetrievalHit> hits;  // top-k, best first
+  int64_t class_rank = 0;          // rank of the first true-class image, eval/ranks.h (0: none in pool)
+  int64_t class_in_pool = 0;       // images of the true class in the pool
+  double precision = 0;            // fraction of the k hits of the true class
+  bool hit = false;                // any of the k hits of the true class
 };
 
 struct RetrievalResult {
   std::vector<RetrievalItem> items;
   int64_t k = 0, pool = 0, store_rows = 0, excluded_names = 0, excluded_duplicates = 0;
-  double recall_at_k = 0;        // fraction of test items with a true-class image in the top k
-  double precision_at_k = 0;     // mean precision over items
-  double mean_class_rank = 0;    // mean class_rank over items whose class is in the pool
-  double chance_recall_at_k = 0; // expected recall@k of a random ranking (hypergeometric)
-  std::string store;             // description of the store
+  double recall_at_k = 0;         // fraction of test items with a true-class image in the top k
+  double precision_at_k = 0;      // mean precision over items
+  double mean_class_rank = 0;     // mean class_rank over items whose class is in the pool
+  double chance_recall_at_k = 0;  // expected recall@k of a random ranking (hypergeometric)
+  std::string store;              // description of the store
   nlohmann::json to_json() const;
 };
 
@@ -63,8 +63,8 @@ RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::st
 data::FeatureStore default_retrieval_store(const experiment::LoadedStudy& study, std::string* description);
 
 // Retrieval of a trained run's test set (brain embeddings of study.subject.test_x).
-RetrievalResult retrieve_run(experiment::TrainedRun& run, const data::FeatureStore& store, const std::string& description,
-                             const RetrievalOptions& options);
+RetrievalResult retrieve_run(experiment::TrainedRun& run, const data::FeatureStore& store,
+                             const std::string& description, const RetrievalOptions& options);
 
 // DIR/retrieval.json (summary + every item) and DIR/retrieval.csv (one row per hit), atomically.
 void write_retrieval(const std::filesystem::path& dir, const RetrievalResult& result);

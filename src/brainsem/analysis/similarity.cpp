@@ -19,21 +19,27 @@ namespace brainsem::analysis {
 json SimilarityAnalysis::to_json() const {
   json items_j = json::array();
   for (const auto& it : items)
-    items_j.push_back({{"name", it.name}, {"class", it.cls}, {"similarity", it.similarity}, {"nearest_train", it.nearest},
-                       {"rank", it.rank}, {"correct", it.rank == 1}});
+    items_j.push_back({{"name", it.name},
+                       {"class", it.cls},
+                       {"similarity", it.similarity},
+                       {"nearest_train", it.nearest},
+                       {"rank", it.rank},
+                       {"correct", it.rank == 1}});
   auto nan_null = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-  return json{{"top", top},
-              {"n", items.size()},
-              {"correct", correct},
-              {"point_biserial", {{"r", nan_null(point_biserial.r)}, {"p", point_biserial.p_value}, {"n", point_biserial.n}}},
-              {"spearman_rank", {{"r", nan_null(spearman_rank.r)}, {"p", spearman_rank.p_value}, {"n", spearman_rank.n}}},
-              {"mean_similarity_correct", nan_null(mean_correct)},
-              {"mean_similarity_wrong", nan_null(mean_wrong)},
-              {"items", items_j}};
+  return json{
+      {"top", top},
+      {"n", items.size()},
+      {"correct", correct},
+      {"point_biserial", {{"r", nan_null(point_biserial.r)}, {"p", point_biserial.p_value}, {"n", point_biserial.n}}},
+      {"spearman_rank", {{"r", nan_null(spearman_rank.r)}, {"p", spearman_rank.p_value}, {"n", spearman_rank.n}}},
+      {"mean_similarity_correct", nan_null(mean_correct)},
+      {"mean_similarity_wrong", nan_null(mean_wrong)},
+      {"items", items_j}};
 }
 
 SimilarityAnalysis analyse_similarity(const torch::Tensor& test_features, const torch::Tensor& train_features,
-                                      const std::vector<std::string>& test_names, const std::vector<std::string>& test_classes,
+                                      const std::vector<std::string>& test_names,
+                                      const std::vector<std::string>& test_classes,
                                       const std::vector<std::string>& train_names, const std::vector<int64_t>& ranks,
                                       int64_t top) {
   torch::NoGradGuard ng;
@@ -41,9 +47,11 @@ SimilarityAnalysis analyse_similarity(const torch::Tensor& test_features, const 
   BRAINSEM_CHECK(n >= 3, "similarity analysis needs at least 3 test images (got ", n, ")");
   BRAINSEM_CHECK(static_cast<int64_t>(test_names.size()) == n && static_cast<int64_t>(ranks.size()) == n &&
                      static_cast<int64_t>(test_classes.size()) == n,
-                 "similarity analysis: ", n, " test features but ", test_names.size(), " names and ", ranks.size(), " ranks");
+                 "similarity analysis: ", n, " test features but ", test_names.size(), " names and ", ranks.size(),
+                 " ranks");
   BRAINSEM_CHECK(train_features.size(0) >= top && static_cast<int64_t>(train_names.size()) == train_features.size(0),
-                 "similarity analysis: need at least ", top, " named training images (got ", train_features.size(0), ")");
+                 "similarity analysis: need at least ", top, " named training images (got ", train_features.size(0),
+                 ")");
   auto unit = [](const torch::Tensor& x) {
     auto d = x.to(torch::kFloat64);
     return d / d.norm(2, 1, true).clamp_min(1e-12);

@@ -18,16 +18,16 @@ namespace brainsem::analysis {
 
 struct SimilarityItem {
   std::string name, cls;
-  double similarity = 0;                 // mean of the top-`top` cosines to training stimuli
-  std::vector<std::string> nearest;      // those training stimuli, most similar first
-  int64_t rank = 0;                      // rank of the true class (1 = decoded correctly)
+  double similarity = 0;             // mean of the top-`top` cosines to training stimuli
+  std::vector<std::string> nearest;  // those training stimuli, most similar first
+  int64_t rank = 0;                  // rank of the true class (1 = decoded correctly)
 };
 
 struct SimilarityAnalysis {
   std::vector<SimilarityItem> items;
   int64_t top = 3;
-  eval::Correlation point_biserial;      // similarity vs correct (1) / wrong (0)
-  eval::Correlation spearman_rank;       // similarity vs rank of the true class
+  eval::Correlation point_biserial;         // similarity vs correct (1) / wrong (0)
+  eval::Correlation spearman_rank;          // similarity vs rank of the true class
   double mean_correct = 0, mean_wrong = 0;  // mean similarity of each group (nan when empty)
   int64_t correct = 0;
   nlohmann::json to_json() const;
@@ -35,7 +35,8 @@ struct SimilarityAnalysis {
 
 // test_features [N, E], train_features [M, E], ranks [N] (1 = correct).
 SimilarityAnalysis analyse_similarity(const torch::Tensor& test_features, const torch::Tensor& train_features,
-                                      const std::vector<std::string>& test_names, const std::vector<std::string>& test_classes,
+                                      const std::vector<std::string>& test_names,
+                                      const std::vector<std::string>& test_classes,
                                       const std::vector<std::string>& train_names, const std::vector<int64_t>& ranks,
                                       int64_t top = 3);
 

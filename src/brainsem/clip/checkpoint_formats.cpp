@@ -26,9 +26,11 @@ bool has_key_prefix(const io::SafetensorsFile& file, const std::string& prefix) 
 
 HfModelFiles hf_model_files(const fs::path& dir) {
   HfModelFiles f{dir / "config.json", dir / "model.safetensors"};
-  BRAINSEM_CHECK(fs::exists(f.config), dir.string(), ": no config.json; a Hugging Face CLIP model directory needs "
+  BRAINSEM_CHECK(fs::exists(f.config), dir.string(),
+                 ": no config.json; a Hugging Face CLIP model directory needs "
                  "config.json and model.safetensors (save_pretrained(..., safe_serialization=True))");
-  BRAINSEM_CHECK(fs::exists(f.weights), dir.string(), ": no model.safetensors; convert the checkpoint with "
+  BRAINSEM_CHECK(fs::exists(f.weights), dir.string(),
+                 ": no model.safetensors; convert the checkpoint with "
                  "save_pretrained(..., safe_serialization=True)");
   return f;
 }
@@ -39,7 +41,9 @@ std::string hf_model_id(const fs::path& dir) {
   return "hf:" + (name.empty() ? abs.parent_path().filename().string() : name);  // "dir/" ends in an empty name
 }
 
-fs::path hf_model_dir(const fs::path& weights) { return weights.parent_path().empty() ? fs::path(".") : weights.parent_path(); }
+fs::path hf_model_dir(const fs::path& weights) {
+  return weights.parent_path().empty() ? fs::path(".") : weights.parent_path();
+}
 
 fs::path openai_config_path(const fs::path& weights) {
   fs::path config = weights;

@@ -22,7 +22,8 @@ namespace brainsem::clip {
 namespace fs = std::filesystem;
 
 bool is_synset(const std::string& s) {
-  return s.size() == 9 && s[0] == 'n' && std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return s.size() == 9 && s[0] == 'n' &&
+         std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 namespace {
@@ -121,7 +122,8 @@ LeakageGuard LeakageGuard::god() {
 
 std::string LeakageGuard::refusal(const ImageEntry& e) const {
   if (test_images.count(e.name)) return "leakage guard: GOD test image (use --allow-god-test for a test library)";
-  if (test_classes.count(e.cls)) return "leakage guard: GOD test class " + e.cls + " (use --allow-god-test for a test library)";
+  if (test_classes.count(e.cls))
+    return "leakage guard: GOD test class " + e.cls + " (use --allow-god-test for a test library)";
   return "";
 }
 
@@ -215,10 +217,9 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
   EmbedReport report;
   if (fs::exists(out)) {
     auto old = data::FeatureStore::open(out);
-    BRAINSEM_CHECK(old.encoder == encoder_id && old.preprocessing == prep_id, out.string(),
-                   ": exists with encoder '", old.encoder, "' / preprocessing '", old.preprocessing,
-                   "', but this run uses '", encoder_id, "' / '", prep_id,
-                   "'; choose another --out or delete it to start over");
+    BRAINSEM_CHECK(old.encoder == encoder_id && old.preprocessing == prep_id, out.string(), ": exists with encoder '",
+                   old.encoder, "' / preprocessing '", old.preprocessing, "', but this run uses '", encoder_id, "' / '",
+                   prep_id, "'; choose another --out or delete it to start over");
     BRAINSEM_CHECK(old.dim() == info.embed_dim, out.string(), ": exists with dimension ", old.dim(),
                    ", the model gives ", info.embed_dim);
     old_features = old.features.clone();
@@ -235,7 +236,8 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
   for (const auto& e : entries) {
     if (have.count(e.name)) continue;
     if (!seen.insert(e.name).second) {
-      skipped.emplace_back(e.name, "duplicate image name (" + e.path.string() + "); names are file stems and must be unique");
+      skipped.emplace_back(e.name,
+                           "duplicate image name (" + e.path.string() + "); names are file stems and must be unique");
       continue;
     }
     if (opts.leakage_guard && e.imagenet_layout) {

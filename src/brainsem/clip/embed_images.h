@@ -18,8 +18,8 @@ namespace brainsem::clip {
 
 struct ImageEntry {
   std::filesystem::path path;
-  std::string name;   // file stem, e.g. "n01443537_22563"
-  std::string cls;    // synset ("n01443537") from the folder or the file-name prefix, else ""
+  std::string name;              // file stem, e.g. "n01443537_22563"
+  std::string cls;               // synset ("n01443537") from the folder or the file-name prefix, else ""
   bool imagenet_layout = false;  // .../train/nXXXXXXXX/file
 };
 
@@ -33,8 +33,8 @@ ImageEntry make_entry(const std::filesystem::path& path);
 
 // Keeps only the classes listed in `classes_file` (one synset per line, first field) and at most
 // `per_class` images per class (0 = all), in sorted order.
-std::vector<ImageEntry> select_classes(const std::vector<ImageEntry>& entries, const std::filesystem::path& classes_file,
-                                       int per_class);
+std::vector<ImageEntry> select_classes(const std::vector<ImageEntry>& entries,
+                                       const std::filesystem::path& classes_file, int per_class);
 
 // GOD test classes and test images (embedded tables god_test_tsv and god_test_info_csv).
 struct LeakageGuard {
@@ -46,10 +46,10 @@ struct LeakageGuard {
 
 struct EmbedOptions {
   int batch = 32;
-  int decode_threads = 0;        // 0 = one per core
-  bool leakage_guard = true;     // applies to ImageNet-layout (train/nXXXXXXXX/) inputs
-  int64_t checkpoint_every = 2048;  // images between checkpoints of the output store
-  std::string encoder_id;        // overrides the encoder's id in the store when set
+  int decode_threads = 0;                    // 0 = one per core
+  bool leakage_guard = true;                 // applies to ImageNet-layout (train/nXXXXXXXX/) inputs
+  int64_t checkpoint_every = 2048;           // images between checkpoints of the output store
+  std::string encoder_id;                    // overrides the encoder's id in the store when set
   std::map<std::string, std::string> extra;  // provenance written to the store
 };
 

@@ -15,22 +15,34 @@ namespace brainsem::clip {
 
 int mode_channels(Mode m) {
   switch (m) {
-    case Mode::L: case Mode::P: return 1;
-    case Mode::LA: return 2;
-    case Mode::RGB: return 3;
-    case Mode::RGBA: case Mode::CMYK: return 4;
+    case Mode::L:
+    case Mode::P:
+      return 1;
+    case Mode::LA:
+      return 2;
+    case Mode::RGB:
+      return 3;
+    case Mode::RGBA:
+    case Mode::CMYK:
+      return 4;
   }
   return 0;
 }
 
 const char* mode_name(Mode m) {
   switch (m) {
-    case Mode::L: return "L";
-    case Mode::LA: return "LA";
-    case Mode::RGB: return "RGB";
-    case Mode::RGBA: return "RGBA";
-    case Mode::P: return "P";
-    case Mode::CMYK: return "CMYK";
+    case Mode::L:
+      return "L";
+    case Mode::LA:
+      return "LA";
+    case Mode::RGB:
+      return "RGB";
+    case Mode::RGBA:
+      return "RGBA";
+    case Mode::P:
+      return "P";
+    case Mode::CMYK:
+      return "CMYK";
   }
   return "?";
 }
@@ -87,9 +99,17 @@ Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& where) {
   // Pillow's defaults: islow DCT, fancy upsampling; libjpeg converts YCbCr->RGB and YCCK->CMYK.
   bool cmyk = false;
   switch (cinfo.jpeg_color_space) {
-    case JCS_GRAYSCALE: cinfo.out_color_space = JCS_GRAYSCALE; break;
-    case JCS_CMYK: case JCS_YCCK: cinfo.out_color_space = JCS_CMYK; cmyk = true; break;
-    default: cinfo.out_color_space = JCS_RGB; break;
+    case JCS_GRAYSCALE:
+      cinfo.out_color_space = JCS_GRAYSCALE;
+      break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+      cinfo.out_color_space = JCS_CMYK;
+      cmyk = true;
+      break;
+    default:
+      cinfo.out_color_space = JCS_RGB;
+      break;
   }
   cinfo.dct_method = JDCT_ISLOW;
   cinfo.do_fancy_upsampling = TRUE;
@@ -151,12 +171,23 @@ Image decode_png(const std::vector<uint8_t>& bytes, const std::string& where) {
   const int depth = png_get_bit_depth(png, info);
   Mode mode = Mode::RGB;
   switch (color) {
-    case PNG_COLOR_TYPE_GRAY: mode = Mode::L; break;
-    case PNG_COLOR_TYPE_GRAY_ALPHA: mode = Mode::LA; break;
-    case PNG_COLOR_TYPE_RGB: mode = Mode::RGB; break;
-    case PNG_COLOR_TYPE_RGB_ALPHA: mode = Mode::RGBA; break;
-    case PNG_COLOR_TYPE_PALETTE: mode = Mode::P; break;
-    default: png_error(png, "unknown PNG colour type");
+    case PNG_COLOR_TYPE_GRAY:
+      mode = Mode::L;
+      break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+      mode = Mode::LA;
+      break;
+    case PNG_COLOR_TYPE_RGB:
+      mode = Mode::RGB;
+      break;
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+      mode = Mode::RGBA;
+      break;
+    case PNG_COLOR_TYPE_PALETTE:
+      mode = Mode::P;
+      break;
+    default:
+      png_error(png, "unknown PNG colour type");
   }
   if (depth == 16) png_set_strip_16(png);  // keeps the high byte (Pillow's "RGB;16B" rawmodes)
   if (mode == Mode::P) {
@@ -172,8 +203,7 @@ Image decode_png(const std::vector<uint8_t>& bytes, const std::string& where) {
     }
     png_bytep trans = nullptr;
     int ntrans = 0;
-    if (png_get_tRNS(png, info, &trans, &ntrans, nullptr) && trans)
-      im.palette_alpha.assign(trans, trans + ntrans);
+    if (png_get_tRNS(png, info, &trans, &ntrans, nullptr) && trans) im.palette_alpha.assign(trans, trans + ntrans);
   } else if (depth < 8) {
     png_set_expand_gray_1_2_4_to_8(png);  // scales to 0..255 like Pillow's L;1/L;2/L;4
   }
@@ -196,7 +226,8 @@ Image decode_png(const std::vector<uint8_t>& bytes, const std::string& where) {
   if (mode == Mode::P) {
     const size_t n = im.palette.size() / 3;
     for (uint8_t v : im.pixels)
-      BRAINSEM_CHECK(v < n, where, ": palette index ", int(v), " outside the ", n, "-entry palette; the PNG is corrupt");
+      BRAINSEM_CHECK(v < n, where, ": palette index ", int(v), " outside the ", n,
+                     "-entry palette; the PNG is corrupt");
   }
   return im;
 }
@@ -243,22 +274,33 @@ Image to_rgb(const Image& im) {
   uint8_t* d = out.pixels.data();
   for (size_t i = 0; i < n; ++i, s += c, d += 3) {
     switch (im.mode) {
-      case Mode::L: case Mode::LA: d[0] = d[1] = d[2] = s[0]; break;
-      case Mode::RGBA: d[0] = s[0]; d[1] = s[1]; d[2] = s[2]; break;
-      case Mode::P: std::memcpy(d, im.palette.data() + 3 * s[0], 3); break;
+      case Mode::L:
+      case Mode::LA:
+        d[0] = d[1] = d[2] = s[0];
+        break;
+      case Mode::RGBA:
+        d[0] = s[0];
+        d[1] = s[1];
+        d[2] = s[2];
+        break;
+      case Mode::P:
+        std::memcpy(d, im.palette.data() + 3 * s[0], 3);
+        break;
       case Mode::CMYK: {
         const int nk = 255 - s[3];
         for (int k = 0; k < 3; ++k) d[k] = clip8(nk - muldiv255(s[k], nk));
         break;
       }
-      case Mode::RGB: break;
+      case Mode::RGB:
+        break;
     }
   }
   return out;
 }
 
 Image to_rgb_on_white(const Image& im) {
-  const bool has_alpha = im.mode == Mode::LA || im.mode == Mode::RGBA || (im.mode == Mode::P && !im.palette_alpha.empty());
+  const bool has_alpha =
+      im.mode == Mode::LA || im.mode == Mode::RGBA || (im.mode == Mode::P && !im.palette_alpha.empty());
   if (!has_alpha) return to_rgb(im);
   Image rgb = to_rgb(im);
   const size_t n = static_cast<size_t>(im.width) * im.height;

@@ -18,7 +18,7 @@ struct Image {
   int width = 0, height = 0;
   Mode mode = Mode::RGB;
   std::vector<uint8_t> pixels;
-  std::vector<uint8_t> palette;  // P only: RGB triples (up to 256)
+  std::vector<uint8_t> palette;        // P only: RGB triples (up to 256)
   std::vector<uint8_t> palette_alpha;  // P only: tRNS alpha per palette entry (may be shorter)
 
   int channels() const { return mode_channels(mode); }

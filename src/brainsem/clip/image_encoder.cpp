@@ -128,7 +128,8 @@ std::unique_ptr<ImageEncoder> load_openai(const fs::path& weights) {
   info.preprocess.resize = info.preprocess.crop = image_size;
   const std::string hint = "check that " + cfg_path.string() + " describes these weights";
   if (layers.is_array()) {
-    BRAINSEM_CHECK(layers.size() == 4, cfg_path.string(), ": a ModifiedResNet needs 4 stage depths, got ", layers.dump());
+    BRAINSEM_CHECK(layers.size() == 4, cfg_path.string(), ": a ModifiedResNet needs 4 stage depths, got ",
+                   layers.dump());
     ResNetConfig c;
     c.image_size = image_size;
     for (int i = 0; i < 4; ++i) c.layers[i] = layers[i].get<int>();
@@ -177,7 +178,8 @@ std::unique_ptr<ImageEncoder> random_encoder(const Config& cfg, uint64_t seed) {
 }  // namespace
 
 std::unique_ptr<ImageEncoder> load_image_encoder(const fs::path& path) {
-  BRAINSEM_CHECK(fs::exists(path), path.string(), ": model not found; give a Hugging Face directory, "
+  BRAINSEM_CHECK(fs::exists(path), path.string(),
+                 ": model not found; give a Hugging Face directory, "
                  "an OpenAI/open_clip .safetensors with its .json, or a TorchScript .pt");
   if (fs::is_directory(path)) return load_hf(path);
   const std::string ext = path.extension().string();

@@ -7,8 +7,8 @@
 namespace brainsem::clip {
 
 std::string ResNetConfig::describe() const {
-  return cat("ModifiedResNet layers [", layers[0], ",", layers[1], ",", layers[2], ",", layers[3], "] W", width,
-             " H", heads, " R", image_size, " D", embed_dim);
+  return cat("ModifiedResNet layers [", layers[0], ",", layers[1], ",", layers[2], ",", layers[3], "] W", width, " H",
+             heads, " R", image_size, " D", embed_dim);
 }
 
 ModifiedResNet::ModifiedResNet(ResNetConfig cfg) : cfg_(cfg) {
@@ -107,10 +107,14 @@ void ModifiedResNet::init_random(uint64_t seed) {
   const int64_t C = W * 32, spatial = cfg_.image_size / 32;
   auto r = [](std::vector<int64_t> s) { return torch::randn(s) * 0.02; };
   pos_ = r({spatial * spatial + 1, C});
-  q_w_ = r({C, C}); q_b_ = r({C});
-  k_w_ = r({C, C}); k_b_ = r({C});
-  v_w_ = r({C, C}); v_b_ = r({C});
-  c_w_ = r({cfg_.embed_dim, C}); c_b_ = r({cfg_.embed_dim});
+  q_w_ = r({C, C});
+  q_b_ = r({C});
+  k_w_ = r({C, C});
+  k_b_ = r({C});
+  v_w_ = r({C, C});
+  v_b_ = r({C});
+  c_w_ = r({cfg_.embed_dim, C});
+  c_b_ = r({cfg_.embed_dim});
 }
 
 std::vector<torch::Tensor*> ModifiedResNet::all() {
@@ -152,14 +156,14 @@ torch::Tensor ModifiedResNet::forward(const torch::Tensor& pixels) const {
   }
   // Attention pool: x [B, C, s, s] -> tokens [B, s*s+1, C] with the spatial mean first.
   const int64_t B = x.size(0), C = x.size(1), H = cfg_.heads, Dh = C / H;
-  auto t = x.flatten(2).transpose(1, 2);                     // [B, s*s, C]
-  t = torch::cat({t.mean(1, true), t}, 1) + pos_;            // [B, L, C]
+  auto t = x.flatten(2).transpose(1, 2);           // [B, s*s, C]
+  t = torch::cat({t.mean(1, true), t}, 1) + pos_;  // [B, L, C]
   const int64_t L = t.size(1);
   auto q = torch::linear(t.narrow(1, 0, 1), q_w_, q_b_).view({B, 1, H, Dh}).transpose(1, 2);  // [B, H, 1, Dh]
   auto k = torch::linear(t, k_w_, k_b_).view({B, L, H, Dh}).transpose(1, 2);                  // [B, H, L, Dh]
   auto v = torch::linear(t, v_w_, v_b_).view({B, L, H, Dh}).transpose(1, 2);
   auto o = attention(q, k, v).transpose(1, 2).reshape({B, C});  // [B, C]
-  return torch::linear(o, c_w_, c_b_);                           // [B, D]
+  return torch::linear(o, c_w_, c_b_);                          // [B, D]
 }
 
 }  // namespace brainsem::clip

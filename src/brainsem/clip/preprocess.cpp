@@ -54,8 +54,8 @@ Image resize_crop_rgb(const Image& im, const PreprocessConfig& cfg) {
   // transformers 5.x resizes the uint8 tensor with torch's kernel (matches its golden pixel
   // values exactly; Pillow's 22-bit arithmetic differs by one level on ~0.4% of them).
   const Image resized = pillow_resize(src, w, h, hf ? ResizeArithmetic::TorchUint8 : ResizeArithmetic::Pillow);
-  const Image cropped = crop_image(resized, crop_offset(w, cfg.crop, cfg.pipeline), crop_offset(h, cfg.crop, cfg.pipeline),
-                                   cfg.crop, cfg.crop);
+  const Image cropped = crop_image(resized, crop_offset(w, cfg.crop, cfg.pipeline),
+                                   crop_offset(h, cfg.crop, cfg.pipeline), cfg.crop, cfg.crop);
   return hf ? cropped : to_rgb(cropped);
 }
 

@@ -138,8 +138,8 @@ ResampleCoeffs bicubic_coeffs(int in_size, int out_size, ResizeArithmetic arith)
 
 Image resize_bicubic(const Image& src, int out_w, int out_h, ResizeArithmetic arith) {
   BRAINSEM_CHECK(src.mode != Mode::P, "resize_bicubic: palette images are resized with NEAREST (pillow_resize)");
-  BRAINSEM_CHECK(src.width > 0 && src.height > 0 && out_w > 0 && out_h > 0, "resize: empty image or size (",
-                 src.width, "x", src.height, " -> ", out_w, "x", out_h, ")");
+  BRAINSEM_CHECK(src.width > 0 && src.height > 0 && out_w > 0 && out_h > 0, "resize: empty image or size (", src.width,
+                 "x", src.height, " -> ", out_w, "x", out_h, ")");
   const bool alpha = src.mode == Mode::LA || src.mode == Mode::RGBA;
   Image premul;
   const Image* in = &src;

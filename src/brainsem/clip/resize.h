@@ -23,13 +23,11 @@ enum class ResizeArithmetic { Pillow, TorchUint8 };
 
 // Bicubic resize of any 8-bit mode except P. LA and RGBA are resized premultiplied and converted
 // back, as Image.resize does. Throws for P (use resize_nearest, as Pillow forces for P).
-Image resize_bicubic(const Image& im, int out_width, int out_height,
-                     ResizeArithmetic arith = ResizeArithmetic::Pillow);
+Image resize_bicubic(const Image& im, int out_width, int out_height, ResizeArithmetic arith = ResizeArithmetic::Pillow);
 // Pillow's NEAREST resize (source pixel floor((x+0.5)*in/out)); any mode, keeps the palette.
 Image resize_nearest(const Image& im, int out_width, int out_height);
 // Image.resize(size, BICUBIC) as Pillow runs it: P images get NEAREST, an unchanged size a copy.
-Image pillow_resize(const Image& im, int out_width, int out_height,
-                    ResizeArithmetic arith = ResizeArithmetic::Pillow);
+Image pillow_resize(const Image& im, int out_width, int out_height, ResizeArithmetic arith = ResizeArithmetic::Pillow);
 
 // The fixed-point coefficients for one axis (exposed for tests): for each output index o,
 // bounds[2o] = first input index, bounds[2o+1] = count, weights[o*ksize + i] (sum ~ 1<<precision).

@@ -11,7 +11,8 @@ namespace brainsem::clip {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-TextEncoder::TextEncoder(TextTransformer model, TextEncoderInfo info) : model_(std::move(model)), info_(std::move(info)) {}
+TextEncoder::TextEncoder(TextTransformer model, TextEncoderInfo info)
+    : model_(std::move(model)), info_(std::move(info)) {}
 
 torch::Tensor TextEncoder::encode_ids(const torch::Tensor& ids) {
   torch::NoGradGuard no_grad;
@@ -116,7 +117,8 @@ std::unique_ptr<TextEncoder> load_openai_text(const fs::path& weights) {
 }  // namespace
 
 std::unique_ptr<TextEncoder> load_text_encoder(const fs::path& path) {
-  BRAINSEM_CHECK(fs::exists(path), path.string(), ": model not found; give a Hugging Face CLIP directory or an "
+  BRAINSEM_CHECK(fs::exists(path), path.string(),
+                 ": model not found; give a Hugging Face CLIP directory or an "
                  "OpenAI/open_clip .safetensors with its .json");
   if (fs::is_directory(path)) return load_hf_text(path);
   const std::string ext = path.extension().string();

@@ -18,7 +18,8 @@ TextConfig checked(TextConfig cfg) {
 }
 }  // namespace
 
-TextTransformer::TextTransformer(TextConfig cfg) : cfg_(checked(cfg)), transformer_(cfg_.transformer(), "text config") {}
+TextTransformer::TextTransformer(TextConfig cfg)
+    : cfg_(checked(cfg)), transformer_(cfg_.transformer(), "text config") {}
 
 void TextTransformer::load_openai(StrictWeights& w, const std::string& p) {
   const int64_t W = cfg_.width;

@@ -116,8 +116,8 @@ std::string html_unescape(const std::string& s) {
     const size_t semi = s.find(';', i);
     if (semi != std::string::npos && semi - i <= 12) {
       const std::string name = s.substr(i + 1, semi - i - 1);
-      static const std::pair<const char*, UChar32> named[] = {{"amp", '&'},   {"lt", '<'},    {"gt", '>'},
-                                                             {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xA0}};
+      static const std::pair<const char*, UChar32> named[] = {{"amp", '&'},  {"lt", '<'},    {"gt", '>'},
+                                                              {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xA0}};
       bool done = false;
       for (const auto& [n, c] : named)
         if (name == n) {
@@ -397,8 +397,10 @@ std::string ClipTokenizer::decode(const std::vector<int64_t>& ids) const {
     std::string ch;
     append_utf8(ch, cps[i]);
     auto it = char_byte_.find(ch);
-    if (it != char_byte_.end()) out += static_cast<char>(it->second);
-    else out += ch;  // special tokens' characters are plain ASCII stand-ins already
+    if (it != char_byte_.end())
+      out += static_cast<char>(it->second);
+    else
+      out += ch;  // special tokens' characters are plain ASCII stand-ins already
   }
   return out;
 }

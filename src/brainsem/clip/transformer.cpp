@@ -103,7 +103,7 @@ torch::Tensor Transformer::forward(torch::Tensor x, bool causal) const {
   for (const auto& b : blocks_) {
     auto h = layer_norm_fp32(x, b.ln1_w, b.ln1_b, cfg_.eps);
     auto qkv = torch::linear(h, b.qkv_w, b.qkv_b).view({B, T, 3, H, Dh}).permute({2, 0, 3, 1, 4});  // [3, B, H, T, Dh]
-    auto o = attention(qkv[0], qkv[1], qkv[2], causal);                                               // [B, H, T, Dh]
+    auto o = attention(qkv[0], qkv[1], qkv[2], causal);                                             // [B, H, T, Dh]
     o = o.transpose(1, 2).reshape({B, T, W});
     x = x + torch::linear(o, b.out_w, b.out_b);
     auto m = torch::linear(layer_norm_fp32(x, b.ln2_w, b.ln2_b, cfg_.eps), b.fc_w, b.fc_b);  // [B, T, M]

@@ -12,14 +12,15 @@ std::string VitConfig::describe() const {
 
 namespace {
 VitConfig checked(VitConfig cfg) {
-  BRAINSEM_CHECK(cfg.patch_size > 0 && cfg.image_size % cfg.patch_size == 0, "ViT config: image_size ",
-                 cfg.image_size, " is not a multiple of patch_size ", cfg.patch_size);
+  BRAINSEM_CHECK(cfg.patch_size > 0 && cfg.image_size % cfg.patch_size == 0, "ViT config: image_size ", cfg.image_size,
+                 " is not a multiple of patch_size ", cfg.patch_size);
   BRAINSEM_CHECK(cfg.embed_dim > 0, "ViT config: embed_dim must be positive");
   return cfg;
 }
 }  // namespace
 
-VisionTransformer::VisionTransformer(VitConfig cfg) : cfg_(checked(cfg)), transformer_(cfg_.transformer(), "ViT config") {}
+VisionTransformer::VisionTransformer(VitConfig cfg)
+    : cfg_(checked(cfg)), transformer_(cfg_.transformer(), "ViT config") {}
 
 void VisionTransformer::load_openai(StrictWeights& w, const std::string& p) {
   const int64_t W = cfg_.width, P = cfg_.patch_size;
@@ -63,7 +64,8 @@ void VisionTransformer::init_random(uint64_t seed) {
 }
 
 void VisionTransformer::to(torch::Device device, torch::ScalarType dtype) {
-  for (auto* t : {&conv1_, &class_embedding_, &positional_embedding_, &ln_pre_w_, &ln_pre_b_, &ln_post_w_, &ln_post_b_, &proj_})
+  for (auto* t :
+       {&conv1_, &class_embedding_, &positional_embedding_, &ln_pre_w_, &ln_pre_b_, &ln_post_w_, &ln_post_b_, &proj_})
     if (t->defined()) *t = t->to(device, dtype);
   transformer_.to(device, dtype);
 }

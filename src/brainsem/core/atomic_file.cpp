@@ -24,8 +24,8 @@ fs::path temp_beside(const fs::path& path) {
 
 void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write) {
   fs::path parent = path.parent_path();
-  BRAINSEM_CHECK(parent.empty() || fs::is_directory(parent), "cannot write ", path, ": directory ",
-                 parent, " does not exist; create it first");
+  BRAINSEM_CHECK(parent.empty() || fs::is_directory(parent), "cannot write ", path, ": directory ", parent,
+                 " does not exist; create it first");
   fs::path tmp = temp_beside(path);
   try {
     write(tmp);
@@ -61,8 +61,8 @@ std::string read_text_file(const fs::path& path) {
 }
 
 void build_directory_atomically(const fs::path& dir, const std::function<void(const fs::path&)>& build) {
-  BRAINSEM_CHECK(!fs::exists(dir) || (fs::is_directory(dir) && fs::is_empty(dir)), "output directory ",
-                 dir, " already exists and is not empty; choose another --out or remove it");
+  BRAINSEM_CHECK(!fs::exists(dir) || (fs::is_directory(dir) && fs::is_empty(dir)), "output directory ", dir,
+                 " already exists and is not empty; choose another --out or remove it");
   fs::path tmp = temp_beside(dir);
   std::error_code ec;
   fs::remove_all(tmp, ec);
@@ -90,7 +90,8 @@ int remove_stale_temporaries(const fs::path& dir) {
     const size_t at = name.rfind(".tmp-");
     if (name.empty() || name[0] != '.' || at == std::string::npos || !e.is_regular_file(ec)) continue;
     const std::string pid_text = name.substr(at + 5);
-    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
     const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     // Only a writer that is gone: a live PID (ours, or a reused one) keeps its file.
     if (pid != getpid() && ::kill(pid, 0) != 0 && errno == ESRCH && fs::remove(e.path(), ec)) ++removed;

@@ -70,7 +70,7 @@ template <typename... Args>
 
 // BRAINSEM_CHECK(cond, "what", value, "; fix: ..."): throws brainsem::Error with the message,
 // recording `cond` and file:line.
-#define BRAINSEM_CHECK(cond, ...)                                                          \
-  do {                                                                                     \
-    if (!(cond)) ::brainsem::detail::fail_check(#cond, __FILE__, __LINE__, __VA_ARGS__);   \
+#define BRAINSEM_CHECK(cond, ...)                                                        \
+  do {                                                                                   \
+    if (!(cond)) ::brainsem::detail::fail_check(#cond, __FILE__, __LINE__, __VA_ARGS__); \
   } while (0)

@@ -15,6 +15,7 @@ nlohmann::json versioned_document(const std::string& format, int version, nlohma
 // Checks `doc` is an object of `format` with a version <= `version` (the newest this build reads);
 // returns the document's version (0 without "format") and removes the two keys from `doc`.
 // `where` names the file in the error.
-int take_document_format(nlohmann::json& doc, const std::string& format, int version, const std::filesystem::path& where);
+int take_document_format(nlohmann::json& doc, const std::string& format, int version,
+                         const std::filesystem::path& where);
 
 }  // namespace brainsem::core

@@ -51,7 +51,8 @@ OutputLock::OutputLock(const fs::path& output) : lock_file_(lock_path_for(output
              "); wait for it to finish or choose another output");
       fail("cannot lock ", lock_file_, " for ", output, ": ", std::strerror(err));
     }
-    struct stat held {}, now {};
+    struct stat held {
+    }, now{};
     if (::fstat(fd, &held) == 0 && ::stat(lock_file_.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
         held.st_dev == now.st_dev) {
       const std::string pid = std::to_string(::getpid()) + "\n";

@@ -24,8 +24,12 @@ std::string format_seconds(double s) {
 void Progress::set_quiet(bool quiet) { g_quiet = quiet; }
 
 Progress::Progress(std::string label, int64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_), tty_(isatty(STDERR_FILENO)) {}
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_),
+      tty_(isatty(STDERR_FILENO)) {}
 
 void Progress::update(int64_t done, const std::string& status) {
   if (g_quiet || finished_) return;
@@ -51,8 +55,8 @@ void Progress::draw(int64_t done, const std::string& status, bool final) {
   int filled = pct / 5;
   for (int i = 0; i < 20; ++i) bar[i] = i < filled ? '#' : '.';
   bar[20] = 0;
-  std::fprintf(stderr, "%s%s [%s] %3d%% %lld/%lld %.1f %s/s %s %s%s", tty_ ? "\r\033[K" : "", label_.c_str(),
-               bar, pct, static_cast<long long>(done), static_cast<long long>(total_), rate, unit_.c_str(),
+  std::fprintf(stderr, "%s%s [%s] %3d%% %lld/%lld %.1f %s/s %s %s%s", tty_ ? "\r\033[K" : "", label_.c_str(), bar, pct,
+               static_cast<long long>(done), static_cast<long long>(total_), rate, unit_.c_str(),
                final ? ("in " + format_seconds(elapsed)).c_str() : ("ETA " + format_seconds(eta)).c_str(),
                status.c_str(), (final || !tty_) ? "\n" : "");
   std::fflush(stderr);

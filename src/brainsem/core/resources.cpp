@@ -2,7 +2,7 @@
 
 #include "brainsem/core/error.h"
 
-#define BRAINSEM_DECLARE_RESOURCE(name) \
+#define BRAINSEM_DECLARE_RESOURCE(name)                \
   extern "C" const char brainsem_res_##name##_begin[]; \
   extern "C" const char brainsem_res_##name##_end[];
 BRAINSEM_DECLARE_RESOURCE(semantic_vitb32)
@@ -17,9 +17,9 @@ BRAINSEM_DECLARE_RESOURCE(clip_bpe_vocab)
 namespace brainsem::core {
 
 std::string_view resource(std::string_view name) {
-#define BRAINSEM_RESOURCE_CASE(id)                                                     \
-  if (name == #id)                                                                      \
-    return std::string_view(brainsem_res_##id##_begin,                                  \
+#define BRAINSEM_RESOURCE_CASE(id)                     \
+  if (name == #id)                                     \
+    return std::string_view(brainsem_res_##id##_begin, \
                             static_cast<size_t>(brainsem_res_##id##_end - brainsem_res_##id##_begin));
   BRAINSEM_RESOURCE_CASE(semantic_vitb32)
   BRAINSEM_RESOURCE_CASE(imagenet_classes)

@@ -23,8 +23,9 @@ std::string some_classes(const std::vector<std::string>& classes) {
 int64_t ClassEmbeddings::row_of(const std::string& cls, const std::string& what) const {
   for (size_t i = 0; i < classes.size(); ++i)
     if (classes[i] == cls) return static_cast<int64_t>(i);
-  fail(what, ": class '", cls, "' has no embedding in ", source.empty() ? std::string("the class-embedding table") : source,
-       " (it has ", classes.size(), " classes: ", some_classes(classes),
+  fail(what, ": class '", cls, "' has no embedding in ",
+       source.empty() ? std::string("the class-embedding table") : source, " (it has ", classes.size(),
+       " classes: ", some_classes(classes),
        "); add the class to the table (e.g. `brainsem embed-text --classes`) or drop its samples");
 }
 
@@ -53,7 +54,8 @@ void validate_class_embeddings(const ClassEmbeddings& t, const std::string& wher
                  t.embeddings.defined() ? t.embeddings.sizes() : torch::IntArrayRef{});
   BRAINSEM_CHECK(t.embeddings.size(0) == t.size(), where, ": ", t.embeddings.size(0), " embedding rows but ", t.size(),
                  " class names; the metadata 'classes' needs one name per row");
-  BRAINSEM_CHECK(t.size() >= 1 && t.embeddings.size(1) >= 1, where, ": empty class-embedding table ", t.embeddings.sizes());
+  BRAINSEM_CHECK(t.size() >= 1 && t.embeddings.size(1) >= 1, where, ": empty class-embedding table ",
+                 t.embeddings.sizes());
   BRAINSEM_CHECK(t.embeddings.is_floating_point(), where, ": embeddings must be floating point");
   auto finite = torch::isfinite(t.embeddings).all(1);
   for (int64_t i = 0; i < t.size(); ++i)
@@ -62,8 +64,8 @@ void validate_class_embeddings(const ClassEmbeddings& t, const std::string& wher
   std::set<std::string> seen;
   for (size_t i = 0; i < t.classes.size(); ++i) {
     BRAINSEM_CHECK(!t.classes[i].empty(), where, ": class name ", i, " is empty");
-    BRAINSEM_CHECK(seen.insert(t.classes[i]).second, where, ": class '", t.classes[i], "' appears twice (rows ",
-                   i, " and an earlier one); a table needs one row per class");
+    BRAINSEM_CHECK(seen.insert(t.classes[i]).second, where, ": class '", t.classes[i], "' appears twice (rows ", i,
+                   " and an earlier one); a table needs one row per class");
   }
 }
 
@@ -124,8 +126,8 @@ std::string class_embedding_encoder_id(const ClassEmbeddings& t) { return "class
 
 FeatureStore class_embedding_stimuli(const ClassEmbeddings& t, const std::vector<std::string>& names,
                                      const std::vector<std::string>& classes) {
-  BRAINSEM_CHECK(names.size() == classes.size(), "class_embedding_stimuli: ", names.size(), " names but ", classes.size(),
-                 " classes");
+  BRAINSEM_CHECK(names.size() == classes.size(), "class_embedding_stimuli: ", names.size(), " names but ",
+                 classes.size(), " classes");
   FeatureStore s;
   s.encoder = class_embedding_encoder_id(t);
   s.preprocessing = "none";

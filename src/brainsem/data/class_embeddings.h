@@ -27,7 +27,7 @@ struct ClassEmbeddings {
   std::vector<std::string> classes;  // [C]
   std::string encoder = "unknown";
   std::map<std::string, std::string> extra;
-  std::string source;                // file it came from (for messages)
+  std::string source;  // file it came from (for messages)
 
   int64_t size() const { return static_cast<int64_t>(classes.size()); }
   int64_t dim() const { return embeddings.size(1); }

@@ -35,8 +35,8 @@ SubjectData import_dataset(const ImportInputs& in) {
   BRAINSEM_CHECK(static_cast<int64_t>(rois.size()) == v, in.rois.string(), ": ", rois.size(), " ROI names but ", xw,
                  " has ", v, " voxel columns; give one ROI name per voxel column");
   for (size_t i = 0; i < rois.size(); ++i)
-    BRAINSEM_CHECK(rois[i].find_first_of(" \t,+") == std::string::npos, in.rois.string(), ": line ", i + 1, ": ROI name '",
-                   rois[i], "' is not one token (no spaces, ',' or '+', which --rois lists use)");
+    BRAINSEM_CHECK(rois[i].find_first_of(" \t,+") == std::string::npos, in.rois.string(), ": line ", i + 1,
+                   ": ROI name '", rois[i], "' is not one token (no spaces, ',' or '+', which --rois lists use)");
   auto classes = core::read_lines(in.classes, "the class file (one class name per sample)");
   BRAINSEM_CHECK(static_cast<int64_t>(classes.size()) == n, in.classes.string(), ": ", classes.size(),
                  " class names but ", xw, " has ", n, " sample rows; give one class per sample row");
@@ -51,8 +51,8 @@ SubjectData import_dataset(const ImportInputs& in) {
   std::vector<bool> is_test(n, false);
   if (!in.split.empty()) {
     auto split = core::read_lines(in.split, "the split file (train or test per sample)");
-    BRAINSEM_CHECK(static_cast<int64_t>(split.size()) == n, in.split.string(), ": ", split.size(), " split entries but ",
-                   xw, " has ", n, " sample rows");
+    BRAINSEM_CHECK(static_cast<int64_t>(split.size()) == n, in.split.string(), ": ", split.size(),
+                   " split entries but ", xw, " has ", n, " sample rows");
     for (int64_t i = 0; i < n; ++i) {
       BRAINSEM_CHECK(split[i] == "train" || split[i] == "test", in.split.string(), ": line ", i + 1, ": '", split[i],
                      "' is not 'train' or 'test'");

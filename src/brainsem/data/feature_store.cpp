@@ -39,7 +39,8 @@ std::vector<int64_t> FeatureStore::rows_of_class(const std::string& cls) const {
   return rows;
 }
 
-std::vector<int64_t> FeatureStore::rows_of_names(const std::vector<std::string>& wanted, const std::string& what) const {
+std::vector<int64_t> FeatureStore::rows_of_names(const std::vector<std::string>& wanted,
+                                                 const std::string& what) const {
   std::unordered_map<std::string, int64_t> index;
   for (size_t i = 0; i < names.size(); ++i) index.emplace(names[i], static_cast<int64_t>(i));
   std::vector<int64_t> rows;
@@ -54,8 +55,9 @@ std::vector<int64_t> FeatureStore::rows_of_names(const std::vector<std::string>&
     }
     rows.push_back(it->second);
   }
-  BRAINSEM_CHECK(missing == 0, what, ": ", missing, " of ", wanted.size(), " images are not in the feature store (first: '",
-                 first_missing, "'); embed them with `brainsem embed` into the same store");
+  BRAINSEM_CHECK(missing == 0, what, ": ", missing, " of ", wanted.size(),
+                 " images are not in the feature store (first: '", first_missing,
+                 "'); embed them with `brainsem embed` into the same store");
   return rows;
 }
 
@@ -81,7 +83,8 @@ FeatureStore FeatureStore::open(const std::filesystem::path& path) {
   FeatureStore s;
   auto it = file->metadata().find("format");
   BRAINSEM_CHECK(it != file->metadata().end() && it->second == kFormat, where,
-                 " is not a BrainSem feature store (metadata format != ", kFormat, "); create one with `brainsem embed`");
+                 " is not a BrainSem feature store (metadata format != ", kFormat,
+                 "); create one with `brainsem embed`");
   BRAINSEM_CHECK(file->contains("features"), where, ": no 'features' tensor");
   const auto& info = file->info("features");
   BRAINSEM_CHECK(info.dtype == "F32" && info.shape.size() == 2, where, ": 'features' must be F32 [N, E], found ",
@@ -92,7 +95,8 @@ FeatureStore FeatureStore::open(const std::filesystem::path& path) {
   s.names = json_strings(file->metadata_at("names"), where + " metadata 'names'");
   s.classes = json_strings(file->metadata_at("classes"), where + " metadata 'classes'");
   BRAINSEM_CHECK(static_cast<int64_t>(s.names.size()) == info.shape[0] && s.classes.size() == s.names.size(), where,
-                 ": ", info.shape[0], " feature rows but ", s.names.size(), " names and ", s.classes.size(), " classes");
+                 ": ", info.shape[0], " feature rows but ", s.names.size(), " names and ", s.classes.size(),
+                 " classes");
   // A NaN row would rank first or last by accident in every cosine; refuse it here, naming the
   // image. Blocks keep the scan of a memory-mapped store sequential and its memory bounded.
   constexpr int64_t kBlock = 65536;
@@ -100,7 +104,8 @@ FeatureStore FeatureStore::open(const std::filesystem::path& path) {
     auto ok = torch::isfinite(s.features.narrow(0, r0, std::min(kBlock, info.shape[0] - r0))).all(1);
     if (ok.all().item<bool>()) continue;
     const int64_t row = r0 + (~ok).nonzero()[0][0].item<int64_t>();
-    fail(where, ": feature row ", row, " (image '", s.names[row], "') contains NaN or Inf; re-embed that image or drop it");
+    fail(where, ": feature row ", row, " (image '", s.names[row],
+         "') contains NaN or Inf; re-embed that image or drop it");
   }
   if (auto sk = file->metadata().find("skipped"); sk != file->metadata().end()) {
     json j = json::parse(sk->second, nullptr, false);
@@ -110,7 +115,8 @@ FeatureStore FeatureStore::open(const std::filesystem::path& path) {
   if (auto ex = file->metadata().find("extra"); ex != file->metadata().end()) {
     json j = json::parse(ex->second, nullptr, false);
     if (j.is_object())
-      for (auto e = j.begin(); e != j.end(); ++e) s.extra[e.key()] = e.value().is_string() ? e.value().get<std::string>() : e.value().dump();
+      for (auto e = j.begin(); e != j.end(); ++e)
+        s.extra[e.key()] = e.value().is_string() ? e.value().get<std::string>() : e.value().dump();
   }
   s.file_ = std::move(file);
   return s;
@@ -122,7 +128,8 @@ void FeatureStore::save(const std::filesystem::path& path) const {
                  features.size(0), " rows but ", names.size(), " names and ", classes.size(), " classes");
   BRAINSEM_CHECK(!encoder.empty() && !preprocessing.empty(), "feature store for ", path,
                  ": encoder and preprocessing ids are required");
-  BRAINSEM_CHECK(torch::isfinite(features).all().item<bool>(), "feature store for ", path, ": features contain NaN or Inf");
+  BRAINSEM_CHECK(torch::isfinite(features).all().item<bool>(), "feature store for ", path,
+                 ": features contain NaN or Inf");
   std::set<std::string> unique(names.begin(), names.end());
   BRAINSEM_CHECK(unique.size() == names.size(), "feature store for ", path, ": image names are not unique");
   json skipped_json = json::array();

@@ -41,8 +41,8 @@ std::vector<std::vector<std::string>> read_table(std::string_view resource_name,
     }
     first = false;
     auto f = split(line, sep);
-    BRAINSEM_CHECK(f.size() == columns, "embedded table '", resource_name, "' row ", rows.size() + 1, " has ",
-                   f.size(), " fields, expected ", columns, " (data/god is corrupt; rebuild)");
+    BRAINSEM_CHECK(f.size() == columns, "embedded table '", resource_name, "' row ", rows.size() + 1, " has ", f.size(),
+                   " fields, expected ", columns, " (data/god is corrupt; rebuild)");
     rows.push_back(std::move(f));
   }
   return rows;
@@ -56,8 +56,8 @@ std::vector<GodStimulus> read_stimulus_table(std::string_view resource_name) {
     s.stimulus_id = std::strtod(f[1].c_str(), nullptr);
     s.category_index = std::strtoll(f[2].c_str(), nullptr, 10);
     s.image_index = std::strtoll(f[3].c_str(), nullptr, 10);
-    BRAINSEM_CHECK(s.image_index == static_cast<int64_t>(out.size()) + 1, "embedded table '", resource_name,
-                   "' row ", out.size() + 1, " has image_index ", s.image_index);
+    BRAINSEM_CHECK(s.image_index == static_cast<int64_t>(out.size()) + 1, "embedded table '", resource_name, "' row ",
+                   out.size() + 1, " has image_index ", s.image_index);
     out.push_back(std::move(s));
   }
   return out;

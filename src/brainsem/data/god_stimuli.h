@@ -11,8 +11,8 @@
 namespace brainsem::data {
 
 struct GodStimulus {
-  std::string name;        // "n01518878_10042"
-  double stimulus_id = 0;  // 1518878.010042 (as parsed from the table text)
+  std::string name;            // "n01518878_10042"
+  double stimulus_id = 0;      // 1518878.010042 (as parsed from the table text)
   int64_t category_index = 0;  // 1..150 (training) or 1..50 (test)
   int64_t image_index = 0;     // 1-based row in its table
   std::string synset() const;  // "n01518878"

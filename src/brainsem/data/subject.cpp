@@ -22,9 +22,7 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-std::string strip_roi_prefix(const std::string& name) {
-  return name.rfind("ROI_", 0) == 0 ? name.substr(4) : name;
-}
+std::string strip_roi_prefix(const std::string& name) { return name.rfind("ROI_", 0) == 0 ? name.substr(4) : name; }
 
 // ROI names (without "ROI_") present in the file, in file order.
 std::vector<std::string> rois_in(const io::BData& b) {
@@ -139,8 +137,8 @@ SubjectData pack_subject(const io::BData& b, const LoadOptions& opts) {
     if (bad.any().item<bool>()) {
       auto first = bad.nonzero()[0];
       int64_t row = first[0].item<int64_t>(), c = cols[r][first[1].item<int64_t>()];
-      fail(where, ": voxel value ", block[row][first[1].item<int64_t>()].item<double>(), " at row ", row,
-           ", column ", c, " (ROI_", rois[r], "); ", bad.sum().item<int64_t>(),
+      fail(where, ": voxel value ", block[row][first[1].item<int64_t>()].item<double>(), " at row ", row, ", column ",
+           c, " (ROI_", rois[r], "); ", bad.sum().item<int64_t>(),
            " non-finite values in this ROI. Remove or impute them before loading");
     }
     // The model computes in float32; a larger value would become Inf there (and square to Inf
@@ -149,8 +147,8 @@ SubjectData pack_subject(const io::BData& b, const LoadOptions& opts) {
     if (huge.any().item<bool>()) {
       auto first = huge.nonzero()[0];
       int64_t row = first[0].item<int64_t>(), c = cols[r][first[1].item<int64_t>()];
-      fail(where, ": voxel value ", block[row][first[1].item<int64_t>()].item<double>(), " at row ", row, ", column ", c,
-           " (ROI_", rois[r], ") is outside float32's range (|x| <= 3.4e38); rescale the data before loading");
+      fail(where, ": voxel value ", block[row][first[1].item<int64_t>()].item<double>(), " at row ", row, ", column ",
+           c, " (ROI_", rois[r], ") is outside float32's range (|x| <= 3.4e38); rescale the data before loading");
     }
   }
 
@@ -194,7 +192,8 @@ SubjectData pack_subject(const io::BData& b, const LoadOptions& opts) {
     ids.push_back(id);
   }
   auto gidx = rows_tensor(group_of_row);
-  auto counts = torch::zeros({Nte}, torch::kFloat64).index_add_(0, gidx, torch::ones({(int64_t)order.size()}, torch::kFloat64));
+  auto counts =
+      torch::zeros({Nte}, torch::kFloat64).index_add_(0, gidx, torch::ones({(int64_t)order.size()}, torch::kFloat64));
   auto test = torch::zeros({Nte, R, P}, torch::kFloat64);
   auto test_rows = b.dataset.index_select(0, rows_tensor(order));
   // The trials themselves, packed like the averages (grouped by image, file order within one).
@@ -238,13 +237,14 @@ void zscore_with_training_stats(SubjectData& s) {
   auto te = s.test_x.to(torch::kFloat64);
   const int64_t n = tr.size(0);
   BRAINSEM_CHECK(n >= 2, s.source, ": z-scoring needs at least 2 training rows, got ", n);
-  auto mean = tr.mean(0);                                     // [R, P]
+  auto mean = tr.mean(0);                                             // [R, P]
   auto var = (tr - mean).pow(2).sum(0) / static_cast<double>(n - 1);  // ddof = 1
   auto sd = var.sqrt();
-  sd = torch::where(sd > 0, sd, torch::ones_like(sd));        // constant columns (and padding) keep sd 1
+  sd = torch::where(sd > 0, sd, torch::ones_like(sd));  // constant columns (and padding) keep sd 1
   s.train_x = ((tr - mean) / sd).to(torch::kFloat32);
   s.test_x = ((te - mean) / sd).to(torch::kFloat32);
-  if (s.test_trials_x.defined()) s.test_trials_x = ((s.test_trials_x.to(torch::kFloat64) - mean) / sd).to(torch::kFloat32);
+  if (s.test_trials_x.defined())
+    s.test_trials_x = ((s.test_trials_x.to(torch::kFloat64) - mean) / sd).to(torch::kFloat32);
 }
 
 void validate_subject(const SubjectData& s, const std::string& where) {
@@ -256,10 +256,10 @@ void validate_subject(const SubjectData& s, const std::string& where) {
   BRAINSEM_CHECK(Ntr > 0 && Nte >= 0, where, ": empty training split (", Ntr, " training rows, ", Nte, " test rows)");
   BRAINSEM_CHECK(s.test_x.size(1) == R && s.test_x.size(2) == P, where, ": test_x is ", s.test_x.sizes(),
                  " but train_x is ", s.train_x.sizes(), "; R and P must match");
-  BRAINSEM_CHECK(static_cast<int64_t>(s.roi_names.size()) == R, where, ": ", s.roi_names.size(),
-                 " ROI names for ", R, " ROI tokens");
-  BRAINSEM_CHECK(static_cast<int64_t>(s.roi_sizes.size()) == R, where, ": ", s.roi_sizes.size(),
-                 " ROI sizes for ", R, " ROI tokens");
+  BRAINSEM_CHECK(static_cast<int64_t>(s.roi_names.size()) == R, where, ": ", s.roi_names.size(), " ROI names for ", R,
+                 " ROI tokens");
+  BRAINSEM_CHECK(static_cast<int64_t>(s.roi_sizes.size()) == R, where, ": ", s.roi_sizes.size(), " ROI sizes for ", R,
+                 " ROI tokens");
   int64_t widest = 0;
   for (int64_t r = 0; r < R; ++r) {
     BRAINSEM_CHECK(s.roi_sizes[r] >= 1 && s.roi_sizes[r] <= P, where, ": ROI ", s.roi_names[r], " has size ",

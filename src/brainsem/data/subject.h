@@ -19,19 +19,19 @@ namespace brainsem::data {
 enum class Normalize { none, zscore };
 
 struct SubjectData {
-  torch::Tensor train_x;                         // [N_train, R, P] float32
-  torch::Tensor test_x;                          // [N_test, R, P] float32
-  torch::Tensor train_stimulus_id;               // [N_train] float64 (GOD ids; may be empty)
-  torch::Tensor test_stimulus_id;                // [N_test] float64
+  torch::Tensor train_x;                                 // [N_train, R, P] float32
+  torch::Tensor test_x;                                  // [N_test, R, P] float32
+  torch::Tensor train_stimulus_id;                       // [N_train] float64 (GOD ids; may be empty)
+  torch::Tensor test_stimulus_id;                        // [N_test] float64
   std::vector<std::string> train_names, test_names;      // stimulus names, e.g. n01518878_10042
   std::vector<std::string> train_classes, test_classes;  // class ids (synsets)
-  std::vector<std::string> roi_names;            // [R]
-  std::vector<int64_t> roi_sizes;                // [R] voxels per ROI (<= P)
-  std::string source;                            // where it came from
+  std::vector<std::string> roi_names;                    // [R]
+  std::vector<int64_t> roi_sizes;                        // [R] voxels per ROI (<= P)
+  std::string source;                                    // where it came from
   // The unaveraged test trials behind test_x, for reliability (noise-ceiling) estimates. Only a
   // BData file holds them (GOD: 35 repeats per test image); empty otherwise. Normalised like test_x.
-  torch::Tensor test_trials_x;                   // [N_test_trials, R, P] float32, or undefined
-  std::vector<int64_t> test_trial_image;         // [N_test_trials] the test_x row of each trial
+  torch::Tensor test_trials_x;            // [N_test_trials, R, P] float32, or undefined
+  std::vector<int64_t> test_trial_image;  // [N_test_trials] the test_x row of each trial
 
   bool has_test_trials() const { return test_trials_x.defined() && test_trials_x.size(0) > 0; }
 
@@ -57,8 +57,8 @@ SubjectData load_subject(const std::filesystem::path& path, const LoadOptions& o
 
 // Packs a GOD-layout BData: splits by DataType (1 train, 2 test; 3 imagery unused), ROI columns by
 // metadata key, names decoded from stimulus_id (image_index cross-checked against the GOD tables),
-// test rows averaged per stimulus_id (the rows themselves kept in test_trials_x). Throws naming b.source for missing keys, unknown ROIs,
-// non-finite voxels (any row of any packed ROI column), bad DataType values.
+// test rows averaged per stimulus_id (the rows themselves kept in test_trials_x). Throws naming b.source for missing
+// keys, unknown ROIs, non-finite voxels (any row of any packed ROI column), bad DataType values.
 SubjectData pack_subject(const io::BData& b, const LoadOptions& opts = {});
 
 // z-scores every (ROI, voxel) column of train_x, test_x (and test_trials_x) with the training rows' mean and

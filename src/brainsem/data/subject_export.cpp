@@ -118,8 +118,7 @@ SubjectData read_subject_safetensors(const fs::path& path) {
   for (const auto& n : f.names())
     BRAINSEM_CHECK(kTensorNames.count(n), where, ": unexpected tensor '", n,
                    "'; a subject file holds exactly train_x, train_stimulus_id, test_x, test_stimulus_id");
-  for (const char* n : {"train_x", "test_x"})
-    BRAINSEM_CHECK(f.contains(n), where, ": tensor '", n, "' is missing");
+  for (const char* n : {"train_x", "test_x"}) BRAINSEM_CHECK(f.contains(n), where, ": tensor '", n, "' is missing");
   SubjectData s;
   s.source = where;
   s.train_x = float_tensor(f, "train_x", torch::kFloat32);
@@ -196,7 +195,8 @@ json to_json(const BDataSummary& s) {
   j["samples"] = s.samples;
   j["columns"] = s.columns;
   j["keys"] = json::array();
-  for (const auto& k : s.keys) j["keys"].push_back({{"key", k.key}, {"description", k.description}, {"columns", k.columns}});
+  for (const auto& k : s.keys)
+    j["keys"].push_back({{"key", k.key}, {"description", k.description}, {"columns", k.columns}});
   auto split_name = [](int64_t d) -> std::string {
     return d == 1 ? "train" : d == 2 ? "test" : d == 3 ? "imagery" : "DataType " + std::to_string(d);
   };

@@ -38,14 +38,14 @@ struct BDataSummary {
     std::string key, description;
     int64_t columns = 0;  // how many columns have value == 1
   };
-  std::vector<Key> keys;                              // file order
-  std::map<int64_t, int64_t> samples_per_datatype;    // DataType -> rows
-  std::map<int64_t, int64_t> stimuli_per_datatype;    // DataType -> distinct stimulus_id
-  std::vector<std::pair<std::string, int64_t>> rois;  // every ROI_ key (GOD order first): voxels
-  std::vector<std::string> packed_rois;               // the ROIs a packed export would use
-  int64_t width = 0;                                  // P of those
-  int64_t test_repeats_min = 0, test_repeats_max = 0; // repeats per test stimulus
-  int64_t image_index_mismatches = 0;                 // rows where image_index disagrees with the tables
+  std::vector<Key> keys;                               // file order
+  std::map<int64_t, int64_t> samples_per_datatype;     // DataType -> rows
+  std::map<int64_t, int64_t> stimuli_per_datatype;     // DataType -> distinct stimulus_id
+  std::vector<std::pair<std::string, int64_t>> rois;   // every ROI_ key (GOD order first): voxels
+  std::vector<std::string> packed_rois;                // the ROIs a packed export would use
+  int64_t width = 0;                                   // P of those
+  int64_t test_repeats_min = 0, test_repeats_max = 0;  // repeats per test stimulus
+  int64_t image_index_mismatches = 0;                  // rows where image_index disagrees with the tables
 };
 // Validates like pack_subject (same errors) and summarises.
 BDataSummary summarize_bdata(const io::BData& b, const LoadOptions& opts = {});

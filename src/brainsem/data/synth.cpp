@@ -74,9 +74,9 @@ std::string json_list(const std::vector<std::string>& v) { return json(v).dump()
 std::vector<SynthRoi> god_like_rois() {
   // name, voxels, semantic, low-level, noise, nonlinearity, preferred category
   return {
-      {"V1", 1000, 0.10, 1.00, 6.0, "linear", ""},   {"V2", 1000, 0.15, 0.90, 6.0, "linear", ""},
-      {"V3", 800, 0.25, 0.75, 6.0, "linear", ""},    {"V4", 500, 0.45, 0.50, 6.0, "tanh", ""},
-      {"LOC", 500, 0.80, 0.25, 6.0, "tanh", ""},     {"FFA", 350, 0.80, 0.15, 6.0, "relu", "animate"},
+      {"V1", 1000, 0.10, 1.00, 6.0, "linear", ""},    {"V2", 1000, 0.15, 0.90, 6.0, "linear", ""},
+      {"V3", 800, 0.25, 0.75, 6.0, "linear", ""},     {"V4", 500, 0.45, 0.50, 6.0, "tanh", ""},
+      {"LOC", 500, 0.80, 0.25, 6.0, "tanh", ""},      {"FFA", 350, 0.80, 0.15, 6.0, "relu", "animate"},
       {"PPA", 300, 0.80, 0.15, 6.0, "relu", "place"},
   };
 }
@@ -84,29 +84,65 @@ std::vector<SynthRoi> god_like_rois() {
 json SynthConfig::to_json() const {
   json rj = json::array();
   for (const auto& r : rois)
-    rj.push_back({{"name", r.name}, {"voxels", r.voxels}, {"semantic_weight", r.semantic_weight},
-                  {"lowlevel_weight", r.lowlevel_weight}, {"noise_sd", r.noise_sd},
-                  {"nonlinearity", r.nonlinearity}, {"category", r.category}});
-  return {{"seed", seed}, {"subjects", subjects}, {"library_per_class", library_per_class},
-          {"instance_scale", instance_scale}, {"centre_jitter", centre_jitter}, {"geometry_seed", geometry_seed},
-          {"lowlevel_dim", lowlevel_dim}, {"rois", rj}, {"roi_size_jitter", roi_size_jitter},
-          {"min_total_voxels", min_total_voxels}, {"max_total_voxels", max_total_voxels},
-          {"voxel_gain_jitter", voxel_gain_jitter}, {"subject_noise_jitter", subject_noise_jitter},
-          {"category_gain", category_gain}, {"category_offset", category_offset}, {"baseline_sd", baseline_sd},
-          {"baseline_mean", baseline_mean}, {"run_shift_sd", run_shift_sd}, {"test_repeats", test_repeats},
-          {"imagery", imagery}, {"imagery_gain", imagery_gain}, {"write_truth", write_truth}};
+    rj.push_back({{"name", r.name},
+                  {"voxels", r.voxels},
+                  {"semantic_weight", r.semantic_weight},
+                  {"lowlevel_weight", r.lowlevel_weight},
+                  {"noise_sd", r.noise_sd},
+                  {"nonlinearity", r.nonlinearity},
+                  {"category", r.category}});
+  return {{"seed", seed},
+          {"subjects", subjects},
+          {"library_per_class", library_per_class},
+          {"instance_scale", instance_scale},
+          {"centre_jitter", centre_jitter},
+          {"geometry_seed", geometry_seed},
+          {"lowlevel_dim", lowlevel_dim},
+          {"rois", rj},
+          {"roi_size_jitter", roi_size_jitter},
+          {"min_total_voxels", min_total_voxels},
+          {"max_total_voxels", max_total_voxels},
+          {"voxel_gain_jitter", voxel_gain_jitter},
+          {"subject_noise_jitter", subject_noise_jitter},
+          {"category_gain", category_gain},
+          {"category_offset", category_offset},
+          {"baseline_sd", baseline_sd},
+          {"baseline_mean", baseline_mean},
+          {"run_shift_sd", run_shift_sd},
+          {"test_repeats", test_repeats},
+          {"imagery", imagery},
+          {"imagery_gain", imagery_gain},
+          {"write_truth", write_truth}};
 }
 
 SynthConfig SynthConfig::from_json(const json& j) {
   BRAINSEM_CHECK(j.is_object(), "synthetic-data config must be a JSON object");
   SynthConfig c;
-  static const std::set<std::string> known = {
-      "seed", "subjects", "library_per_class", "instance_scale", "centre_jitter", "geometry_seed", "lowlevel_dim",
-      "rois", "roi_size_jitter", "min_total_voxels", "max_total_voxels", "voxel_gain_jitter", "subject_noise_jitter",
-      "category_gain", "category_offset", "baseline_sd", "baseline_mean", "run_shift_sd", "test_repeats", "imagery",
-      "imagery_gain", "write_truth"};
+  static const std::set<std::string> known = {"seed",
+                                              "subjects",
+                                              "library_per_class",
+                                              "instance_scale",
+                                              "centre_jitter",
+                                              "geometry_seed",
+                                              "lowlevel_dim",
+                                              "rois",
+                                              "roi_size_jitter",
+                                              "min_total_voxels",
+                                              "max_total_voxels",
+                                              "voxel_gain_jitter",
+                                              "subject_noise_jitter",
+                                              "category_gain",
+                                              "category_offset",
+                                              "baseline_sd",
+                                              "baseline_mean",
+                                              "run_shift_sd",
+                                              "test_repeats",
+                                              "imagery",
+                                              "imagery_gain",
+                                              "write_truth"};
   for (auto it = j.begin(); it != j.end(); ++it)
-    BRAINSEM_CHECK(known.count(it.key()), "synthetic-data config: unknown key '", it.key(), "' (see docs/synthetic_data.md)");
+    BRAINSEM_CHECK(known.count(it.key()), "synthetic-data config: unknown key '", it.key(),
+                   "' (see docs/synthetic_data.md)");
   try {
 #define BRAINSEM_SYNTH_GET(key) \
   if (j.contains(#key)) j.at(#key).get_to(c.key);
@@ -245,7 +281,8 @@ SynthTruth build_synth_truth(const SynthConfig& cfg_in) {
     const uint64_t img = std::stoull(st.name.substr(us + 1));
     t.stimulus_features[i] = image_feature(t.class_centres[it->second], cfg.instance_scale,
                                            synth_rng::Stream(seed, "stimulus", wnid_number(st.synset()), img));
-    t.lowlevel[i] = synth_rng::Stream(seed, "lowlevel", wnid_number(st.synset()), img).normal_tensor({cfg.lowlevel_dim});
+    t.lowlevel[i] =
+        synth_rng::Stream(seed, "lowlevel", wnid_number(st.synset()), img).normal_tensor({cfg.lowlevel_dim});
   }
   torch::Tensor train_f = t.stimulus_features.narrow(0, 0, 1200);
   t.semantic_mean = train_f.mean(0);
@@ -257,9 +294,11 @@ SynthTruth build_synth_truth(const SynthConfig& cfg_in) {
     synth_rng::Stream rs(seed, "subject", static_cast<uint64_t>(s));
     // ROI sizes: a total drawn in [min, max], split by jittered proportions (largest remainder).
     const int64_t total =
-        cfg.min_total_voxels + static_cast<int64_t>(rs.uniform() * static_cast<double>(cfg.max_total_voxels - cfg.min_total_voxels + 1));
+        cfg.min_total_voxels +
+        static_cast<int64_t>(rs.uniform() * static_cast<double>(cfg.max_total_voxels - cfg.min_total_voxels + 1));
     std::vector<double> w;
-    for (const auto& r : cfg.rois) w.push_back(static_cast<double>(r.voxels) * std::exp(cfg.roi_size_jitter * rs.normal()));
+    for (const auto& r : cfg.rois)
+      w.push_back(static_cast<double>(r.voxels) * std::exp(cfg.roi_size_jitter * rs.normal()));
     const double wsum = std::accumulate(w.begin(), w.end(), 0.0);
     std::vector<std::pair<double, size_t>> frac;
     int64_t assigned = 0;
@@ -275,7 +314,8 @@ SynthTruth build_synth_truth(const SynthConfig& cfg_in) {
     const int64_t V = std::accumulate(sub.roi_sizes.begin(), sub.roi_sizes.end(), int64_t{0});
 
     sub.w_sem = synth_rng::Stream(seed, "w_sem", s).normal_tensor({V, dim});  // unit-variance drive
-    sub.w_low = synth_rng::Stream(seed, "w_low", s).normal_tensor({V, cfg.lowlevel_dim}, 1.0 / std::sqrt(cfg.lowlevel_dim));
+    sub.w_low =
+        synth_rng::Stream(seed, "w_low", s).normal_tensor({V, cfg.lowlevel_dim}, 1.0 / std::sqrt(cfg.lowlevel_dim));
     sub.sem_gain = torch::empty({V}, torch::kFloat32);
     sub.low_gain = torch::empty({V}, torch::kFloat32);
     sub.cat_offset = torch::zeros({V}, torch::kFloat32);
@@ -346,7 +386,8 @@ SynthSamples sample_subject(const SynthTruth& t, int s) {
   if (cfg.imagery) {
     std::vector<int64_t> seq;
     for (int rep = 0; rep < 10; ++rep)
-      for (int64_t k : permutation(order, static_cast<int64_t>(test_class_rows.size()))) seq.push_back(test_class_rows[static_cast<size_t>(k)]);
+      for (int64_t k : permutation(order, static_cast<int64_t>(test_class_rows.size())))
+        seq.push_back(test_class_rows[static_cast<size_t>(k)]);
     for (int r = 0; r < kImageryRuns; ++r) {
       ++run;
       for (int k = 0; k < kImageryPerRun; ++k) push(3, -1, seq[static_cast<size_t>(r * kImageryPerRun + k)]);
@@ -354,13 +395,15 @@ SynthSamples sample_subject(const SynthTruth& t, int s) {
   }
 
   // Expected responses once per image / imagined class, then run shift + noise per row.
-  torch::Tensor mean_stim = t.expected_response(s, t.stimulus_features, t.lowlevel, t.stimulus_class, true);  // [1250, V]
+  torch::Tensor mean_stim =
+      t.expected_response(s, t.stimulus_features, t.lowlevel, t.stimulus_class, true);  // [1250, V]
   torch::Tensor mean_imag;
   if (cfg.imagery) {
     // Imagery carries the class centre, scaled like an image feature's class part.
     torch::Tensor centres = torch::index_select(t.class_centres, 0, torch::tensor(test_class_rows)) /
                             std::sqrt(1.0 + cfg.instance_scale * cfg.instance_scale);
-    mean_imag = t.expected_response(s, centres, torch::zeros({centres.size(0), cfg.lowlevel_dim}), test_class_rows, false);
+    mean_imag =
+        t.expected_response(s, centres, torch::zeros({centres.size(0), cfg.lowlevel_dim}), test_class_rows, false);
   }
   std::unordered_map<int64_t, int64_t> imag_row;
   for (size_t k = 0; k < test_class_rows.size(); ++k) imag_row[test_class_rows[k]] = static_cast<int64_t>(k);
@@ -370,7 +413,8 @@ SynthSamples sample_subject(const SynthTruth& t, int s) {
   out.voxels.mul_(sub.noise_sd);
   for (int64_t i = 0; i < n; ++i) {
     const auto iu = static_cast<size_t>(i);
-    torch::Tensor mean = out.stimulus_row[iu] >= 0 ? mean_stim[out.stimulus_row[iu]] : mean_imag[imag_row.at(out.class_row[iu])];
+    torch::Tensor mean =
+        out.stimulus_row[iu] >= 0 ? mean_stim[out.stimulus_row[iu]] : mean_imag[imag_row.at(out.class_row[iu])];
     out.voxels[i].add_(mean).add_(sub.run_shift[out.run[iu] - 1]);
   }
   return out;
@@ -428,14 +472,38 @@ io::BData subject_bdata(const SynthTruth& t, int s, const SynthSamples& smp) {
   for (size_t r = 0; r < cfg.rois.size(); ++r)
     add("ROI_" + cfg.rois[r].name, "1 = ROI " + cfg.rois[r].name, roi_flag([r](size_t q) { return q == r; }));
   // LVC = V1-V4, HVC = LOC/FFA/PPA, VC = all (GOD's definitions), when those ROIs are present.
-  auto is_lvc = [&](size_t q) { const auto& nm = cfg.rois[q].name; return nm == "V1" || nm == "V2" || nm == "V3" || nm == "V4"; };
-  auto is_hvc = [&](size_t q) { const auto& nm = cfg.rois[q].name; return nm == "LOC" || nm == "FFA" || nm == "PPA"; };
+  auto is_lvc = [&](size_t q) {
+    const auto& nm = cfg.rois[q].name;
+    return nm == "V1" || nm == "V2" || nm == "V3" || nm == "V4";
+  };
+  auto is_hvc = [&](size_t q) {
+    const auto& nm = cfg.rois[q].name;
+    return nm == "LOC" || nm == "FFA" || nm == "PPA";
+  };
   add("ROI_LVC", "1 = ROI LVC", roi_flag(is_lvc));
   add("ROI_HVC", "1 = ROI HVC", roi_flag(is_hvc));
   add("ROI_VC", "1 = ROI VC", roi_flag([](size_t) { return true; }));
   // Placeholder coordinates on a 3-mm grid, one slab of 12 x 12 voxels per ROI (not anatomical).
-  add("voxel_x", "Voxel x coordinate", [&](int64_t c) { return c < V ? 3.0 * static_cast<double>((c - start[static_cast<size_t>(std::upper_bound(start.begin(), start.end(), c) - start.begin()) - 1]) % 12) : nan; });
-  add("voxel_y", "Voxel y coordinate", [&](int64_t c) { return c < V ? 3.0 * static_cast<double>(((c - start[static_cast<size_t>(std::upper_bound(start.begin(), start.end(), c) - start.begin()) - 1]) / 12) % 12) : nan; });
+  add("voxel_x", "Voxel x coordinate", [&](int64_t c) {
+    return c < V
+               ? 3.0 * static_cast<double>(
+                           (c -
+                            start[static_cast<size_t>(std::upper_bound(start.begin(), start.end(), c) - start.begin()) -
+                                  1]) %
+                           12)
+               : nan;
+  });
+  add("voxel_y", "Voxel y coordinate", [&](int64_t c) {
+    return c < V
+               ? 3.0 *
+                     static_cast<double>(
+                         ((c -
+                           start[static_cast<size_t>(std::upper_bound(start.begin(), start.end(), c) - start.begin()) -
+                                 1]) /
+                          12) %
+                         12)
+               : nan;
+  });
   add("voxel_z", "Voxel z coordinate", [&](int64_t c) {
     if (c >= V) return nan;
     const auto r = static_cast<size_t>(std::upper_bound(start.begin(), start.end(), c) - start.begin()) - 1;
@@ -456,8 +524,9 @@ void library_features(const SynthTruth& t, const std::vector<int64_t>& class_row
   for (int64_t k : class_rows) {
     const std::string& wnid = t.classes.at(static_cast<size_t>(k)).wnid;
     for (int j = 1; j <= per; ++j, ++row) {
-      features[row] = image_feature(t.class_centres[k], t.config.instance_scale,
-                                    synth_rng::Stream(t.config.seed, "library", wnid_number(wnid), static_cast<uint64_t>(j)));
+      features[row] =
+          image_feature(t.class_centres[k], t.config.instance_scale,
+                        synth_rng::Stream(t.config.seed, "library", wnid_number(wnid), static_cast<uint64_t>(j)));
       char buf[16];
       std::snprintf(buf, sizeof buf, "%04d", j);
       names.push_back("lib_" + wnid + "_" + buf);
@@ -494,18 +563,29 @@ void write_truth(const fs::path& path, const SynthTruth& t) {
   for (size_t s = 0; s < t.subjects.size(); ++s) {
     const auto& sub = t.subjects[s];
     const std::string p = "subject" + std::to_string(s + 1) + ".";
-    for (const auto& [name, tensor] : std::vector<std::pair<std::string, torch::Tensor>>{
-             {"w_sem", sub.w_sem}, {"w_low", sub.w_low}, {"sem_gain", sub.sem_gain}, {"low_gain", sub.low_gain},
-             {"cat_offset", sub.cat_offset}, {"noise_sd", sub.noise_sd}, {"baseline", sub.baseline},
-             {"run_shift", sub.run_shift}, {"roi_index", sub.roi_index}})
+    for (const auto& [name, tensor] : std::vector<std::pair<std::string, torch::Tensor>>{{"w_sem", sub.w_sem},
+                                                                                         {"w_low", sub.w_low},
+                                                                                         {"sem_gain", sub.sem_gain},
+                                                                                         {"low_gain", sub.low_gain},
+                                                                                         {"cat_offset", sub.cat_offset},
+                                                                                         {"noise_sd", sub.noise_sd},
+                                                                                         {"baseline", sub.baseline},
+                                                                                         {"run_shift", sub.run_shift},
+                                                                                         {"roi_index", sub.roi_index}})
       tensors.emplace_back(p + name, tensor);
     subjects.push_back({{"roi_sizes", sub.roi_sizes}, {"noise_scale", sub.noise_scale}});
   }
   json classes = json::array();
   for (const auto& c : t.classes)
-    classes.push_back({{"wnid", c.wnid}, {"split", c.split}, {"category_index", c.category_index}, {"name", c.name},
-                       {"source", c.source}, {"distance", c.distance}, {"neighbours", c.neighbours},
-                       {"animate", c.animate}, {"place", c.place}});
+    classes.push_back({{"wnid", c.wnid},
+                       {"split", c.split},
+                       {"category_index", c.category_index},
+                       {"name", c.name},
+                       {"source", c.source},
+                       {"distance", c.distance},
+                       {"neighbours", c.neighbours},
+                       {"animate", c.animate},
+                       {"place", c.place}});
   std::vector<std::string> stim_names;
   for (const auto& st : t.stimuli) stim_names.push_back(st.name);
   io::write_safetensors(path, tensors,
@@ -547,12 +627,14 @@ void write_synthetic_dataset(const fs::path& dir, const SynthConfig& cfg_in) {
         names.push_back(t.stimuli[i].name);
         classes.push_back(t.stimuli[i].synset());
       }
-      save_store(tmp / "stimuli.safetensors", t.stimulus_features, names, classes, "GOD stimulus images (1200 train + 50 test)");
+      save_store(tmp / "stimuli.safetensors", t.stimulus_features, names, classes,
+                 "GOD stimulus images (1200 train + 50 test)");
       torch::Tensor lf;
       library_features(t, train_rows, lf, names, classes);
       save_store(tmp / "library_train.safetensors", lf, names, classes, "semantic library, training classes only");
       library_features(t, test_rows, lf, names, classes);
-      save_store(tmp / "library_test.safetensors", lf, names, classes, "semantic library, test classes only (prototypes)");
+      save_store(tmp / "library_test.safetensors", lf, names, classes,
+                 "semantic library, test classes only (prototypes)");
       progress.update(1, "features");
 
       core::write_text_atomically(tmp / "stimulus_ImageNetTraining.tsv", std::string(core::resource("god_train_tsv")));
@@ -576,8 +658,11 @@ void write_synthetic_dataset(const fs::path& dir, const SynthConfig& cfg_in) {
         for (size_t r = 0; r < cfg.rois.size(); ++r) sizes[cfg.rois[r].name] = sub.roi_sizes[r];
         int64_t counts[4] = {0, 0, 0, 0};
         for (int dt : smp.data_type) ++counts[dt];
-        subjects.push_back({{"name", "Subject" + std::to_string(s + 1)}, {"file", file}, {"roi_sizes", sizes},
-                            {"total_voxels", sub.noise_sd.size(0)}, {"noise_scale", sub.noise_scale},
+        subjects.push_back({{"name", "Subject" + std::to_string(s + 1)},
+                            {"file", file},
+                            {"roi_sizes", sizes},
+                            {"total_voxels", sub.noise_sd.size(0)},
+                            {"noise_scale", sub.noise_scale},
                             {"samples", {{"train", counts[1]}, {"test", counts[2]}, {"imagery", counts[3]}}}});
         progress.update(s + 2, file);
       }
@@ -594,8 +679,11 @@ void write_synthetic_dataset(const fs::path& dir, const SynthConfig& cfg_in) {
           {"encoder", kSynthEncoder},
           {"preprocessing", kSynthPreprocessing},
           {"feature_dim", t.class_centres.size(1)},
-          {"classes", {{"train", train_rows.size()}, {"test", test_rows.size()},
-                       {"train_from_imagenet", from_in1k[0]}, {"test_from_imagenet", from_in1k[1]}}},
+          {"classes",
+           {{"train", train_rows.size()},
+            {"test", test_rows.size()},
+            {"train_from_imagenet", from_in1k[0]},
+            {"test_from_imagenet", from_in1k[1]}}},
           {"library_per_class", cfg.library_per_class},
           {"subjects", subjects},
           {"truth", cfg.write_truth ? "truth.safetensors" : ""},
@@ -612,7 +700,8 @@ SynthTruth read_synth_truth(const fs::path& path) {
   io::SafetensorsFile f(path);
   const std::string where = path.string();
   BRAINSEM_CHECK(f.metadata_at("format") == "brainsem.synth.truth.v1", where,
-                 " is not a synthetic-data truth file (format '", f.metadata_at("format"), "'); write one with `brainsem synth --write-truth`");
+                 " is not a synthetic-data truth file (format '", f.metadata_at("format"),
+                 "'); write one with `brainsem synth --write-truth`");
   SynthTruth t;
   try {
     t.config = SynthConfig::from_json(json::parse(f.metadata_at("config")));
@@ -637,7 +726,8 @@ SynthTruth read_synth_truth(const fs::path& path) {
     std::unordered_map<std::string, int64_t> class_row;
     for (size_t i = 0; i < t.classes.size(); ++i) class_row.emplace(t.classes[i].wnid, static_cast<int64_t>(i));
     for (const auto& n : stim_names) {
-      BRAINSEM_CHECK(table.count(n) && class_row.count(table.at(n).synset()), where, ": stimulus ", n, " is not a GOD stimulus");
+      BRAINSEM_CHECK(table.count(n) && class_row.count(table.at(n).synset()), where, ": stimulus ", n,
+                     " is not a GOD stimulus");
       t.stimuli.push_back(table.at(n));
       t.stimulus_class.push_back(class_row.at(table.at(n).synset()));
     }

@@ -39,10 +39,10 @@ struct SynthRoi {
 struct SynthConfig {
   uint64_t seed = 1;
   int subjects = 5;
-  int library_per_class = 100;      // library images per class (1..1000), train and test classes
+  int library_per_class = 100;  // library images per class (1..1000), train and test classes
   // Image features.
-  double instance_scale = 0.75;     // norm of the instance variation added to a unit centre
-  double centre_jitter = 0.35;      // perturbation of WordNet-derived centres (norm)
+  double instance_scale = 0.75;       // norm of the instance variation added to a unit centre
+  double centre_jitter = 0.35;        // perturbation of WordNet-derived centres (norm)
   uint64_t geometry_seed = 20240101;  // seeds that perturbation: class geometry is fixed across seeds
   // Brain.
   int lowlevel_dim = 64;            // dimension of the per-image low-level vector
@@ -50,25 +50,25 @@ struct SynthConfig {
   double roi_size_jitter = 0.06;    // per-subject, per-ROI log-normal size variation (sd)
   int64_t min_total_voxels = 4100;  // subjects' VC totals are drawn uniformly in [min, max]
   int64_t max_total_voxels = 4650;
-  double voxel_gain_jitter = 0.5;   // per-voxel log-normal spread of the semantic/low-level gains
+  double voxel_gain_jitter = 0.5;      // per-voxel log-normal spread of the semantic/low-level gains
   double subject_noise_jitter = 0.15;  // per-subject log-normal noise multiplier (sd)
-  double category_gain = 1.0;       // extra multiplicative semantic gain for preferred classes
-  double category_offset = 0.5;     // additive response to preferred classes (per voxel |N(0,1)| x)
+  double category_gain = 1.0;          // extra multiplicative semantic gain for preferred classes
+  double category_offset = 0.5;        // additive response to preferred classes (per voxel |N(0,1)| x)
   // Per-voxel baseline. GOD's values come out of BrainDecoderToolbox2's preprocessing, whose
   // normalize_sample defaults to percent signal change per run: each voxel's run mean is removed,
   // so values sit around 0 in percent units. That is the default (0, 0); 100 gives values around
   // a mean of 100 instead (docs/synthetic_data.md measures both for the paper's raw-fMRI recipe).
   double baseline_sd = 0.0;
   double baseline_mean = 0.0;
-  double run_shift_sd = 0.3;        // per-run, per-voxel drift
+  double run_shift_sd = 0.3;  // per-run, per-voxel drift
   int test_repeats = 35;
-  bool imagery = true;              // 500 imagery rows (DataType 3), 10 per test class
-  double imagery_gain = 0.35;       // semantic gain of imagery relative to perception
+  bool imagery = true;         // 500 imagery rows (DataType 3), 10 per test class
+  double imagery_gain = 0.35;  // semantic gain of imagery relative to perception
   bool write_truth = false;
 
   nlohmann::json to_json() const;
   static SynthConfig from_json(const nlohmann::json& j);  // missing keys keep their defaults
-  void validate() const;  // throws brainsem::Error naming the bad knob
+  void validate() const;                                  // throws brainsem::Error naming the bad knob
 };
 
 // V1 V2 V3 V4 LOC FFA PPA with GOD-like sizes and the default mixing (docs/synthetic_data.md).
@@ -96,14 +96,14 @@ struct SynthSubjectTruth {
 // The complete generative model (the content of truth.safetensors).
 struct SynthTruth {
   SynthConfig config;
-  std::vector<GodClass> classes;      // [200]: 150 train then 50 test
-  torch::Tensor class_centres;        // [200, E]
-  std::vector<GodStimulus> stimuli;   // [1250]: 1200 train (table order) then 50 test
+  std::vector<GodClass> classes;        // [200]: 150 train then 50 test
+  torch::Tensor class_centres;          // [200, E]
+  std::vector<GodStimulus> stimuli;     // [1250]: 1200 train (table order) then 50 test
   std::vector<int64_t> stimulus_class;  // [1250] index into classes
-  torch::Tensor stimulus_features;    // [1250, E] unit rows (= stimuli.safetensors)
-  torch::Tensor lowlevel;             // [1250, L] per-image low-level vectors (shared by subjects)
-  torch::Tensor semantic_mean;        // [E] mean training feature, subtracted before projection
-  double semantic_scale = 1.0;        // RMS norm of centred training features
+  torch::Tensor stimulus_features;      // [1250, E] unit rows (= stimuli.safetensors)
+  torch::Tensor lowlevel;               // [1250, L] per-image low-level vectors (shared by subjects)
+  torch::Tensor semantic_mean;          // [E] mean training feature, subtracted before projection
+  double semantic_scale = 1.0;          // RMS norm of centred training features
   std::vector<SynthSubjectTruth> subjects;
 
   // Expected (noise-free, no run shift) response of subject `s` (0-based) to images with
@@ -115,14 +115,14 @@ struct SynthTruth {
 
 // One subject's samples, before packing into BData.
 struct SynthSamples {
-  torch::Tensor voxels;                 // [N, V] float32
-  std::vector<int> data_type;           // [N] 1 train, 2 test, 3 imagery
-  std::vector<int> run, block;          // [N]
-  std::vector<double> stimulus_id;      // [N] (imagery: category id)
-  std::vector<int> category_index;      // [N]
-  std::vector<int> image_index;         // [N] (imagery: 0 = none, written as NaN)
-  std::vector<int64_t> stimulus_row;    // [N] row in SynthTruth::stimuli (-1 for imagery)
-  std::vector<int64_t> class_row;       // [N] row in SynthTruth::classes
+  torch::Tensor voxels;               // [N, V] float32
+  std::vector<int> data_type;         // [N] 1 train, 2 test, 3 imagery
+  std::vector<int> run, block;        // [N]
+  std::vector<double> stimulus_id;    // [N] (imagery: category id)
+  std::vector<int> category_index;    // [N]
+  std::vector<int> image_index;       // [N] (imagery: 0 = none, written as NaN)
+  std::vector<int64_t> stimulus_row;  // [N] row in SynthTruth::stimuli (-1 for imagery)
+  std::vector<int64_t> class_row;     // [N] row in SynthTruth::classes
 };
 
 // Builds the model (features and subject parameters) from the config. Deterministic.

@@ -73,7 +73,8 @@ const ImageNetText& imagenet_text() {
     }
     torch::Tensor e = io::parse_npy(core::resource("semantic_vitb32"), "embedded semantic_vitb32").to(torch::kFloat32);
     BRAINSEM_CHECK(e.dim() == 2 && e.size(0) == static_cast<int64_t>(t.wnids.size()),
-                   "embedded semantic_vitb32 has shape ", e.sizes(), " but imagenet_classes lists ", t.wnids.size(), " classes");
+                   "embedded semantic_vitb32 has shape ", e.sizes(), " but imagenet_classes lists ", t.wnids.size(),
+                   " classes");
     t.embeddings = e / e.norm(2, 1, true);
     text = std::move(t);
   });
@@ -86,7 +87,8 @@ std::string derive_class_table(const WordNet& wn) {
   out << kHeader << "\n";
   for (const std::string split : {"train", "test"}) {
     for (const auto& [wnid, cat] : split_classes(split)) {
-      BRAINSEM_CHECK(wn.contains(wnid), "GOD class ", wnid, " is not in WordNet 3.0; is wordnet-base the 3.0 database?");
+      BRAINSEM_CHECK(wn.contains(wnid), "GOD class ", wnid,
+                     " is not in WordNet 3.0; is wordnet-base the 3.0 database?");
       std::vector<std::string> nb;
       int best = -1;
       if (in1k.row.count(wnid)) {
@@ -108,8 +110,9 @@ std::string derive_class_table(const WordNet& wn) {
       for (const auto& n : nb) joined += (joined.empty() ? "" : ",") + n;
       const bool animate = wn.is_a(wnid, kAnimal) || wn.is_a(wnid, kPerson);
       const bool place = wn.is_a(wnid, kStructure) || wn.is_a(wnid, kGeoFormation) || wn.is_a(wnid, kLocation);
-      out << wnid << '\t' << split << '\t' << cat << '\t' << wn.name(wnid) << '\t' << (best == 0 ? "imagenet" : "wordnet")
-          << '\t' << best << '\t' << joined << '\t' << (animate ? 1 : 0) << '\t' << (place ? 1 : 0) << "\n";
+      out << wnid << '\t' << split << '\t' << cat << '\t' << wn.name(wnid) << '\t'
+          << (best == 0 ? "imagenet" : "wordnet") << '\t' << best << '\t' << joined << '\t' << (animate ? 1 : 0) << '\t'
+          << (place ? 1 : 0) << "\n";
     }
   }
   return out.str();
@@ -133,7 +136,8 @@ std::vector<GodClass> parse_class_table(std::string_view text, const std::string
     c.animate = f[7] == "1";
     c.place = f[8] == "1";
     BRAINSEM_CHECK(c.split == "train" || c.split == "test", where, " line ", i + 1, ": split must be train or test");
-    BRAINSEM_CHECK(c.source == "imagenet" || c.source == "wordnet", where, " line ", i + 1, ": unknown source '", c.source, "'");
+    BRAINSEM_CHECK(c.source == "imagenet" || c.source == "wordnet", where, " line ", i + 1, ": unknown source '",
+                   c.source, "'");
     out.push_back(std::move(c));
   }
   return out;
@@ -155,7 +159,8 @@ torch::Tensor class_centres(const std::vector<GodClass>& classes, double jitter,
     torch::Tensor m = torch::zeros({dim}, torch::kFloat32);
     for (const auto& n : c.neighbours) {
       auto it = in1k.row.find(n);
-      BRAINSEM_CHECK(it != in1k.row.end(), "class-centre table: neighbour ", n, " of ", c.wnid, " is not an ImageNet-1k class");
+      BRAINSEM_CHECK(it != in1k.row.end(), "class-centre table: neighbour ", n, " of ", c.wnid,
+                     " is not an ImageNet-1k class");
       m += in1k.embeddings[it->second];
     }
     m = m / m.norm();

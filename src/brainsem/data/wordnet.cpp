@@ -44,7 +44,8 @@ WordNet WordNet::load(const fs::path& dir) {
     std::istringstream ss(line.substr(0, line.find(" | ")));
     std::string offset, lex_filenum, ss_type, w_cnt_hex;
     ss >> offset >> lex_filenum >> ss_type >> w_cnt_hex;
-    BRAINSEM_CHECK(ss && offset.size() == 8, file, ":", line_no, ": malformed synset line (bad offset); reinstall wordnet-base");
+    BRAINSEM_CHECK(ss && offset.size() == 8, file, ":", line_no,
+                   ": malformed synset line (bad offset); reinstall wordnet-base");
     int w_cnt = 0;
     try {
       w_cnt = std::stoi(w_cnt_hex, nullptr, 16);
@@ -79,13 +80,15 @@ bool WordNet::contains(const std::string& wnid) const { return synsets_.count(wn
 
 std::string WordNet::name(const std::string& wnid) const {
   auto it = synsets_.find(wnid);
-  BRAINSEM_CHECK(it != synsets_.end(), "WordNet has no noun synset '", wnid, "' (expected nXXXXXXXX, a WordNet 3.0 offset)");
+  BRAINSEM_CHECK(it != synsets_.end(), "WordNet has no noun synset '", wnid,
+                 "' (expected nXXXXXXXX, a WordNet 3.0 offset)");
   return it->second.name;
 }
 
 const std::vector<std::string>& WordNet::hypernyms(const std::string& wnid) const {
   auto it = synsets_.find(wnid);
-  BRAINSEM_CHECK(it != synsets_.end(), "WordNet has no noun synset '", wnid, "' (expected nXXXXXXXX, a WordNet 3.0 offset)");
+  BRAINSEM_CHECK(it != synsets_.end(), "WordNet has no noun synset '", wnid,
+                 "' (expected nXXXXXXXX, a WordNet 3.0 offset)");
   return it->second.hypernyms;
 }
 

@@ -88,8 +88,8 @@ IdentificationCeiling split_half_identification(const torch::Tensor& trials, con
 
   const int64_t m = c.images, voxels = x.size(1);
   std::mt19937_64 rng(seed);
-  std::vector<int64_t> row_of;    // trials used, in group order
-  std::vector<int64_t> target;    // 2 * image + half for each of them
+  std::vector<int64_t> row_of;  // trials used, in group order
+  std::vector<int64_t> target;  // 2 * image + half for each of them
   std::vector<double> count(static_cast<size_t>(2 * m));
   std::vector<double> top1s, top5s;
   auto truth = torch::arange(m, torch::kInt64);
@@ -112,7 +112,7 @@ IdentificationCeiling split_half_identification(const torch::Tensor& trials, con
                     .index_add_(0, torch::tensor(target, torch::kInt64),
                                 x.index_select(0, torch::tensor(row_of, torch::kInt64)));
     auto means = (sums / torch::tensor(count, torch::kFloat64).unsqueeze(1)).view({m, 2, voxels});
-    auto a = means.select(1, 0), b = means.select(1, 1);  // [m, V] each
+    auto a = means.select(1, 0), b = means.select(1, 1);                // [m, V] each
     auto corr = unit_centred_rows(a).matmul(unit_centred_rows(b).t());  // [m, m]: A queries x B candidates
     auto ranks = torch::cat({true_ranks(corr, truth), true_ranks(corr.t(), truth)});  // [2m]
     top1s.push_back((ranks == 1).to(torch::kFloat64).mean().item<double>());
@@ -131,7 +131,7 @@ IdentificationCeiling split_half_identification(const torch::Tensor& trials, con
   auto corrected = 2 * r / (1 + r);
   auto finite = torch::isfinite(corrected);
   c.voxel_reliability = finite.any().item<bool>() ? corrected.masked_select(finite).mean().item<double>()
-                                                : std::numeric_limits<double>::quiet_NaN();
+                                                  : std::numeric_limits<double>::quiet_NaN();
   return c;
 }
 

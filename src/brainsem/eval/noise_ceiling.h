@@ -21,14 +21,14 @@
 namespace brainsem::eval {
 
 struct IdentificationCeiling {
-  int64_t images = 0;           // test images with >= 2 trials: the queries and the candidates
-  int64_t excluded_images = 0;  // images with fewer than 2 trials (cannot be split)
-  int64_t trials = 0;           // trials of the included images
+  int64_t images = 0;                        // test images with >= 2 trials: the queries and the candidates
+  int64_t excluded_images = 0;               // images with fewer than 2 trials (cannot be split)
+  int64_t trials = 0;                        // trials of the included images
   int64_t min_repeats = 0, max_repeats = 0;  // trials per included image
   int64_t splits = 0;
   uint64_t seed = 0;
-  double top1 = 0, top5 = 0;          // mean over splits (each split: both directions, all images)
-  double top1_sd = 0, top5_sd = 0;    // sd over splits (n - 1), the split-to-split variation
+  double top1 = 0, top5 = 0;                // mean over splits (each split: both directions, all images)
+  double top1_sd = 0, top5_sd = 0;          // sd over splits (n - 1), the split-to-split variation
   double chance_top1 = 0, chance_top5 = 0;  // 1 / images, min(1, 5 / images)
   // Voxel-wise split-half reliability: each voxel's half-A and half-B means correlated across
   // images, r averaged over splits, corrected to all repeats by Spearman-Brown 2r / (1 + r) (exact

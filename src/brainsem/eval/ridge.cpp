@@ -28,7 +28,8 @@ RidgeSpectrum RidgeSpectrum::fit(const torch::Tensor& x_train) {
 }
 
 torch::Tensor RidgeSpectrum::standardise(const torch::Tensor& x) const {
-  BRAINSEM_CHECK(x.dim() == 2 && x.size(1) == x_mean.size(0), "ridge: inputs ", x.sizes(), " must be [M, ", x_mean.size(0), "]");
+  BRAINSEM_CHECK(x.dim() == 2 && x.size(1) == x_mean.size(0), "ridge: inputs ", x.sizes(), " must be [M, ",
+                 x_mean.size(0), "]");
   return (x.to(torch::kFloat64) - x_mean) / x_scale;
 }
 
@@ -40,7 +41,8 @@ torch::Tensor RidgeSpectrum::predict_centred(const torch::Tensor& basis, const t
                                              const std::vector<double>& alphas) const {
   BRAINSEM_CHECK(centred_targets.dim() == 2 && centred_targets.size(0) == z.size(0), "ridge: targets ",
                  centred_targets.sizes(), " must have one row per training sample (", z.size(0), ")");
-  for (double a : alphas) BRAINSEM_CHECK(a > 0 && std::isfinite(a), "ridge: alpha must be a finite number > 0, got ", a);
+  for (double a : alphas)
+    BRAINSEM_CHECK(a > 0 && std::isfinite(a), "ridge: alpha must be a finite number > 0, got ", a);
   auto uty = eigenvectors.t().matmul(centred_targets.to(torch::kFloat64));  // [n, T]
   auto a = torch::tensor(alphas, torch::kFloat64);
   auto inv = 1.0 / (eigenvalues.unsqueeze(0) + a.unsqueeze(1));  // [A, n]
@@ -98,21 +100,24 @@ size_t best_alpha_index(const std::vector<double>& scores) {
 }
 
 std::string RidgeCvResult::describe() const {
-  auto s = cat("ridge alpha ", model.alpha, " (chosen from ", alphas.size(), " values ", alphas.front(), "..", alphas.back(),
-               " by ", folds, "-fold cross-validation over training classes)");
+  auto s = cat("ridge alpha ", model.alpha, " (chosen from ", alphas.size(), " values ", alphas.front(), "..",
+               alphas.back(), " by ", folds, "-fold cross-validation over training classes)");
   if (!at_grid_edge) return s;
   // At the top of the grid the centred prediction's direction stops depending on alpha (the
   // large-alpha limit is proportional to X'(Y - mean Y) x), so cosine ranks, and the CV scores, go
   // flat; a wider grid cannot help there. Say which case this is.
   const bool top = !alphas.empty() && model.alpha == alphas.back();
   const size_t n = scores.size();
-  const bool flat = top && n >= 3 && std::abs(scores[n - 1] - scores[n - 3]) < 1e-3 && std::abs(scores[n - 2] - scores[n - 1]) < 1e-3;
+  const bool flat =
+      top && n >= 3 && std::abs(scores[n - 1] - scores[n - 3]) < 1e-3 && std::abs(scores[n - 2] - scores[n - 1]) < 1e-3;
   if (flat)
-    s += cat("; the chosen alpha is the grid's largest, where the cross-validation score is flat (ridge's large-alpha "
-             "limit: the ranking no longer depends on alpha), so a wider grid would not change it");
+    s +=
+        cat("; the chosen alpha is the grid's largest, where the cross-validation score is flat (ridge's large-alpha "
+            "limit: the ranking no longer depends on alpha), so a wider grid would not change it");
   else
-    s += cat("; warning: the chosen alpha is at the edge of the grid, so the best value may lie outside it "
-             "(widen the grid)");
+    s +=
+        cat("; warning: the chosen alpha is at the edge of the grid, so the best value may lie outside it "
+            "(widen the grid)");
   return s;
 }
 
@@ -121,8 +126,8 @@ RidgeCvResult fit_ridge_cv(const torch::Tensor& x, const torch::Tensor& y, const
   const auto& alphas = cfg.alphas;
   const int folds = cfg.folds;
   BRAINSEM_CHECK(!alphas.empty() && folds >= 2, "ridge CV needs alphas and at least 2 folds");
-  BRAINSEM_CHECK(static_cast<int64_t>(row_class.size()) == x.size(0), "ridge CV: ", row_class.size(), " class labels for ",
-                 x.size(0), " rows");
+  BRAINSEM_CHECK(static_cast<int64_t>(row_class.size()) == x.size(0), "ridge CV: ", row_class.size(),
+                 " class labels for ", x.size(0), " rows");
   std::vector<double> sorted_alphas(alphas);
   std::sort(sorted_alphas.begin(), sorted_alphas.end());
   std::vector<int64_t> classes(row_class);
@@ -142,7 +147,8 @@ RidgeCvResult fit_ridge_cv(const torch::Tensor& x, const torch::Tensor& y, const
   auto yd = prepare_targets(y, cfg.normalize_targets);
   for (int f = 0; f < folds; ++f) {
     std::vector<int64_t> tr, te;
-    for (size_t i = 0; i < row_class.size(); ++i) (fold_of_class[row_class[i]] == f ? te : tr).push_back(static_cast<int64_t>(i));
+    for (size_t i = 0; i < row_class.size(); ++i)
+      (fold_of_class[row_class[i]] == f ? te : tr).push_back(static_cast<int64_t>(i));
     auto tr_idx = torch::tensor(tr, torch::kInt64), te_idx = torch::tensor(te, torch::kInt64);
     // Held-out classes renumbered 0..K-1; their prototypes are class means of y.
     std::vector<int64_t> te_class;
@@ -155,7 +161,8 @@ RidgeCvResult fit_ridge_cv(const torch::Tensor& x, const torch::Tensor& y, const
     auto protos = class_prototypes(yd.index_select(0, te_idx), te_class, k).to(torch::kFloat64);
     auto spectrum = RidgeSpectrum::fit(x.index_select(0, tr_idx));
     auto ytr = yd.index_select(0, tr_idx);
-    auto pred = spectrum.predict_centred(spectrum.test_basis(x.index_select(0, te_idx)), ytr - ytr.mean(0), sorted_alphas);
+    auto pred =
+        spectrum.predict_centred(spectrum.test_basis(x.index_select(0, te_idx)), ytr - ytr.mean(0), sorted_alphas);
     // Cosine to every held-out prototype: [A, m, K].
     auto sim = F::normalize(pred, F::NormalizeFuncOptions().dim(2)).matmul(protos.t());
     auto truth = torch::tensor(te_class, torch::kInt64).unsqueeze(0).expand({sim.size(0), sim.size(1)});

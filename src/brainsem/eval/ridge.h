@@ -32,7 +32,7 @@ struct RidgeSpectrum {
   torch::Tensor eigenvalues;      // [n] of Z Z^T, clamped at 0
   torch::Tensor eigenvectors;     // [n, n] U
 
-  static RidgeSpectrum fit(const torch::Tensor& x_train);  // x_train [n, D]
+  static RidgeSpectrum fit(const torch::Tensor& x_train);   // x_train [n, D]
   torch::Tensor standardise(const torch::Tensor& x) const;  // [m, D] -> [m, D] float64
   // Test rows in the eigenbasis: (Z_test Z^T) U, [m, n].
   torch::Tensor test_basis(const torch::Tensor& x_test) const;
@@ -62,7 +62,7 @@ RidgeModel fit_ridge(const torch::Tensor& x, const torch::Tensor& y, double alph
 // The ridge baseline's settings, one place for every caller.
 struct RidgeConfig {
   std::vector<double> alphas = default_alphas();
-  int folds = 5;                  // class-grouped CV folds over the training classes
+  int folds = 5;  // class-grouped CV folds over the training classes
   // Cosine ranking uses only directions, and a stored CLIP feature's norm varies with the image,
   // not its class; normalising makes every training image weigh the same. docs/method.md measures
   // both (--ridge-raw-targets).
@@ -74,7 +74,7 @@ struct RidgeCvResult {
   RidgeModel model;                    // refit on all training rows with the chosen alpha
   std::vector<double> alphas, scores;  // mean held-out-class rank accuracy per alpha
   int folds = 0;
-  bool at_grid_edge = false;           // the chosen alpha is the smallest or largest of the grid
+  bool at_grid_edge = false;  // the chosen alpha is the smallest or largest of the grid
   // A one-line note for users: the chosen alpha, how, and a warning when it sits at an edge.
   std::string describe() const;
 };

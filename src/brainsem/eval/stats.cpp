@@ -42,8 +42,7 @@ double quantile_sorted(const std::vector<double>& s, double q) {
 }
 
 double log_binomial_pmf(int64_t j, int64_t n, double log_p, double log_q) {
-  return std::lgamma(n + 1.0) - std::lgamma(j + 1.0) - std::lgamma(n - j + 1.0) + j * log_p +
-         (n - j) * log_q;
+  return std::lgamma(n + 1.0) - std::lgamma(j + 1.0) - std::lgamma(n - j + 1.0) + j * log_p + (n - j) * log_q;
 }
 
 // log-sum-exp of log pmf over j in [from, to].
@@ -84,8 +83,7 @@ double beta_continued_fraction(double a, double b, double x) {
     f *= c * d;
     if (std::fabs(c * d - 1) < eps) return f;
   }
-  fail("regularized_incomplete_beta(a=", a, ", b=", b, ", x=", x,
-       "): continued fraction did not converge");
+  fail("regularized_incomplete_beta(a=", a, ", b=", b, ", x=", x, "): continued fraction did not converge");
 }
 
 }  // namespace
@@ -111,14 +109,12 @@ double binomial_lower_tail(int64_t k, int64_t n, double p) {
 }
 
 double regularized_incomplete_beta(double a, double b, double x) {
-  BRAINSEM_CHECK(a > 0 && b > 0, "regularized_incomplete_beta: a=", a, ", b=", b,
-                 " must both be > 0");
+  BRAINSEM_CHECK(a > 0 && b > 0, "regularized_incomplete_beta: a=", a, ", b=", b, " must both be > 0");
   BRAINSEM_CHECK(x >= 0 && x <= 1, "regularized_incomplete_beta: x=", x, " is outside [0, 1]");
   if (x == 0 || x == 1) return x;
   // The continued fraction converges fast only below the mean; use I_x(a,b) = 1 - I_{1-x}(b,a).
   if (x > (a + 1) / (a + b + 2)) return 1 - regularized_incomplete_beta(b, a, 1 - x);
-  double log_front = a * std::log(x) + b * std::log1p(-x) + std::lgamma(a + b) - std::lgamma(a) -
-                     std::lgamma(b);
+  double log_front = a * std::log(x) + b * std::log1p(-x) + std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b);
   return std::exp(log_front) * beta_continued_fraction(a, b, x) / a;
 }
 
@@ -165,13 +161,11 @@ MeanSd mean_sd(const torch::Tensor& values) {
   return r;
 }
 
-Interval bootstrap_mean_ci(const torch::Tensor& values, int64_t resamples, double level,
-                           uint64_t seed) {
+Interval bootstrap_mean_ci(const torch::Tensor& values, int64_t resamples, double level, uint64_t seed) {
   auto v = as_doubles(values, "bootstrap_mean_ci");
   BRAINSEM_CHECK(!v.empty(), "bootstrap_mean_ci: no values");
   BRAINSEM_CHECK(resamples >= 1, "bootstrap_mean_ci: resamples=", resamples, " must be >= 1");
-  BRAINSEM_CHECK(level > 0 && level < 1, "bootstrap_mean_ci: level=", level,
-                 " must be in (0, 1), e.g. 0.95");
+  BRAINSEM_CHECK(level > 0 && level < 1, "bootstrap_mean_ci: level=", level, " must be in (0, 1), e.g. 0.95");
   const size_t n = v.size();
   std::mt19937_64 rng(seed);
   std::vector<double> means(static_cast<size_t>(resamples));
@@ -194,8 +188,8 @@ Interval t_mean_ci(const torch::Tensor& values, double level) {
   auto ms = mean_sd(values);
   BRAINSEM_CHECK(ms.n >= 2, "t_mean_ci: needs at least 2 values, got ", ms.n,
                  "; one value has no spread to build an interval from");
-  const double half = student_t_quantile((1 + level) / 2, static_cast<double>(ms.n - 1)) * ms.sd /
-                      std::sqrt(static_cast<double>(ms.n));
+  const double half =
+      student_t_quantile((1 + level) / 2, static_cast<double>(ms.n - 1)) * ms.sd / std::sqrt(static_cast<double>(ms.n));
   Interval r;
   r.estimate = ms.mean;
   r.level = level;
@@ -207,8 +201,8 @@ Interval t_mean_ci(const torch::Tensor& values, double level) {
 // ---- tests ---------------------------------------------------------------------------------
 
 BinomialTest binomial_test(int64_t successes, int64_t trials, double chance) {
-  BRAINSEM_CHECK(successes >= 0 && successes <= trials, "binomial_test: ", successes,
-                 " successes out of ", trials, " trials is impossible");
+  BRAINSEM_CHECK(successes >= 0 && successes <= trials, "binomial_test: ", successes, " successes out of ", trials,
+                 " trials is impossible");
   BinomialTest r;
   r.successes = successes;
   r.trials = trials;
@@ -221,20 +215,19 @@ namespace {
 // [N, C] bool table: hit[i][c] = class c is among the top k of row i. Computed once so that
 // every permutation costs O(N).
 torch::Tensor topk_table(const torch::Tensor& sim, const torch::Tensor& labels, int64_t k) {
-  BRAINSEM_CHECK(sim.dim() == 2, "top-k accuracy: similarity matrix must be [N, C], got ",
-                 sim.sizes());
-  BRAINSEM_CHECK(labels.dim() == 1 && labels.size(0) == sim.size(0), "top-k accuracy: labels ",
-                 labels.sizes(), " do not match ", sim.size(0), " rows of the similarity matrix");
-  BRAINSEM_CHECK(k >= 1 && k <= sim.size(1), "top-k accuracy: k=", k, " must be in [1, ",
-                 sim.size(1), "] (the number of classes)");
+  BRAINSEM_CHECK(sim.dim() == 2, "top-k accuracy: similarity matrix must be [N, C], got ", sim.sizes());
+  BRAINSEM_CHECK(labels.dim() == 1 && labels.size(0) == sim.size(0), "top-k accuracy: labels ", labels.sizes(),
+                 " do not match ", sim.size(0), " rows of the similarity matrix");
+  BRAINSEM_CHECK(k >= 1 && k <= sim.size(1), "top-k accuracy: k=", k, " must be in [1, ", sim.size(1),
+                 "] (the number of classes)");
   auto lab = labels.to(torch::kLong);
   if (lab.numel() > 0)
     BRAINSEM_CHECK(lab.min().item<int64_t>() >= 0 && lab.max().item<int64_t>() < sim.size(1),
                    "top-k accuracy: labels must be column indices in [0, ", sim.size(1), ")");
   // Class c is in row i's top k when its rank (eval/ranks.h: ties against it, non-finite worst)
   // is at most k: the same rule as every other score.
-  auto s = rankable_similarity(sim);                                    // [N, C]
-  auto ranks = (s.unsqueeze(1) >= s.unsqueeze(2)).sum(2);               // [N, C]: rank of column c
+  auto s = rankable_similarity(sim);                       // [N, C]
+  auto ranks = (s.unsqueeze(1) >= s.unsqueeze(2)).sum(2);  // [N, C]: rank of column c
   return ranks <= k;
 }
 
@@ -259,10 +252,9 @@ double topk_accuracy(const torch::Tensor& sim, const torch::Tensor& labels, int6
   return mean_of(hits_per_item(table, l));
 }
 
-PermutationNull topk_permutation_null(const torch::Tensor& sim, const torch::Tensor& labels,
-                                      int64_t k, int64_t permutations, uint64_t seed) {
-  BRAINSEM_CHECK(permutations >= 1, "topk_permutation_null: permutations=", permutations,
-                 " must be >= 1");
+PermutationNull topk_permutation_null(const torch::Tensor& sim, const torch::Tensor& labels, int64_t k,
+                                      int64_t permutations, uint64_t seed) {
+  BRAINSEM_CHECK(permutations >= 1, "topk_permutation_null: permutations=", permutations, " must be >= 1");
   auto table = topk_table(sim, labels, k);
   auto lab = labels.to(torch::kLong).contiguous();
   std::vector<int64_t> l(lab.data_ptr<int64_t>(), lab.data_ptr<int64_t>() + lab.numel());
@@ -284,8 +276,8 @@ PermutationNull topk_permutation_null(const torch::Tensor& sim, const torch::Ten
 PairedTest mcnemar_exact(const torch::Tensor& correct_a, const torch::Tensor& correct_b) {
   auto a = as_doubles(correct_a, "mcnemar_exact(correct_a)");
   auto b = as_doubles(correct_b, "mcnemar_exact(correct_b)");
-  BRAINSEM_CHECK(a.size() == b.size(), "mcnemar_exact: models were scored on ", a.size(), " and ",
-                 b.size(), " items; a paired test needs the same items in the same order");
+  BRAINSEM_CHECK(a.size() == b.size(), "mcnemar_exact: models were scored on ", a.size(), " and ", b.size(),
+                 " items; a paired test needs the same items in the same order");
   PairedTest r;
   for (size_t i = 0; i < a.size(); ++i) {
     bool ra = a[i] != 0, rb = b[i] != 0;
@@ -299,14 +291,12 @@ PairedTest mcnemar_exact(const torch::Tensor& correct_a, const torch::Tensor& co
   return r;
 }
 
-PairedTest paired_sign_flip(const torch::Tensor& a, const torch::Tensor& b, int64_t permutations,
-                            uint64_t seed) {
+PairedTest paired_sign_flip(const torch::Tensor& a, const torch::Tensor& b, int64_t permutations, uint64_t seed) {
   auto va = as_doubles(a, "paired_sign_flip(a)");
   auto vb = as_doubles(b, "paired_sign_flip(b)");
-  BRAINSEM_CHECK(va.size() == vb.size() && !va.empty(), "paired_sign_flip: ", va.size(), " and ",
-                 vb.size(), " scores; a paired test needs the same (nonempty) items in order");
-  BRAINSEM_CHECK(permutations >= 1, "paired_sign_flip: permutations=", permutations,
-                 " must be >= 1");
+  BRAINSEM_CHECK(va.size() == vb.size() && !va.empty(), "paired_sign_flip: ", va.size(), " and ", vb.size(),
+                 " scores; a paired test needs the same (nonempty) items in order");
+  BRAINSEM_CHECK(permutations >= 1, "paired_sign_flip: permutations=", permutations, " must be >= 1");
   const size_t n = va.size();
   std::vector<double> d(n);
   for (size_t i = 0; i < n; ++i) d[i] = va[i] - vb[i];
@@ -341,10 +331,9 @@ PairedTest paired_sign_flip(const torch::Tensor& a, const torch::Tensor& b, int6
 // ---- correlation ---------------------------------------------------------------------------
 
 namespace {
-Correlation pearson_of(const std::vector<double>& x, const std::vector<double>& y,
-                       const char* what) {
-  BRAINSEM_CHECK(x.size() == y.size(), what, ": x has ", x.size(), " values and y has ",
-                 y.size(), "; they must be paired");
+Correlation pearson_of(const std::vector<double>& x, const std::vector<double>& y, const char* what) {
+  BRAINSEM_CHECK(x.size() == y.size(), what, ": x has ", x.size(), " values and y has ", y.size(),
+                 "; they must be paired");
   BRAINSEM_CHECK(x.size() >= 3, what, ": needs at least 3 pairs, got ", x.size());
   double mx = mean_of(x), my = mean_of(y), sxy = 0, sxx = 0, syy = 0;
   for (size_t i = 0; i < x.size(); ++i) {
@@ -352,15 +341,13 @@ Correlation pearson_of(const std::vector<double>& x, const std::vector<double>& 
     sxx += (x[i] - mx) * (x[i] - mx);
     syy += (y[i] - my) * (y[i] - my);
   }
-  BRAINSEM_CHECK(sxx > 0 && syy > 0, what, ": ", sxx > 0 ? "y" : "x",
-                 " is constant, so the correlation is undefined");
+  BRAINSEM_CHECK(sxx > 0 && syy > 0, what, ": ", sxx > 0 ? "y" : "x", " is constant, so the correlation is undefined");
   Correlation c;
   c.n = static_cast<int64_t>(x.size());
   c.r = std::clamp(sxy / std::sqrt(sxx * syy), -1.0, 1.0);
   double df = static_cast<double>(c.n - 2);
   double one_minus = 1 - c.r * c.r;
-  c.p_value = one_minus <= 0 ? 0.0
-                             : student_t_two_sided_p(c.r * std::sqrt(df / one_minus), df);
+  c.p_value = one_minus <= 0 ? 0.0 : student_t_two_sided_p(c.r * std::sqrt(df / one_minus), df);
   return c;
 }
 
@@ -385,8 +372,7 @@ Correlation pearson(const torch::Tensor& x, const torch::Tensor& y) {
 }
 
 Correlation spearman(const torch::Tensor& x, const torch::Tensor& y) {
-  return pearson_of(ranks_of(as_doubles(x, "spearman(x)")), ranks_of(as_doubles(y, "spearman(y)")),
-                    "spearman");
+  return pearson_of(ranks_of(as_doubles(x, "spearman(x)")), ranks_of(as_doubles(y, "spearman(y)")), "spearman");
 }
 
 torch::Tensor mid_ranks(const torch::Tensor& x) {
@@ -396,18 +382,18 @@ torch::Tensor mid_ranks(const torch::Tensor& x) {
 
 // ---- reliability ---------------------------------------------------------------------------
 
-NoiseCeiling split_half_noise_ceiling(const torch::Tensor& repeats, int64_t splits,
-                                      uint64_t seed) {
-  BRAINSEM_CHECK(repeats.dim() == 3, "split_half_noise_ceiling: expected repeats [n_items, "
-                 "n_repeats, dims], got ", repeats.sizes());
+NoiseCeiling split_half_noise_ceiling(const torch::Tensor& repeats, int64_t splits, uint64_t seed) {
+  BRAINSEM_CHECK(repeats.dim() == 3,
+                 "split_half_noise_ceiling: expected repeats [n_items, "
+                 "n_repeats, dims], got ",
+                 repeats.sizes());
   const int64_t items = repeats.size(0), reps = repeats.size(1);
   BRAINSEM_CHECK(items >= 3, "split_half_noise_ceiling: needs >= 3 items, got ", items);
   BRAINSEM_CHECK(reps >= 2, "split_half_noise_ceiling: needs >= 2 repeats per item, got ", reps,
                  "; a noise ceiling needs trial-level (unaveraged) data");
   BRAINSEM_CHECK(splits >= 1, "split_half_noise_ceiling: splits=", splits, " must be >= 1");
   auto x = repeats.to(torch::kDouble);
-  BRAINSEM_CHECK(torch::isfinite(x).all().item<bool>(),
-                 "split_half_noise_ceiling: repeats contain NaN or infinity");
+  BRAINSEM_CHECK(torch::isfinite(x).all().item<bool>(), "split_half_noise_ceiling: repeats contain NaN or infinity");
   std::mt19937_64 rng(seed);
   std::vector<int64_t> order(static_cast<size_t>(reps));
   for (int64_t i = 0; i < reps; ++i) order[static_cast<size_t>(i)] = i;
@@ -428,8 +414,7 @@ NoiseCeiling split_half_noise_ceiling(const torch::Tensor& repeats, int64_t spli
   nc.splits = splits;
   nc.per_dim = 2 * r / (1 + r);
   auto finite = torch::isfinite(nc.per_dim);
-  BRAINSEM_CHECK(finite.any().item<bool>(),
-                 "split_half_noise_ceiling: every dimension is constant across items");
+  BRAINSEM_CHECK(finite.any().item<bool>(), "split_half_noise_ceiling: every dimension is constant across items");
   nc.mean = nc.per_dim.masked_select(finite).mean().item<double>();
   nc.split_half_r = r.masked_select(torch::isfinite(r)).mean().item<double>();
   return nc;

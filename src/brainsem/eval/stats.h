@@ -43,8 +43,8 @@ struct Interval {
 };
 // Percentile bootstrap interval of the mean of `values` [n] (resampling items with replacement).
 // Use per-item scores for an interval over test items; for a mean over a few subjects use t_mean_ci.
-Interval bootstrap_mean_ci(const torch::Tensor& values, int64_t resamples = 10000,
-                           double level = 0.95, uint64_t seed = 0);
+Interval bootstrap_mean_ci(const torch::Tensor& values, int64_t resamples = 10000, double level = 0.95,
+                           uint64_t seed = 0);
 // Student-t interval of the mean of values [n], n >= 2: mean ± t_{(1+level)/2, n-1} sd / sqrt(n).
 // For a mean over a few subjects: a percentile bootstrap over 5 values covers about 84 % at a
 // nominal 95 % (it ignores that the sd itself is estimated from 5 values); this one is exact
@@ -72,8 +72,8 @@ struct PermutationNull {
 };
 // Label-permutation null for top-k accuracy: the labels are shuffled across items, which keeps
 // the similarity matrix and the label frequencies but breaks the item-label pairing.
-PermutationNull topk_permutation_null(const torch::Tensor& sim, const torch::Tensor& labels,
-                                      int64_t k, int64_t permutations = 10000, uint64_t seed = 0);
+PermutationNull topk_permutation_null(const torch::Tensor& sim, const torch::Tensor& labels, int64_t k,
+                                      int64_t permutations = 10000, uint64_t seed = 0);
 
 struct PairedTest {
   double statistic = 0;  // McNemar: b - c; sign flip: mean(a - b)
@@ -85,8 +85,8 @@ struct PairedTest {
 PairedTest mcnemar_exact(const torch::Tensor& correct_a, const torch::Tensor& correct_b);
 // Paired sign-flip permutation test of mean(a - b) == 0 for continuous per-item scores a, b [N].
 // Enumerates all 2^N sign patterns when that is no more than `permutations`, else samples.
-PairedTest paired_sign_flip(const torch::Tensor& a, const torch::Tensor& b,
-                            int64_t permutations = 10000, uint64_t seed = 0);
+PairedTest paired_sign_flip(const torch::Tensor& a, const torch::Tensor& b, int64_t permutations = 10000,
+                            uint64_t seed = 0);
 
 // ---- correlation ---------------------------------------------------------------------------
 
@@ -103,16 +103,15 @@ torch::Tensor mid_ranks(const torch::Tensor& x);
 // ---- reliability ---------------------------------------------------------------------------
 
 struct NoiseCeiling {
-  torch::Tensor per_dim;      // [dims] Spearman-Brown corrected split-half r of each dimension
-  double mean = 0;            // mean of per_dim over dimensions with nonzero variance
-  double split_half_r = 0;    // mean uncorrected split-half r (before Spearman-Brown)
+  torch::Tensor per_dim;    // [dims] Spearman-Brown corrected split-half r of each dimension
+  double mean = 0;          // mean of per_dim over dimensions with nonzero variance
+  double split_half_r = 0;  // mean uncorrected split-half r (before Spearman-Brown)
   int64_t splits = 0;
 };
 // Split-half reliability of repeated measurements repeats [n_items, n_repeats, dims]: for each
 // random split of the repeats into two halves, average each half, correlate the two half-means
 // across items for every dimension (voxel), average r over splits, and correct to the full
 // number of repeats with Spearman-Brown: r_full = 2 r / (1 + r).
-NoiseCeiling split_half_noise_ceiling(const torch::Tensor& repeats, int64_t splits = 20,
-                                      uint64_t seed = 0);
+NoiseCeiling split_half_noise_ceiling(const torch::Tensor& repeats, int64_t splits = 20, uint64_t seed = 0);
 
 }  // namespace brainsem::eval

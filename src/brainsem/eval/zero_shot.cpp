@@ -7,14 +7,17 @@ namespace F = torch::nn::functional;
 
 namespace brainsem::eval {
 
-ZeroShotResult zero_shot(const torch::Tensor& predicted, const torch::Tensor& prototypes, const std::vector<int64_t>& truth) {
+ZeroShotResult zero_shot(const torch::Tensor& predicted, const torch::Tensor& prototypes,
+                         const std::vector<int64_t>& truth) {
   BRAINSEM_CHECK(predicted.dim() == 2 && prototypes.dim() == 2 && predicted.size(1) == prototypes.size(1),
-                 "zero-shot: predicted ", predicted.sizes(), " and prototypes ", prototypes.sizes(), " must be [N, E] and [C, E]");
+                 "zero-shot: predicted ", predicted.sizes(), " and prototypes ", prototypes.sizes(),
+                 " must be [N, E] and [C, E]");
   BRAINSEM_CHECK(static_cast<int64_t>(truth.size()) == predicted.size(0), "zero-shot: ", truth.size(), " labels for ",
                  predicted.size(0), " predictions");
   const int64_t c = prototypes.size(0);
   for (size_t i = 0; i < truth.size(); ++i)
-    BRAINSEM_CHECK(truth[i] >= 0 && truth[i] < c, "zero-shot: label ", truth[i], " of row ", i, " is outside [0, ", c, ")");
+    BRAINSEM_CHECK(truth[i] >= 0 && truth[i] < c, "zero-shot: label ", truth[i], " of row ", i, " is outside [0, ", c,
+                   ")");
   ZeroShotResult r;
   auto p = F::normalize(predicted.to(torch::kFloat64), F::NormalizeFuncOptions().dim(1));
   auto q = F::normalize(prototypes.to(torch::kFloat64), F::NormalizeFuncOptions().dim(1));
@@ -39,7 +42,8 @@ ZeroShotResult zero_shot(const torch::Tensor& predicted, const torch::Tensor& pr
   return r;
 }
 
-torch::Tensor class_prototypes(const torch::Tensor& features, const std::vector<int64_t>& row_class, int64_t num_classes) {
+torch::Tensor class_prototypes(const torch::Tensor& features, const std::vector<int64_t>& row_class,
+                               int64_t num_classes) {
   BRAINSEM_CHECK(features.size(0) == static_cast<int64_t>(row_class.size()), "class prototypes: ", row_class.size(),
                  " labels for ", features.size(0), " rows");
   auto f = F::normalize(features.to(torch::kFloat32), F::NormalizeFuncOptions().dim(1));

@@ -8,10 +8,10 @@
 namespace brainsem::eval {
 
 struct ZeroShotResult {
-  torch::Tensor similarity;          // [N, C] cosine similarities, float64 (ranks compare these)
-  std::vector<int64_t> rank;         // [N] 1-based rank of the true class (1 = correct)
-  std::vector<int64_t> predicted;    // [N] most similar class
-  double top1 = 0, top5 = 0;         // fractions in [0, 1]
+  torch::Tensor similarity;        // [N, C] cosine similarities, float64 (ranks compare these)
+  std::vector<int64_t> rank;       // [N] 1-based rank of the true class (1 = correct)
+  std::vector<int64_t> predicted;  // [N] most similar class
+  double top1 = 0, top5 = 0;       // fractions in [0, 1]
   double mean_rank = 0;
 };
 
@@ -21,6 +21,7 @@ ZeroShotResult zero_shot(const torch::Tensor& predicted, const torch::Tensor& pr
                          const std::vector<int64_t>& truth);
 
 // Mean of the rows of `features` [M, E] per class: out [C, E], rows normalised.
-torch::Tensor class_prototypes(const torch::Tensor& features, const std::vector<int64_t>& row_class, int64_t num_classes);
+torch::Tensor class_prototypes(const torch::Tensor& features, const std::vector<int64_t>& row_class,
+                               int64_t num_classes);
 
 }  // namespace brainsem::eval

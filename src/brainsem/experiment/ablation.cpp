@@ -22,10 +22,11 @@ std::string encoder_label(const model::FmriEncoderConfig& e) {
 }
 
 std::string config_name(const train::TrainConfig& c) {
-  std::string enc = c.encoder.kind == "vit" ? "vit" + std::to_string(c.encoder.depth) + "x" + std::to_string(c.encoder.heads)
-                                            : c.encoder.kind;
-  return std::string("V") + (c.library ? "+" : "-") + "B" + (c.virtual_brain ? "+" : "-") + "_b" + std::to_string(c.batch) +
-         "_" + enc;
+  std::string enc = c.encoder.kind == "vit"
+                        ? "vit" + std::to_string(c.encoder.depth) + "x" + std::to_string(c.encoder.heads)
+                        : c.encoder.kind;
+  return std::string("V") + (c.library ? "+" : "-") + "B" + (c.virtual_brain ? "+" : "-") + "_b" +
+         std::to_string(c.batch) + "_" + enc;
 }
 
 fs::path first_existing(const fs::path& dir, const std::vector<std::string>& names) {
@@ -111,18 +112,25 @@ json AblationTable::to_json() const {
                       {"test_top1", test_to_json(r.test_top1)},
                       {"test_top5", test_to_json(r.test_top5)},
                       {"test_rank", test_to_json(r.test_rank)}});
-  return json{{"subjects", subjects}, {"seeds", seeds}, {"prototype", prototype}, {"reference", rows.empty() ? "" : rows[0].name},
-              {"paired_units", paired_units}, {"top_k_test", top_k_test}, {"paired_tests", paired_tests_description(top_k_test)},
-              {"cells_run", cells_run}, {"cells_reused", cells_reused}, {"rows", rows_j}};
+  return json{{"subjects", subjects},
+              {"seeds", seeds},
+              {"prototype", prototype},
+              {"reference", rows.empty() ? "" : rows[0].name},
+              {"paired_units", paired_units},
+              {"top_k_test", top_k_test},
+              {"paired_tests", paired_tests_description(top_k_test)},
+              {"cells_run", cells_run},
+              {"cells_reused", cells_reused},
+              {"rows", rows_j}};
 }
 
 std::string AblationTable::text() const {
   std::ostringstream os;
   char line[256];
   const bool mcnemar = top_k_test == "mcnemar";
-  std::snprintf(line, sizeof line, "%-22s %5s %-9s %5s %14s %14s %9s %10s %10s %10s\n", "config", "batch", "encoder", "cells",
-                "top-1 % (sd)", "top-5 % (sd)", "mean rank", mcnemar ? "p McN@1" : "p flip@1", mcnemar ? "p McN@5" : "p flip@5",
-                "p rank");
+  std::snprintf(line, sizeof line, "%-22s %5s %-9s %5s %14s %14s %9s %10s %10s %10s\n", "config", "batch", "encoder",
+                "cells", "top-1 % (sd)", "top-5 % (sd)", "mean rank", mcnemar ? "p McN@1" : "p flip@1",
+                mcnemar ? "p McN@5" : "p flip@5", "p rank");
   os << line;
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
@@ -142,8 +150,8 @@ std::string AblationTable::csv() const {
   os << "config,library,virtual_brain,batch,encoder,cells,top1_mean,top1_sd,top5_mean,top5_sd,mean_rank,p_top1,p_top5,"
         "p_rank,top_k_test\n";
   for (const auto& r : rows)
-    os << r.name << ',' << r.library << ',' << r.virtual_brain << ',' << r.batch << ',' << r.encoder << ',' << r.cells << ','
-       << r.top1.mean << ',' << r.top1.sd << ',' << r.top5.mean << ',' << r.top5.sd << ',' << r.mean_rank << ','
+    os << r.name << ',' << r.library << ',' << r.virtual_brain << ',' << r.batch << ',' << r.encoder << ',' << r.cells
+       << ',' << r.top1.mean << ',' << r.top1.sd << ',' << r.top5.mean << ',' << r.top5.sd << ',' << r.mean_rank << ','
        << r.test_top1.p_value << ',' << r.test_top5.p_value << ',' << r.test_rank.p_value << ',' << top_k_test << '\n';
   return os.str();
 }
@@ -151,16 +159,16 @@ std::string AblationTable::csv() const {
 PairedComparison paired_comparison(const std::vector<std::vector<int64_t>>& ranks,
                                    const std::vector<std::vector<int64_t>>& reference, size_t seeds) {
   BRAINSEM_CHECK(seeds >= 1, "ablation paired test: needs at least one seed per subject");
-  BRAINSEM_CHECK(!ranks.empty() && ranks.size() == reference.size() && ranks.size() % seeds == 0, "ablation paired test: ",
-                 ranks.size(), " cells against ", reference.size(), " reference cells; both need the same (subject, seed) cells, ",
-                 seeds, " seeds per subject");
+  BRAINSEM_CHECK(!ranks.empty() && ranks.size() == reference.size() && ranks.size() % seeds == 0,
+                 "ablation paired test: ", ranks.size(), " cells against ", reference.size(),
+                 " reference cells; both need the same (subject, seed) cells, ", seeds, " seeds per subject");
   // Seed-averaged scores of every (subject, item) unit: [units] each.
   std::vector<double> hit1, hit5, rank, ref1, ref5, ref_rank;
   for (size_t first = 0; first < ranks.size(); first += seeds) {
     const size_t items = ranks[first].size();
     for (size_t c = first; c < first + seeds; ++c)
-      BRAINSEM_CHECK(ranks[c].size() == items && reference[c].size() == items, "ablation paired test: cell ", c, " has ",
-                     ranks[c].size(), " items and its reference ", reference[c].size(), "; expected ", items,
+      BRAINSEM_CHECK(ranks[c].size() == items && reference[c].size() == items, "ablation paired test: cell ", c,
+                     " has ", ranks[c].size(), " items and its reference ", reference[c].size(), "; expected ", items,
                      " (the same test items for every seed)");
     for (size_t i = 0; i < items; ++i) {
       double a1 = 0, a5 = 0, ar = 0, b1 = 0, b5 = 0, br = 0;
@@ -209,7 +217,8 @@ AblationTable run_ablation(const AblationOptions& o) {
     experiment::StudyInputs in;
     const std::string stem = "Subject" + std::to_string(s);
     in.subject = first_existing(data, {stem + ".h5", stem + ".safetensors"});
-    BRAINSEM_CHECK(!in.subject.empty(), "ablate: ", data / (stem + ".h5"), " (or .safetensors) not found; check --data and --subjects");
+    BRAINSEM_CHECK(!in.subject.empty(), "ablate: ", data / (stem + ".h5"),
+                   " (or .safetensors) not found; check --data and --subjects");
     in.stimuli = first_existing(data, {"stimuli.safetensors"});
     BRAINSEM_CHECK(!in.stimuli.empty(), "ablate: ", data / "stimuli.safetensors",
                    " not found; --data must hold the stimulus feature store (as `brainsem synth` writes)");
@@ -222,7 +231,8 @@ AblationTable run_ablation(const AblationOptions& o) {
   auto grid = ablation_grid(o.base, o.full);
   for (const auto& g : grid)
     if (g.config.library)
-      BRAINSEM_CHECK(!inputs[0].library.empty(), "ablate: configuration ", g.name, " needs ", data / "library_train.safetensors");
+      BRAINSEM_CHECK(!inputs[0].library.empty(), "ablate: configuration ", g.name, " needs ",
+                     data / "library_train.safetensors");
   AblationTable t;
   t.subjects = o.subjects;
   t.seeds = o.seeds;
@@ -237,7 +247,8 @@ AblationTable run_ablation(const AblationOptions& o) {
         ++done;
         auto cfg = grid[g].config;
         cfg.seed = seed;
-        const fs::path dir = o.out / "cells" / grid[g].name / ("Subject" + std::to_string(o.subjects[si]) + "-seed" + std::to_string(seed));
+        const fs::path dir = o.out / "cells" / grid[g].name /
+                             ("Subject" + std::to_string(o.subjects[si]) + "-seed" + std::to_string(seed));
         if (fs::exists(dir / kRunConfigFile)) {
           // Read through TrainConfig so keys added since the cell ran compare as their defaults.
           json old, wanted;
@@ -247,7 +258,8 @@ AblationTable run_ablation(const AblationOptions& o) {
             old.erase("steps");
             wanted.erase("steps");
           }
-          BRAINSEM_CHECK(old == wanted, "ablate: cell ", dir, " was run with a different training config; use another --out or delete it");
+          BRAINSEM_CHECK(old == wanted, "ablate: cell ", dir,
+                         " was run with a different training config; use another --out or delete it");
         }
         if (fs::exists(dir / kRunResultsFile)) {
           per_row[g].push_back(read_cell(dir, o.prototype));
@@ -255,7 +267,8 @@ AblationTable run_ablation(const AblationOptions& o) {
           std::fprintf(stderr, "[%zu/%zu] %s: finished earlier, reused\n", done, total, dir.c_str());
           continue;
         }
-        if (!studies[si]) studies[si] = std::make_unique<experiment::LoadedStudy>(experiment::load_study(inputs[si], o.base.normalize));
+        if (!studies[si])
+          studies[si] = std::make_unique<experiment::LoadedStudy>(experiment::load_study(inputs[si], o.base.normalize));
         auto& study = *studies[si];
         std::fprintf(stderr, "[%zu/%zu] training %s\n", done, total, dir.c_str());
         write_run_config(dir, cfg);
@@ -306,8 +319,9 @@ AblationTable run_ablation(const AblationOptions& o) {
     t.paired_units = cmp.units;
     t.rows.push_back(r);
   }
-  core::write_text_atomically(o.out / "ablation.json",
-                              core::versioned_document(kAblationTableFormat, kAblationTableVersion, t.to_json()).dump(2) + "\n");
+  core::write_text_atomically(
+      o.out / "ablation.json",
+      core::versioned_document(kAblationTableFormat, kAblationTableVersion, t.to_json()).dump(2) + "\n");
   core::write_text_atomically(o.out / "ablation.csv", t.csv());
   return t;
 }

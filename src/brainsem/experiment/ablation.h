@@ -38,7 +38,7 @@ struct AblationConfig {
 std::vector<AblationConfig> ablation_grid(const train::TrainConfig& base, bool full);
 
 struct AblationOptions {
-  std::filesystem::path data;        // synthetic or GOD directory: Subject<s>.h5 (or .safetensors), stimuli, libraries
+  std::filesystem::path data;  // synthetic or GOD directory: Subject<s>.h5 (or .safetensors), stimuli, libraries
   std::filesystem::path out;
   std::vector<int> subjects{1};
   std::vector<uint64_t> seeds{0};
@@ -51,9 +51,9 @@ struct AblationRow {
   std::string name;
   bool library = true, virtual_brain = true;
   int64_t batch = 0;
-  std::string encoder;                      // "vit 6x4", "linear"
+  std::string encoder;  // "vit 6x4", "linear"
   int64_t cells = 0;
-  eval::MeanSd top1, top5;                  // over (subject, seed) cells
+  eval::MeanSd top1, top5;  // over (subject, seed) cells
   double mean_rank = 0;
   eval::PairedTest test_top1, test_top5, test_rank;  // vs the reference row, see paired_comparison
 };

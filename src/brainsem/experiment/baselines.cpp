@@ -17,7 +17,8 @@ RidgePrediction predict_ridge(const LoadedStudy& s, uint64_t seed, const eval::R
   auto y = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
   std::map<std::string, int64_t> index;
   std::vector<int64_t> cls;
-  for (const auto& c : s.subject.train_classes) cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
+  for (const auto& c : s.subject.train_classes)
+    cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
   auto cv = eval::fit_ridge_cv(x, y, cls, cfg, seed);
   RidgePrediction out;
   out.test_prediction = cv.model.predict(eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes));
@@ -42,7 +43,8 @@ torch::Tensor predict_nearest_class_mean(const LoadedStudy& s) {
   auto y = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
   std::map<std::string, int64_t> index;
   std::vector<int64_t> cls;
-  for (const auto& c : s.subject.train_classes) cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
+  for (const auto& c : s.subject.train_classes)
+    cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
   const int64_t c = static_cast<int64_t>(index.size());
   auto idx = torch::tensor(cls, torch::kInt64);
   auto counts = torch::zeros({c}, torch::kFloat64).index_add_(0, idx, torch::ones({x.size(0)}, torch::kFloat64));
@@ -66,8 +68,10 @@ std::vector<MethodScore> run_baselines(const LoadedStudy& study, uint64_t seed, 
     m.note = ridge.note;
     out.push_back(m);
   }
-  for (auto& m : score_prediction("nearest-class-mean", predict_nearest_class_mean(study), study, seed)) out.push_back(m);
-  if (!study.inputs.truth.empty()) out.push_back(score_similarity("oracle", "stimulus", oracle_similarity(study), study.test_truth, seed));
+  for (auto& m : score_prediction("nearest-class-mean", predict_nearest_class_mean(study), study, seed))
+    out.push_back(m);
+  if (!study.inputs.truth.empty())
+    out.push_back(score_similarity("oracle", "stimulus", oracle_similarity(study), study.test_truth, seed));
   return out;
 }
 

@@ -41,7 +41,8 @@ CvDataset make_cv_dataset(const data::SubjectData& s, const data::ClassEmbedding
   add(s.test_classes);
   BRAINSEM_CHECK(static_cast<int64_t>(d.sample_class.size()) == d.x.size(0), s.source, ": ", d.sample_class.size(),
                  " class labels for ", d.x.size(0), " samples");
-  BRAINSEM_CHECK(d.num_classes() >= 3, s.source, ": cross-validation needs at least 3 classes, found ", d.num_classes());
+  BRAINSEM_CHECK(d.num_classes() >= 3, s.source, ": cross-validation needs at least 3 classes, found ",
+                 d.num_classes());
   auto e = table.rows_for(d.class_names, s.source + " (cross-validation targets)").to(torch::kFloat32);
   auto norms = e.norm(2, 1);
   for (int64_t c = 0; c < d.num_classes(); ++c)
@@ -88,9 +89,12 @@ int64_t choose(int64_t n, int64_t k) {
   return static_cast<int64_t>(r);
 }
 
-std::vector<std::vector<int64_t>> leave_k_out_splits(int64_t c, int64_t k, int64_t max_splits, uint64_t seed, bool* all) {
-  BRAINSEM_CHECK(k >= 2 && k <= c - 2, "leave-k-classes-out: k = ", k, " must be at least 2 (2-AFC needs a pair) and "
-                 "leave at least 2 training classes of ", c);
+std::vector<std::vector<int64_t>> leave_k_out_splits(int64_t c, int64_t k, int64_t max_splits, uint64_t seed,
+                                                     bool* all) {
+  BRAINSEM_CHECK(k >= 2 && k <= c - 2, "leave-k-classes-out: k = ", k,
+                 " must be at least 2 (2-AFC needs a pair) and "
+                 "leave at least 2 training classes of ",
+                 c);
   BRAINSEM_CHECK(max_splits >= 0, "--max-splits must be >= 0 (0 = all)");
   const int64_t total = choose(c, k);
   std::vector<std::vector<int64_t>> out;
@@ -156,8 +160,14 @@ std::vector<int64_t> class_permutation(int64_t classes, uint64_t seed, int64_t p
 // ---------------------------------------------------------------- metrics
 
 json CvMetrics::to_json() const {
-  return json{{"two_afc", two_afc}, {"top1", top1}, {"top5", top5}, {"mean_rank", mean_rank},
-              {"rank_accuracy", rank_accuracy}, {"folds", folds}, {"pairs", pairs}, {"items", items}};
+  return json{{"two_afc", two_afc},
+              {"top1", top1},
+              {"top5", top5},
+              {"mean_rank", mean_rank},
+              {"rank_accuracy", rank_accuracy},
+              {"folds", folds},
+              {"pairs", pairs},
+              {"items", items}};
 }
 
 namespace {
@@ -173,8 +183,8 @@ struct BatchScores {
 BatchScores score_batch(const torch::Tensor& sim, const std::vector<int64_t>& cls) {
   const int64_t g = static_cast<int64_t>(cls.size());
   auto idx = torch::tensor(cls, torch::kInt64);
-  auto m = sim.index_select(2, idx);                      // [B, g, g]: m[i][j] = sim(p_i, e_cls_j)
-  auto diag = m.diagonal(0, 1, 2);                        // [B, g] sim(p_i, e_cls_i)
+  auto m = sim.index_select(2, idx);  // [B, g, g]: m[i][j] = sim(p_i, e_cls_j)
+  auto diag = m.diagonal(0, 1, 2);    // [B, g] sim(p_i, e_cls_i)
   // d[i][j] = (correct pairing) - (swapped pairing) for the pair (i, j).
   auto d = diag.unsqueeze(2) + diag.unsqueeze(1) - m - m.transpose(1, 2);
   auto score = (d > 0).to(torch::kFloat64) + 0.5 * (d == 0).to(torch::kFloat64);
@@ -262,15 +272,15 @@ torch::Tensor ridge_similarity(const torch::Tensor& coef, const torch::Tensor& q
 }
 
 struct RidgeFoldWork {
-  std::vector<torch::Tensor> inner_coef;             // per inner fold [A, g, C]
-  std::vector<std::vector<int64_t>> inner_classes;   // per inner fold, group -> class
-  torch::Tensor outer_coef;                          // [A, k, C]
+  std::vector<torch::Tensor> inner_coef;            // per inner fold [A, g, C]
+  std::vector<std::vector<int64_t>> inner_classes;  // per inner fold, group -> class
+  torch::Tensor outer_coef;                         // [A, k, C]
 };
 
 void check_embeddings_permutable(const CvDataset& d, int64_t perms) {
   const double bytes = static_cast<double>(perms + 1) * d.num_classes() * d.num_classes() * 8.0;
-  BRAINSEM_CHECK(bytes < 2e9, "permutation null: ", perms, " permutations of ", d.num_classes(),
-                 " classes need ", bytes / 1e9, " GB; use fewer --permutations");
+  BRAINSEM_CHECK(bytes < 2e9, "permutation null: ", perms, " permutations of ", d.num_classes(), " classes need ",
+                 bytes / 1e9, " GB; use fewer --permutations");
 }
 
 void finish_null(CvMethodResult& r) {
@@ -376,7 +386,8 @@ CvMethodResult run_ridge(const CvDataset& d, const CvOptions& o, const std::vect
             grp.push_back(it->second);
           }
         }
-        auto coef = ridge_coefficients(x, tr, te, d.sample_class, c, grp, static_cast<int64_t>(val_classes.size()), alphas);
+        auto coef =
+            ridge_coefficients(x, tr, te, d.sample_class, c, grp, static_cast<int64_t>(val_classes.size()), alphas);
         // The outer held-out classes take no part in choosing alpha: not even as distractors.
         auto sim = ridge_similarity(coef, q).index_fill(3, held_idx, -std::numeric_limits<double>::infinity());
         auto b = score_batch(sim.flatten(0, 1), val_classes);
@@ -426,7 +437,7 @@ CvMethodResult run_ridge(const CvDataset& d, const CvOptions& o, const std::vect
 // training class. With one sample per class, virtual brain activity has a single sample to mix:
 // Eq. 1 then gives that sample itself (weight 1) in every mode, so B adds nothing there.
 train::TrainingData fold_training_data(const CvDataset& d, const Fold& fold, const torch::Tensor& emb,
-                                data::Normalize normalize, torch::Tensor* test_x) {
+                                       data::Normalize normalize, torch::Tensor* test_x) {
   train::TrainingData t;
   std::map<int64_t, int64_t> local;
   std::vector<int64_t> global;
@@ -455,7 +466,8 @@ train::TrainingData fold_training_data(const CvDataset& d, const Fold& fold, con
   t.library = emb.index_select(0, gidx).contiguous();
   t.rows_of_class.resize(global.size());
   t.library_rows_of_class.resize(global.size());
-  for (size_t i = 0; i < t.sample_class.size(); ++i) t.rows_of_class[t.sample_class[i]].push_back(static_cast<int64_t>(i));
+  for (size_t i = 0; i < t.sample_class.size(); ++i)
+    t.rows_of_class[t.sample_class[i]].push_back(static_cast<int64_t>(i));
   for (size_t c = 0; c < global.size(); ++c) {
     t.class_names.push_back(d.class_names[global[c]]);
     t.library_class.push_back(static_cast<int64_t>(c));
@@ -490,11 +502,13 @@ CvMethodResult run_brainsem(const CvDataset& d, const CvOptions& o, const std::v
         for (auto row : fold.train_rows) v.train_row_classes.push_back(d.sample_class[row]);
         // Targets: the embeddings in sample_feature and library, identified by their class.
         for (const auto& name : data.class_names)
-          v.target_classes.push_back(std::find(d.class_names.begin(), d.class_names.end(), name) - d.class_names.begin());
+          v.target_classes.push_back(std::find(d.class_names.begin(), d.class_names.end(), name) -
+                                     d.class_names.begin());
         o.observer(v);
       }
       train::Trainer trainer(o.train, data);
-      while (trainer.step() < trainer.config().steps) trainer.step_once();  // no per-fit progress bar; steps resolved from epochs
+      while (trainer.step() < trainer.config().steps)
+        trainer.step_once();                                  // no per-fit progress bar; steps resolved from epochs
       auto pred = trainer.embed(test_x).to(torch::kFloat64);  // [m, E]
       // Mean prediction per held-out class, then cosine to every class's embedding.
       std::vector<torch::Tensor> means;

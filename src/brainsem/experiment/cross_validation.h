@@ -26,12 +26,12 @@ namespace brainsem::experiment {
 
 // Every sample of a dataset (both splits pooled) with its class and the class embeddings.
 struct CvDataset {
-  torch::Tensor x;                        // [N, R, P] float32
-  std::vector<std::string> roi_names;     // [R]
-  std::vector<int64_t> roi_sizes;         // [R]
-  std::vector<int64_t> sample_class;      // [N] index into class_names
-  std::vector<std::string> class_names;   // [C] first-appearance order
-  torch::Tensor embeddings;               // [C, E] float32, rows L2-normalised
+  torch::Tensor x;                       // [N, R, P] float32
+  std::vector<std::string> roi_names;    // [R]
+  std::vector<int64_t> roi_sizes;        // [R]
+  std::vector<int64_t> sample_class;     // [N] index into class_names
+  std::vector<std::string> class_names;  // [C] first-appearance order
+  torch::Tensor embeddings;              // [C, E] float32, rows L2-normalised
   std::string source;
 
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
@@ -63,24 +63,24 @@ Fold make_fold(const CvDataset& d, const std::vector<int64_t>& heldout);
 // What a model was given in one fold, reported to CvOptions::observer (tests check leakage).
 struct FoldView {
   std::string method;
-  int64_t permutation = -1;                 // -1 = the real assignment, else the permutation number
+  int64_t permutation = -1;  // -1 = the real assignment, else the permutation number
   const Fold* fold = nullptr;
-  std::vector<int64_t> train_row_classes;   // class of every row the model was fitted on
-  std::vector<int64_t> target_classes;      // classes whose embeddings the fit could depend on
-  double heldout_target_weight = 0;         // ridge: max |coefficient| of a held-out class's embedding in a prediction (0)
+  std::vector<int64_t> train_row_classes;  // class of every row the model was fitted on
+  std::vector<int64_t> target_classes;     // classes whose embeddings the fit could depend on
+  double heldout_target_weight = 0;  // ridge: max |coefficient| of a held-out class's embedding in a prediction (0)
 };
 
 struct CvOptions {
   int64_t k = 2;
-  int64_t max_splits = 1000;              // ridge folds (0 = all)
-  int64_t brainsem_max_splits = 0;        // BrainSem folds (0 = the ridge folds)
-  int64_t permutations = 100;             // ridge permutation null
-  int64_t brainsem_permutations = 0;      // BrainSem: each one retrains every fold, so off by default
+  int64_t max_splits = 1000;          // ridge folds (0 = all)
+  int64_t brainsem_max_splits = 0;    // BrainSem folds (0 = the ridge folds)
+  int64_t permutations = 100;         // ridge permutation null
+  int64_t brainsem_permutations = 0;  // BrainSem: each one retrains every fold, so off by default
   std::vector<std::string> methods{"ridge", "brainsem"};
   uint64_t seed = 0;
-  std::vector<double> alphas;             // ridge grid (empty = eval::RidgeConfig::default_alphas())
-  int inner_folds = 5;                    // class-grouped inner CV that picks alpha per fold
-  train::TrainConfig train;               // BrainSem configuration
+  std::vector<double> alphas;                     // ridge grid (empty = eval::RidgeConfig::default_alphas())
+  int inner_folds = 5;                            // class-grouped inner CV that picks alpha per fold
+  train::TrainConfig train;                       // BrainSem configuration
   std::function<void(const FoldView&)> observer;  // optional instrumentation
 };
 
@@ -98,14 +98,15 @@ struct FoldOutcome {
 };
 
 struct CvMethodResult {
-  std::string method, rois;            // rois: "all" or e.g. "V1+V2"
+  std::string method, rois;  // rois: "all" or e.g. "V1+V2"
   CvMetrics observed;
-  std::vector<FoldOutcome> folds;      // observed assignment
-  std::vector<CvMetrics> null;         // one per permutation
+  std::vector<FoldOutcome> folds;                               // observed assignment
+  std::vector<CvMetrics> null;                                  // one per permutation
   double p_two_afc = std::numeric_limits<double>::quiet_NaN();  // (1 + #{null >= obs}) / (1 + permutations)
   double p_top1 = std::numeric_limits<double>::quiet_NaN();
   double p_rank_accuracy = std::numeric_limits<double>::quiet_NaN();
-  double null_mean_two_afc = std::numeric_limits<double>::quiet_NaN(), null_sd_two_afc = std::numeric_limits<double>::quiet_NaN();
+  double null_mean_two_afc = std::numeric_limits<double>::quiet_NaN(),
+         null_sd_two_afc = std::numeric_limits<double>::quiet_NaN();
   double null_mean_top1 = std::numeric_limits<double>::quiet_NaN();
   double null_mean_rank_accuracy = std::numeric_limits<double>::quiet_NaN();
   bool all_splits = false;

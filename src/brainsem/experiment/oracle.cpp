@@ -13,7 +13,8 @@ torch::Tensor oracle_similarity(const LoadedStudy& s) {
   BRAINSEM_CHECK(!s.inputs.truth.empty(), "the oracle needs the generator's truth.safetensors (synth --write-truth)");
   auto truth = data::read_synth_truth(s.inputs.truth);
   BRAINSEM_CHECK(s.inputs.subject_index >= 0 && s.inputs.subject_index < static_cast<int>(truth.subjects.size()),
-                 "subject index ", s.inputs.subject_index, " is outside the truth's ", truth.subjects.size(), " subjects");
+                 "subject index ", s.inputs.subject_index, " is outside the truth's ", truth.subjects.size(),
+                 " subjects");
   const auto& st = truth.subjects[s.inputs.subject_index];
   // Raw averaged test responses, unnormalised: the truth describes raw voxels.
   auto raw = data::load_subject(s.inputs.subject, data::Normalize::none);
@@ -36,13 +37,14 @@ torch::Tensor oracle_similarity(const LoadedStudy& s) {
   // low-level vector, so the oracle treats the low-level drive as noise: the mean response uses
   // the average low-level vector and its variance joins the noise. (Knowing the low-level
   // vectors too makes identification trivially perfect.)
-  auto low = truth.lowlevel.to(torch::kFloat64);                                        // [S, L]
-  auto low_mean = low.mean(0, true);                                                    // [1, L]
-  auto low_cov = (low - low_mean).t().matmul(low - low_mean) / (low.size(0) - 1);       // [L, L]
-  auto mu = truth.expected_response(s.inputs.subject_index, truth.stimulus_features.index_select(0, idx),
-                                    low_mean.expand({idx.size(0), low.size(1)}).to(torch::kFloat32), cand_class)
-                .to(torch::kFloat64);  // [C, V]
-  auto w_low = st.w_low.to(torch::kFloat64);                                            // [V, L]
+  auto low = truth.lowlevel.to(torch::kFloat64);                                   // [S, L]
+  auto low_mean = low.mean(0, true);                                               // [1, L]
+  auto low_cov = (low - low_mean).t().matmul(low - low_mean) / (low.size(0) - 1);  // [L, L]
+  auto mu = truth
+                .expected_response(s.inputs.subject_index, truth.stimulus_features.index_select(0, idx),
+                                   low_mean.expand({idx.size(0), low.size(1)}).to(torch::kFloat32), cand_class)
+                .to(torch::kFloat64);                                                              // [C, V]
+  auto w_low = st.w_low.to(torch::kFloat64);                                                       // [V, L]
   auto low_var = st.low_gain.to(torch::kFloat64).pow(2) * (w_low.matmul(low_cov) * w_low).sum(1);  // [V]
   // Averaging R repeats shrinks the trial noise and the run shifts (one run per repeat), not the
   // image's low-level drive, which every repeat shares.
@@ -51,9 +53,9 @@ torch::Tensor oracle_similarity(const LoadedStudy& s) {
   auto centred = observed;  // expected_response includes the voxel baselines
   // log N(x | mu_c, var) up to a constant: -sum_v (x_v - mu_cv)^2 / (2 var_v).
   auto w = 1.0 / var;
-  auto xx = (centred.pow(2) * w).sum(1, true);             // [N, 1]
-  auto mm = (mu.pow(2) * w).sum(1).unsqueeze(0);           // [1, C]
-  auto xm = (centred * w).matmul(mu.t());                   // [N, C]
+  auto xx = (centred.pow(2) * w).sum(1, true);    // [N, 1]
+  auto mm = (mu.pow(2) * w).sum(1).unsqueeze(0);  // [1, C]
+  auto xm = (centred * w).matmul(mu.t());         // [N, C]
   return (-(xx - 2 * xm + mm) / 2).to(torch::kFloat32);
 }
 

@@ -80,10 +80,12 @@ RunResults run_results(const BrainSemRun& run, const std::vector<MethodScore>& s
 }
 
 void write_run_results(const fs::path& dir, const RunResults& r) {
-  json fields{{"subject", r.subject}, {"best_step", r.best_step}, {"steps", r.steps}, {"selection", r.selection},
-              {"parameters", r.parameters}, {"train_seconds", r.train_seconds}, {"scores", json::array()}};
+  json fields{{"subject", r.subject},     {"best_step", r.best_step},   {"steps", r.steps},
+              {"selection", r.selection}, {"parameters", r.parameters}, {"train_seconds", r.train_seconds},
+              {"scores", json::array()}};
   for (const auto& m : r.scores) fields["scores"].push_back(m.to_json());
-  write_document(dir / kRunResultsFile, core::versioned_document(kRunResultsFormat, kRunResultsVersion, std::move(fields)));
+  write_document(dir / kRunResultsFile,
+                 core::versioned_document(kRunResultsFormat, kRunResultsVersion, std::move(fields)));
 }
 
 RunResults read_run_results(const fs::path& dir) {
@@ -146,7 +148,8 @@ bool prepare_run_directory(const fs::path& dir, bool resume, bool retrain_all) {
   const auto state = run_directory_state(dir);
   if (state == RunDirState::unstarted) {
     // A run that stopped before its first checkpoint: nothing to continue, so start it again.
-    std::fprintf(stderr, "brainsem: note: %s holds only a run that stopped before its first checkpoint; starting again\n",
+    std::fprintf(stderr,
+                 "brainsem: note: %s holds only a run that stopped before its first checkpoint; starting again\n",
                  dir.c_str());
     clear_unstarted_run(dir);
     return false;

@@ -36,13 +36,13 @@ StudyInputs read_run_inputs(const std::filesystem::path& dir);
 
 // What results.json holds.
 struct RunResults {
-  std::string subject;                 // the subject file the run was trained on
-  int64_t best_step = -1;              // chosen on held-out training classes (-1: the last step)
+  std::string subject;     // the subject file the run was trained on
+  int64_t best_step = -1;  // chosen on held-out training classes (-1: the last step)
   int64_t steps = 0;
-  nlohmann::json selection;            // BrainSemRun::Selection::to_json()
+  nlohmann::json selection;  // BrainSemRun::Selection::to_json()
   int64_t parameters = 0;
   double train_seconds = 0;
-  std::vector<MethodScore> scores;     // BrainSem's and any baselines', one per method and prototype
+  std::vector<MethodScore> scores;  // BrainSem's and any baselines', one per method and prototype
   // The score of `method` with `prototype` prototypes, or nullptr.
   const MethodScore* find(const std::string& method, const std::string& prototype) const;
 };

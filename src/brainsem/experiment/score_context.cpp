@@ -107,7 +107,8 @@ ScoreContext score_context(const std::string& method, const torch::Tensor& predi
   c.permutation = permutation_checks(method, predicted, study, 10000, seed);
   c.ceiling = test_identification_ceiling(study, 100, seed);
   if (!c.ceiling)
-    c.ceiling_missing = "the subject file holds averaged test samples only; the trial-level test rows of a BData file are needed";
+    c.ceiling_missing =
+        "the subject file holds averaged test samples only; the trial-level test rows of a BData file are needed";
   return c;
 }
 

@@ -45,7 +45,7 @@ struct ScoreContext {
   std::string ceiling_missing;  // why there is no ceiling (empty when there is one)
   int64_t test_classes = 0;     // candidates of the zero-shot score (the ceiling's are the test images)
   nlohmann::json to_json() const;
-  std::string text() const;     // printed lines, after the scores table
+  std::string text() const;  // printed lines, after the scores table
 };
 
 // Both, for one method's predicted test embeddings [N_test, E].

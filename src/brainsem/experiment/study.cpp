@@ -17,8 +17,12 @@ namespace fs = std::filesystem;
 namespace brainsem::experiment {
 
 json StudyInputs::to_json() const {
-  return json{{"subject", subject.string()}, {"stimuli", stimuli.string()}, {"library", library.string()},
-              {"library_test", library_test.string()}, {"truth", truth.string()}, {"subject_index", subject_index},
+  return json{{"subject", subject.string()},
+              {"stimuli", stimuli.string()},
+              {"library", library.string()},
+              {"library_test", library_test.string()},
+              {"truth", truth.string()},
+              {"subject_index", subject_index},
               {"class_embeddings", class_embeddings.string()},
               {"text_prototypes", text_prototypes.string()}};
 }
@@ -41,8 +45,9 @@ LoadedStudy load_study(const StudyInputs& inputs, data::Normalize normalize) {
   s.inputs = inputs;
   BRAINSEM_CHECK(!inputs.subject.empty(), "no subject given (--subject FILE)");
   BRAINSEM_CHECK(inputs.stimuli.empty() != inputs.class_embeddings.empty(),
-                 inputs.stimuli.empty() ? "no targets given: pass --stimuli FILE (image features) or --class-embeddings FILE"
-                                        : "give either --stimuli or --class-embeddings, not both");
+                 inputs.stimuli.empty()
+                     ? "no targets given: pass --stimuli FILE (image features) or --class-embeddings FILE"
+                     : "give either --stimuli or --class-embeddings, not both");
   s.subject = data::load_subject(inputs.subject, normalize);
   if (!inputs.class_embeddings.empty()) {
     // Per-class targets: a store whose rows are the subject's stimuli, each with its class's vector.
@@ -77,8 +82,8 @@ LoadedStudy load_study(const StudyInputs& inputs, data::Normalize normalize) {
     }
     s.test_truth.push_back(index[c]);
   }
-  BRAINSEM_CHECK(s.test_classes.size() >= 2, inputs.subject.string(), ": zero-shot needs at least 2 test classes, found ",
-                 s.test_classes.size());
+  BRAINSEM_CHECK(s.test_classes.size() >= 2, inputs.subject.string(),
+                 ": zero-shot needs at least 2 test classes, found ", s.test_classes.size());
   std::set<std::string> train_classes(s.subject.train_classes.begin(), s.subject.train_classes.end());
   for (const auto& c : s.test_classes)
     BRAINSEM_CHECK(!train_classes.count(c), inputs.subject.string(), ": class ", c,
@@ -107,15 +112,16 @@ std::vector<PrototypeSet> test_prototypes(const LoadedStudy& s) {
     std::set<int64_t> covered(lib_class.begin(), lib_class.end());
     BRAINSEM_CHECK(covered.size() == s.test_classes.size(), "test library ", s.inputs.library_test.string(), " covers ",
                    covered.size(), " of ", s.test_classes.size(), " test classes; every test class needs images");
-    out.push_back({"library", eval::class_prototypes(s.library_test->features.index_select(0, torch::tensor(lib_rows, torch::kInt64)),
-                                                     lib_class, static_cast<int64_t>(s.test_classes.size()))});
+    out.push_back({"library", eval::class_prototypes(
+                                  s.library_test->features.index_select(0, torch::tensor(lib_rows, torch::kInt64)),
+                                  lib_class, static_cast<int64_t>(s.test_classes.size()))});
   }
   if (!s.inputs.text_prototypes.empty()) {
     // CLIP text prototypes of the test classes (`brainsem embed-text`), in the joint CLIP space.
     auto table = data::read_class_embeddings(s.inputs.text_prototypes);
     auto feats = table.rows_for(s.test_classes, "text prototypes " + s.inputs.text_prototypes.string());
-    BRAINSEM_CHECK(feats.size(1) == out[0].features.size(1), "text prototypes ", s.inputs.text_prototypes.string(), " have ",
-                   feats.size(1), " dimensions but the image features have ", out[0].features.size(1),
+    BRAINSEM_CHECK(feats.size(1) == out[0].features.size(1), "text prototypes ", s.inputs.text_prototypes.string(),
+                   " have ", feats.size(1), " dimensions but the image features have ", out[0].features.size(1),
                    "; use the text tower of the same CLIP model");
     out.push_back({"text", torch::nn::functional::normalize(feats.to(torch::kFloat32),
                                                             torch::nn::functional::NormalizeFuncOptions().dim(1))});
@@ -124,10 +130,20 @@ std::vector<PrototypeSet> test_prototypes(const LoadedStudy& s) {
 }
 
 json MethodScore::to_json() const {
-  json j{{"method", method}, {"prototype", prototype}, {"n", n}, {"classes", classes}, {"top1", top1},
-              {"top5", top5}, {"mean_rank", mean_rank}, {"chance_top1", chance_top1}, {"chance_top5", chance_top5},
-              {"p_top1", p_top1}, {"p_top5", p_top5}, {"ci_top1", {ci_top1.lo, ci_top1.hi}},
-              {"ci_top5", {ci_top5.lo, ci_top5.hi}}, {"ranks", ranks}};
+  json j{{"method", method},
+         {"prototype", prototype},
+         {"n", n},
+         {"classes", classes},
+         {"top1", top1},
+         {"top5", top5},
+         {"mean_rank", mean_rank},
+         {"chance_top1", chance_top1},
+         {"chance_top5", chance_top5},
+         {"p_top1", p_top1},
+         {"p_top5", p_top5},
+         {"ci_top1", {ci_top1.lo, ci_top1.hi}},
+         {"ci_top5", {ci_top5.lo, ci_top5.hi}},
+         {"ranks", ranks}};
   if (!details.is_null()) j["details"] = details;
   if (!note.empty()) j["note"] = note;
   return j;
@@ -184,8 +200,8 @@ MethodScore score_similarity(const std::string& method, const std::string& proto
   return m;
 }
 
-std::vector<MethodScore> score_prediction(const std::string& method, const torch::Tensor& predicted, const LoadedStudy& s,
-                                          uint64_t seed) {
+std::vector<MethodScore> score_prediction(const std::string& method, const torch::Tensor& predicted,
+                                          const LoadedStudy& s, uint64_t seed) {
   std::vector<MethodScore> out;
   for (const auto& p : test_prototypes(s)) {
     auto z = eval::zero_shot(predicted, p.features, s.test_truth);
@@ -195,8 +211,11 @@ std::vector<MethodScore> score_prediction(const std::string& method, const torch
 }
 
 json BrainSemRun::Selection::to_json() const {
-  return json{{"val_classes", val_classes}, {"chosen_steps", chosen_steps}, {"retrained_on_all", retrained_on_all},
-              {"trained_classes", trained_classes}, {"training_classes", training_classes}};
+  return json{{"val_classes", val_classes},
+              {"chosen_steps", chosen_steps},
+              {"retrained_on_all", retrained_on_all},
+              {"trained_classes", trained_classes},
+              {"training_classes", training_classes}};
 }
 
 std::string BrainSemRun::Selection::summary() const {
@@ -210,9 +229,10 @@ std::string BrainSemRun::Selection::summary() const {
          std::to_string(training_classes) + " training classes (--retrain-all retrains on all of them)";
 }
 
-BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& study, const fs::path& run_dir, bool resume,
-                           const std::string& method, uint64_t seed) {
-  BRAINSEM_CHECK(!cfg.library || study.library, "the semantic library is on (V) but no library feature store was given; "
+BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& study, const fs::path& run_dir,
+                           bool resume, const std::string& method, uint64_t seed) {
+  BRAINSEM_CHECK(!cfg.library || study.library,
+                 "the semantic library is on (V) but no library feature store was given; "
                  "pass --library FILE or train with --no-library");
   train::validate(cfg);
   auto data = train::make_training_data(study.subject, study.stimuli, cfg.library ? &*study.library : nullptr);
@@ -251,7 +271,8 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
   } else if (resume && train::has_checkpoint(run_dir)) {
     // A longer selection run may choose fewer steps than the final model already has: then the
     // final model starts again from scratch (a resumed run equals an uninterrupted one only forward).
-    if (train::Trainer::checkpoint_step(train::checkpoint_in(run_dir)) <= final_cfg.steps) trainer.load_checkpoint(train::checkpoint_in(run_dir));
+    if (train::Trainer::checkpoint_step(train::checkpoint_in(run_dir)) <= final_cfg.steps)
+      trainer.load_checkpoint(train::checkpoint_in(run_dir));
   }
   trainer.run(run_dir);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -273,8 +294,8 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
 }
 
 TrainedRun open_run(const fs::path& dir, const StudyInputs& given, bool trust_legacy_checkpoint) {
-  BRAINSEM_CHECK(fs::exists(dir / kRunConfigFile) && fs::exists(dir / kRunInputsFile) && train::has_checkpoint(dir), dir,
-                 " is not a finished run directory (needs ", kRunConfigFile, ", ", kRunInputsFile, " and ",
+  BRAINSEM_CHECK(fs::exists(dir / kRunConfigFile) && fs::exists(dir / kRunInputsFile) && train::has_checkpoint(dir),
+                 dir, " is not a finished run directory (needs ", kRunConfigFile, ", ", kRunInputsFile, " and ",
                  train::kCheckpointFile, " from `brainsem train`)");
   TrainedRun run;
   run.config = read_run_config(dir);
@@ -294,8 +315,8 @@ TrainedRun open_run(const fs::path& dir, const StudyInputs& given, bool trust_le
   run.study = load_study(inputs, run.config.normalize);
   // The library only shapes training batches; without it the weights still load.
   if (!run.study.library) run.config.library = false;
-  run.data = std::make_unique<train::TrainingData>(
-      train::make_training_data(run.study.subject, run.study.stimuli, run.config.library ? &*run.study.library : nullptr));
+  run.data = std::make_unique<train::TrainingData>(train::make_training_data(
+      run.study.subject, run.study.stimuli, run.config.library ? &*run.study.library : nullptr));
   run.trainer = std::make_unique<train::Trainer>(run.config, *run.data);
   run.trainer->load_checkpoint(train::checkpoint_in(dir), trust_legacy_checkpoint);
   return run;

@@ -26,16 +26,16 @@
 namespace brainsem::experiment {
 
 struct StudyInputs {
-  std::filesystem::path subject;        // Subject*.h5 or exported/imported .safetensors
-  std::filesystem::path stimuli;        // feature store with every training and test stimulus
-  std::filesystem::path library;        // training-class semantic library (optional)
-  std::filesystem::path library_test;   // test-class library, for "library" prototypes (optional)
-  std::filesystem::path truth;          // synthetic truth.safetensors, for the oracle (optional)
+  std::filesystem::path subject;       // Subject*.h5 or exported/imported .safetensors
+  std::filesystem::path stimuli;       // feature store with every training and test stimulus
+  std::filesystem::path library;       // training-class semantic library (optional)
+  std::filesystem::path library_test;  // test-class library, for "library" prototypes (optional)
+  std::filesystem::path truth;         // synthetic truth.safetensors, for the oracle (optional)
   // Class-embedding table (data/class_embeddings.h) instead of `stimuli`: every stimulus gets its
   // class's embedding (targets and "stimulus" prototypes), and without `library` the library is
   // one embedding per training class (docs/generic_data.md).
   std::filesystem::path class_embeddings;
-  int subject_index = 0;                // which subject of the truth (0-based)
+  int subject_index = 0;                  // which subject of the truth (0-based)
   std::filesystem::path text_prototypes;  // class-embedding table (embed-text): adds "text" prototypes
   nlohmann::json to_json() const;
   static StudyInputs from_json(const nlohmann::json& j);
@@ -43,7 +43,7 @@ struct StudyInputs {
 
 struct LoadedStudy {
   StudyInputs inputs;
-  data::SubjectData subject;            // normalised as requested
+  data::SubjectData subject;  // normalised as requested
   data::FeatureStore stimuli;
   std::optional<data::FeatureStore> library, library_test;
   std::vector<std::string> test_classes;  // distinct test classes, prototype order
@@ -55,8 +55,8 @@ struct LoadedStudy {
 LoadedStudy load_study(const StudyInputs& inputs, data::Normalize normalize);
 
 struct PrototypeSet {
-  std::string kind;       // "stimulus" | "library" | "text"
-  torch::Tensor features; // [C_test, E]
+  std::string kind;        // "stimulus" | "library" | "text"
+  torch::Tensor features;  // [C_test, E]
 };
 std::vector<PrototypeSet> test_prototypes(const LoadedStudy& study);
 
@@ -65,11 +65,11 @@ struct MethodScore {
   int64_t n = 0, classes = 0;
   double top1 = 0, top5 = 0, mean_rank = 0;
   double chance_top1 = 0, chance_top5 = 0;
-  double p_top1 = 1, p_top5 = 1;        // exact one-sided binomial against chance
-  eval::Interval ci_top1, ci_top5;      // 95% bootstrap over test items
-  std::vector<int64_t> ranks;           // [N_test] rank of the true class (eval/ranks.h)
-  nlohmann::json details;               // method-specific record (ridge: alpha, grid, CV scores)
-  std::string note;                     // one line printed under the scores table (ridge: alpha)
+  double p_top1 = 1, p_top5 = 1;    // exact one-sided binomial against chance
+  eval::Interval ci_top1, ci_top5;  // 95% bootstrap over test items
+  std::vector<int64_t> ranks;       // [N_test] rank of the true class (eval/ranks.h)
+  nlohmann::json details;           // method-specific record (ridge: alpha, grid, CV scores)
+  std::string note;                 // one line printed under the scores table (ridge: alpha)
   nlohmann::json to_json() const;
   static MethodScore from_json(const nlohmann::json& j);  // throws nlohmann::json::exception
 };
@@ -91,16 +91,16 @@ struct BrainSemRun {
     int64_t trained_classes = 0;    // classes the final model was trained on
     int64_t training_classes = 0;   // classes the subject has for training
     nlohmann::json to_json() const;
-    std::string summary() const;    // one line for the console ("" without selection)
+    std::string summary() const;  // one line for the console ("" without selection)
   };
-  std::vector<MethodScore> scores;   // one per prototype set
-  torch::Tensor test_embedding;      // [N_test, E]
-  int64_t best_step = -1;            // chosen on held-out training classes (-1: last step)
-  int64_t steps = 0;                 // steps the final model was trained for
+  std::vector<MethodScore> scores;  // one per prototype set
+  torch::Tensor test_embedding;     // [N_test, E]
+  int64_t best_step = -1;           // chosen on held-out training classes (-1: last step)
+  int64_t steps = 0;                // steps the final model was trained for
   int64_t parameters = 0;
-  double seconds = 0;                // training time (selection and retraining together)
-  std::vector<double> losses;        // of the final model's training
-  train::TrainConfig config;                // as requested, with steps resolved from epochs (run_dir/config.json)
+  double seconds = 0;          // training time (selection and retraining together)
+  std::vector<double> losses;  // of the final model's training
+  train::TrainConfig config;   // as requested, with steps resolved from epochs (run_dir/config.json)
   Selection selection;
 };
 // Trains BrainSem on the study's training data and scores the test set once, at the end (test
@@ -109,8 +109,9 @@ struct BrainSemRun {
 // cfg.retrain_all: first a selection run holding out cfg.val_classes classes (run_dir/selection/),
 // then the final model from scratch on every class for the chosen steps (run_dir/checkpoint.safetensors),
 // identical to a plain run with steps = the chosen steps and the same seed.
-BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& study, const std::filesystem::path& run_dir = {},
-                           bool resume = false, const std::string& method = "brainsem", uint64_t seed = 0);
+BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& study,
+                           const std::filesystem::path& run_dir = {}, bool resume = false,
+                           const std::string& method = "brainsem", uint64_t seed = 0);
 
 // A finished run directory of `brainsem train` (config.json, inputs.json, checkpoint.safetensors),
 // reopened with its inputs and its trained weights.
@@ -128,6 +129,5 @@ struct TrainedRun {
 // run code), only when the user has said they trust it.
 TrainedRun open_run(const std::filesystem::path& dir, const StudyInputs& override_inputs = {},
                     bool trust_legacy_checkpoint = false);
-
 
 }  // namespace brainsem::experiment

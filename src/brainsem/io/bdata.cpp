@@ -156,8 +156,9 @@ hid_t check_id(hid_t id, const std::string& where, const std::string& what) {
 void write_f64(hid_t loc, const char* name, const torch::Tensor& t, const std::string& where) {
   auto c = t.to(torch::kFloat64).contiguous();
   std::vector<hsize_t> dims(c.sizes().begin(), c.sizes().end());
-  Handle space(check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), where, "create a dataspace"),
-               H5Sclose);
+  Handle space(
+      check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), where, "create a dataspace"),
+      H5Sclose);
   Handle dset(check_id(H5Dcreate2(loc, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), where,
                        cat("create '", name, "'")),
               H5Dclose);
@@ -171,7 +172,8 @@ void write_scalar_f64(hid_t loc, const char* name, double v, const std::string& 
   Handle dset(check_id(H5Dcreate2(loc, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), where,
                        cat("create '", name, "'")),
               H5Dclose);
-  check_h5(H5Dwrite(dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), where, cat("write '", name, "'"));
+  check_h5(H5Dwrite(dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), where,
+           cat("write '", name, "'"));
 }
 
 // A 1-D string array: fixed-length NULLPAD ASCII of the longest string (as numpy 'S' / bdpy), or
@@ -238,9 +240,7 @@ bool is_hdf5_file(const fs::path& path) {
   return H5Fis_hdf5(path.c_str()) > 0;
 }
 
-bool BData::has_key(const std::string& key) const {
-  return std::find(keys.begin(), keys.end(), key) != keys.end();
-}
+bool BData::has_key(const std::string& key) const { return std::find(keys.begin(), keys.end(), key) != keys.end(); }
 
 int64_t BData::key_row(const std::string& key) const {
   auto it = std::find(keys.begin(), keys.end(), key);
@@ -276,8 +276,8 @@ void BData::add(const torch::Tensor& data, const std::string& key) {
   if (!dataset.defined() || (dataset.size(0) == 0 && dataset.size(1) == 0))
     dataset = torch::empty({x.size(0), 0}, torch::kFloat64);
   if (!values.defined()) values = torch::empty({static_cast<int64_t>(keys.size()), dataset.size(1)}, torch::kFloat64);
-  BRAINSEM_CHECK(x.size(0) == dataset.size(0), where, ": add('", key, "') has ", x.size(0), " rows but the dataset has ",
-                 dataset.size(0));
+  BRAINSEM_CHECK(x.size(0) == dataset.size(0), where, ": add('", key, "') has ", x.size(0),
+                 " rows but the dataset has ", dataset.size(0));
   const int64_t old_c = dataset.size(1), n = x.size(1);
   dataset = torch::cat({dataset, x}, 1);
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -294,7 +294,8 @@ void BData::add(const torch::Tensor& data, const std::string& key) {
   }
 }
 
-void BData::add_metadata(const std::string& key, const torch::Tensor& value_per_column, const std::string& description) {
+void BData::add_metadata(const std::string& key, const torch::Tensor& value_per_column,
+                         const std::string& description) {
   const std::string where = source.empty() ? "BData" : source;
   auto v = value_per_column.to(torch::kFloat64).contiguous().reshape({-1});
   BRAINSEM_CHECK(v.size(0) == num_columns(), where, ": add_metadata('", key, "') has ", v.size(0),
@@ -375,8 +376,8 @@ void write_bdata(const fs::path& path, const BData& data, const BDataWriteOption
                  data.descriptions.size(), " descriptions");
   torch::Tensor values = data.values.defined() ? data.values : torch::empty({0, C}, torch::kFloat64);
   if (K == 0 && values.numel() == 0) values = torch::empty({0, C}, torch::kFloat64);
-  BRAINSEM_CHECK(values.dim() == 2 && values.size(0) == K && values.size(1) == C, where, ": metadata values have shape ",
-                 values.sizes(), " but expected [", K, ", ", C, "]");
+  BRAINSEM_CHECK(values.dim() == 2 && values.size(0) == K && values.size(1) == C, where,
+                 ": metadata values have shape ", values.sizes(), " but expected [", K, ", ", C, "]");
   core::write_atomically(path, [&](const fs::path& tmp) {
     Handle file(check_id(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), where, "create the file"),
                 H5Fclose);
@@ -389,9 +390,9 @@ void write_bdata(const fs::path& path, const BData& data, const BDataWriteOption
     write_strings(meta.get(), "description", data.descriptions, opts.variable_length_strings, where);
     write_f64(meta.get(), "value", values, where);
     meta.reset();
-    Handle header(check_id(H5Gcreate2(file.get(), "header", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), where,
-                           "create a group"),
-                  H5Gclose);
+    Handle header(
+        check_id(H5Gcreate2(file.get(), "header", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), where, "create a group"),
+        H5Gclose);
     std::time_t now = std::time(nullptr);
     char buf[64];
     std::tm tm{};
@@ -400,8 +401,9 @@ void write_bdata(const fs::path& path, const BData& data, const BDataWriteOption
     write_scalar_string(header.get(), "ctime", buf, where);
     write_scalar_f64(header.get(), "ctime_epoch", static_cast<double>(now), where);
     header.reset();
-    Handle vmap(check_id(H5Gcreate2(file.get(), "vmap", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), where, "create a group"),
-                H5Gclose);
+    Handle vmap(
+        check_id(H5Gcreate2(file.get(), "vmap", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), where, "create a group"),
+        H5Gclose);
     vmap.reset();
     check_h5(H5Fflush(file.get(), H5F_SCOPE_LOCAL), where, "flush the file");
     file.reset();

@@ -55,8 +55,10 @@ class HeaderParser {
         fail_here("unknown key '" + key + "' (a .npy header has descr, fortran_order and shape)");
       }
       skip_space();
-      if (peek() == ',') ++pos_;
-      else check(peek() == '}', "expected ',' or '}'");
+      if (peek() == ',')
+        ++pos_;
+      else
+        check(peek() == '}', "expected ',' or '}'");
     }
     ++pos_;
     skip_space();
@@ -71,7 +73,8 @@ class HeaderParser {
     while (pos_ < t_.size() && (t_[pos_] == ' ' || t_[pos_] == '\n' || t_[pos_] == '\t' || t_[pos_] == '\r')) ++pos_;
   }
   [[noreturn]] void fail_here(const std::string& what) const {
-    fail(where_, ": malformed .npy header at byte ", pos_, ": ", what, " (header: ", std::string(t_.substr(0, 120)), ")");
+    fail(where_, ": malformed .npy header at byte ", pos_, ": ", what, " (header: ", std::string(t_.substr(0, 120)),
+         ")");
   }
   void check(bool ok, const char* what) const {
     if (!ok) fail_here(what);
@@ -160,7 +163,8 @@ torch::Tensor parse_npy(std::string_view bytes, const std::string& where) {
   torch::ScalarType type = torch::kFloat32;
   bool found = false;
   for (const auto& t : kNpyTypes)
-    if (descr == t.descr || (descr.size() == 3 && descr[0] == '=' && descr.substr(1) == std::string(t.descr).substr(1))) {
+    if (descr == t.descr ||
+        (descr.size() == 3 && descr[0] == '=' && descr.substr(1) == std::string(t.descr).substr(1))) {
       type = t.type;
       found = true;
     }
@@ -174,9 +178,11 @@ torch::Tensor parse_npy(std::string_view bytes, const std::string& where) {
     nbytes *= static_cast<uint64_t>(d);
     if (nbytes > available) break;
   }
-  BRAINSEM_CHECK(nbytes == available, where, ": .npy data is ", available, " bytes but the header's shape ",
-                 shape_text(shape), " needs ", nbytes > available ? std::string("more than that") : std::to_string(static_cast<uint64_t>(nbytes)) + " bytes",
-                 "; the file is truncated or corrupt");
+  BRAINSEM_CHECK(
+      nbytes == available, where, ": .npy data is ", available, " bytes but the header's shape ", shape_text(shape),
+      " needs ",
+      nbytes > available ? std::string("more than that") : std::to_string(static_cast<uint64_t>(nbytes)) + " bytes",
+      "; the file is truncated or corrupt");
   auto out = torch::empty(shape, torch::TensorOptions().dtype(type));
   std::memcpy(out.data_ptr(), bytes.data() + data_start, static_cast<size_t>(nbytes));
   return out;

@@ -11,7 +11,7 @@
 namespace brainsem::io {
 
 struct NpyHeader {
-  std::string descr;           // numpy dtype string, e.g. "<f4"
+  std::string descr;  // numpy dtype string, e.g. "<f4"
   bool fortran_order = false;
   std::vector<int64_t> shape;  // () is a scalar
 };

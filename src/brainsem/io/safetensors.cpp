@@ -26,9 +26,9 @@ struct DtypeEntry {
   int size;
 };
 constexpr DtypeEntry kDtypes[] = {
-    {"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
-    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4},
-    {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
+    {"F64", torch::kFloat64, 8},   {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
+    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
+    {"I16", torch::kInt16, 2},     {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
     {"BOOL", torch::kBool, 1},
 };
 
@@ -78,8 +78,8 @@ std::pair<std::vector<TensorInfo>, std::map<std::string, std::string>> parse_saf
       continue;
     }
     const std::string at = where + ": tensor '" + key + "'";
-    BRAINSEM_CHECK(v.is_object() && v.contains("dtype") && v.contains("shape") && v.contains("data_offsets"),
-                   at, " needs dtype, shape and data_offsets");
+    BRAINSEM_CHECK(v.is_object() && v.contains("dtype") && v.contains("shape") && v.contains("data_offsets"), at,
+                   " needs dtype, shape and data_offsets");
     BRAINSEM_CHECK(v["dtype"].is_string(), at, ": dtype is not a string");
     TensorInfo info;
     info.name = key;
@@ -96,8 +96,8 @@ std::pair<std::vector<TensorInfo>, std::map<std::string, std::string>> parse_saf
       info.shape.push_back(static_cast<int64_t>(n));
     }
     const json& off = v["data_offsets"];
-    BRAINSEM_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() && off[1].is_number_unsigned(),
-                   at, ": data_offsets must be two non-negative integers");
+    BRAINSEM_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() && off[1].is_number_unsigned(), at,
+                   ": data_offsets must be two non-negative integers");
     info.begin = off[0].get<uint64_t>();
     info.end = off[1].get<uint64_t>();
     BRAINSEM_CHECK(info.begin <= info.end, at, ": data_offsets begin ", info.begin, " > end ", info.end);
@@ -114,8 +114,8 @@ std::pair<std::vector<TensorInfo>, std::map<std::string, std::string>> parse_saf
   for (const auto& info : infos) {
     BRAINSEM_CHECK(info.begin >= cursor, where, ": tensor '", info.name, "' overlaps the tensor before it (offset ",
                    info.begin, " < ", cursor, ")");
-    BRAINSEM_CHECK(info.begin == cursor, where, ": hole in the data before tensor '", info.name, "' (bytes ",
-                   cursor, "..", info.begin, " are not indexed)");
+    BRAINSEM_CHECK(info.begin == cursor, where, ": hole in the data before tensor '", info.name, "' (bytes ", cursor,
+                   "..", info.begin, " are not indexed)");
     cursor = info.end;
   }
   BRAINSEM_CHECK(cursor == data_size, where, ": ", data_size - cursor,
@@ -135,7 +135,7 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path) {
   const std::string where = path.string();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   BRAINSEM_CHECK(fd >= 0, "cannot open ", where, ": ", std::strerror(errno));
-  struct stat st{};
+  struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     fail(where, " is not a regular file");
@@ -195,13 +195,14 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
     std::memcpy(out.data_ptr(), ptr, i.end - i.begin);
     return out;
   }
-  return torch::from_blob(ptr, i.shape, [keep](void*) {}, torch::TensorOptions().dtype(type));
+  return torch::from_blob(
+      ptr, i.shape, [keep](void*) {}, torch::TensorOptions().dtype(type));
 }
 
 torch::Tensor SafetensorsFile::rows(const std::string& name, int64_t begin, int64_t end) const {
   const TensorInfo& i = info(name);
-  BRAINSEM_CHECK(!i.shape.empty() && begin >= 0 && begin <= end && end <= i.shape[0], path_.string(), ": rows [",
-                 begin, ", ", end, ") out of range for '", name, "'");
+  BRAINSEM_CHECK(!i.shape.empty() && begin >= 0 && begin <= end && end <= i.shape[0], path_.string(), ": rows [", begin,
+                 ", ", end, ") out of range for '", name, "'");
   return tensor(name).slice(0, begin, end);
 }
 

@@ -18,9 +18,9 @@ namespace brainsem::io {
 
 struct TensorInfo {
   std::string name;
-  std::string dtype;           // "F32", "F64", "I64", ...
-  std::vector<int64_t> shape;  // empty for a scalar
-  uint64_t begin = 0, end = 0; // byte offsets relative to the start of the data section
+  std::string dtype;            // "F32", "F64", "I64", ...
+  std::vector<int64_t> shape;   // empty for a scalar
+  uint64_t begin = 0, end = 0;  // byte offsets relative to the start of the data section
 };
 
 // The largest header we accept. Real files have a few MB at most (one entry per tensor).

@@ -14,12 +14,16 @@ void validate(const FmriEncoderConfig& cfg) {
   BRAINSEM_CHECK(cfg.tokens > 0 && cfg.token_width > 0, "encoder needs tokens > 0 and token_width > 0");
   BRAINSEM_CHECK(cfg.out_dim > 0 && cfg.width > 0 && cfg.mlp > 0, "encoder width, mlp and out_dim must be positive");
   BRAINSEM_CHECK(cfg.dropout >= 0 && cfg.dropout < 1, "dropout must be in [0, 1), got ", cfg.dropout);
-  BRAINSEM_CHECK(cfg.head == "linear" || cfg.head == "none", "encoder head must be linear or none, got '", cfg.head, "'");
-  BRAINSEM_CHECK(cfg.head == "linear" || cfg.kind == "vit", "encoder head none (the CLS output as the embedding) "
-                 "applies to --encoder vit only; a ", cfg.kind, " encoder ends in its own linear layer: pass --head linear");
+  BRAINSEM_CHECK(cfg.head == "linear" || cfg.head == "none", "encoder head must be linear or none, got '", cfg.head,
+                 "'");
+  BRAINSEM_CHECK(cfg.head == "linear" || cfg.kind == "vit",
+                 "encoder head none (the CLS output as the embedding) "
+                 "applies to --encoder vit only; a ",
+                 cfg.kind, " encoder ends in its own linear layer: pass --head linear");
   BRAINSEM_CHECK(cfg.head == "linear" || cfg.width == cfg.out_dim, "encoder head none uses the CLS output (width ",
                  cfg.width, ") as the embedding, but the image features have ", cfg.out_dim,
-                 " dimensions; pass --width ", cfg.out_dim, " or --head linear (a Linear(width->", cfg.out_dim, ") head)");
+                 " dimensions; pass --width ", cfg.out_dim, " or --head linear (a Linear(width->", cfg.out_dim,
+                 ") head)");
   if (cfg.kind == "vit") {
     BRAINSEM_CHECK(cfg.depth >= 1, "encoder depth must be >= 1");
     BRAINSEM_CHECK(cfg.heads >= 1 && cfg.width % cfg.heads == 0, "encoder width ", cfg.width,
@@ -61,7 +65,8 @@ FmriEncoderImpl::FmriEncoderImpl(const FmriEncoderConfig& cfg) : cfg_(cfg) {
                      ? register_parameter("pos_embed", torch::randn({1, cfg_.tokens + 1, cfg_.width}) * 0.02)
                      : register_buffer("pos_embed", torch::zeros({1, cfg_.tokens + 1, cfg_.width}));
     blocks_ = register_module("blocks", torch::nn::ModuleList());
-    for (int64_t i = 0; i < cfg_.depth; ++i) blocks_->push_back(TransformerBlock(cfg_.width, cfg_.heads, cfg_.mlp, cfg_.dropout));
+    for (int64_t i = 0; i < cfg_.depth; ++i)
+      blocks_->push_back(TransformerBlock(cfg_.width, cfg_.heads, cfg_.mlp, cfg_.dropout));
     norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg_.width}).eps(1e-6)));
     if (cfg_.head == "linear") head_ = register_module("head", torch::nn::Linear(cfg_.width, cfg_.out_dim));
   } else if (cfg_.kind == "linear") {
@@ -81,13 +86,13 @@ torch::Tensor FmriEncoderImpl::forward(const torch::Tensor& x) {
   if (cfg_.kind == "linear") return head_->forward(drop(x.flatten(1)));
   if (cfg_.kind == "mlp") return head_->forward(drop(torch::gelu(hidden_->forward(drop(x.flatten(1))))));
   const int64_t b = x.size(0);
-  auto tokens = token_embed_->forward(x);                                     // [B, R, D]
+  auto tokens = token_embed_->forward(x);                                                // [B, R, D]
   auto h = torch::cat({cls_token_.expand({b, 1, cfg_.width}), tokens}, 1) + pos_embed_;  // [B, R+1, D]
   h = drop(h);
   for (const auto& block : *blocks_) h = block->as<TransformerBlock>()->forward(h);
   h = norm_->forward(h);
   if (cfg_.tanh_output) h = torch::tanh(h);
-  auto cls = h.select(1, 0);  // [B, D]
+  auto cls = h.select(1, 0);                 // [B, D]
   return head_ ? head_->forward(cls) : cls;  // [B, E]
 }
 

@@ -20,18 +20,18 @@
 namespace brainsem::model {
 
 struct FmriEncoderConfig {
-  std::string kind = "linear";    // vit | linear | mlp (the training default; the paper: vit)
-  int64_t tokens = 7;             // R
-  int64_t token_width = 0;        // P (set from the data)
-  int64_t width = 512;            // D
+  std::string kind = "linear";  // vit | linear | mlp (the training default; the paper: vit)
+  int64_t tokens = 7;           // R
+  int64_t token_width = 0;      // P (set from the data)
+  int64_t width = 512;          // D
   int64_t depth = 6;
   int64_t heads = 4;
   int64_t mlp = 2048;
-  int64_t out_dim = 512;          // E
+  int64_t out_dim = 512;              // E
   std::string pos_embed = "learned";  // learned | none
-  double dropout = 0.0;           // on token embeddings, attention/MLP outputs and the head input
-  bool tanh_output = false;       // the released code applies tanh after the final norm
-  std::string head = "linear";    // vit: linear (Linear(D->E) on the CLS output) | none (CLS output is the embedding)
+  double dropout = 0.0;               // on token embeddings, attention/MLP outputs and the head input
+  bool tanh_output = false;           // the released code applies tanh after the final norm
+  std::string head = "linear";  // vit: linear (Linear(D->E) on the CLS output) | none (CLS output is the embedding)
 };
 
 // The fields a run records (tokens and token_width come from the data); a key missing from an

@@ -20,9 +20,12 @@ void from_json(const nlohmann::json& j, VirtualMode& mode) { mode = parse_virtua
 
 std::string to_string(VirtualMode mode) {
   switch (mode) {
-    case VirtualMode::paper: return "paper";
-    case VirtualMode::literal: return "literal";
-    case VirtualMode::released: return "released";
+    case VirtualMode::paper:
+      return "paper";
+    case VirtualMode::literal:
+      return "literal";
+    case VirtualMode::released:
+      return "released";
   }
   return "?";
 }
@@ -56,8 +59,9 @@ std::vector<float> virtual_weights(int64_t k, VirtualMode mode, std::mt19937_64&
 torch::Tensor virtual_batch(const torch::Tensor& samples, const std::vector<std::vector<int64_t>>& rows_of_class,
                             const std::vector<int64_t>& batch_classes, VirtualMode mode, std::mt19937_64& rng) {
   const int64_t b = static_cast<int64_t>(batch_classes.size());
-  const int64_t kmax = std::max_element(rows_of_class.begin(), rows_of_class.end(),
-                                        [](const auto& a, const auto& c) { return a.size() < c.size(); })->size();
+  const int64_t kmax = std::max_element(rows_of_class.begin(), rows_of_class.end(), [](const auto& a, const auto& c) {
+                         return a.size() < c.size();
+                       })->size();
   // Gather [B, Kmax, R, P] with zero weights on padding, then one batched weighted sum.
   auto index = torch::zeros({b, kmax}, torch::kInt64);
   auto weights = torch::zeros({b, kmax}, torch::kFloat32);

@@ -37,7 +37,8 @@ json scores_json(const std::vector<experiment::MethodScore>& scores) {
 }
 
 std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+=:,") == std::string::npos)
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+=:,") ==
+                        std::string::npos)
     return s;
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -147,10 +148,11 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
   if (!ablation_text.empty()) std::printf("V/B ablation, Subject1, BrainSem:\n%s\n", ablation_text.c_str());
 
   json results{{"subjects", json::array()}, {"ablation", ablation_json}};
-  for (const auto& t : table) results["subjects"].push_back({{"subject", t.subject}, {"scores", scores_json(t.scores)}});
+  for (const auto& t : table)
+    results["subjects"].push_back({{"subject", t.subject}, {"scores", scores_json(t.scores)}});
   results["mean_over_subjects"] = report::subject_means_json(table);  // mean ± sd, 95 % t-interval over subjects
-  core::write_text_atomically(out / "results.json",
-                              core::versioned_document(kDemoResultsFormat, kDemoResultsVersion, results).dump(2) + "\n");
+  core::write_text_atomically(
+      out / "results.json", core::versioned_document(kDemoResultsFormat, kDemoResultsVersion, results).dump(2) + "\n");
   core::write_text_atomically(out / "results.csv", report::scores_csv(table));
 
   json train_cfg;
@@ -161,8 +163,12 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
                 {"libtorch", TORCH_VERSION},
                 {"threads", torch::get_num_threads()},
                 {"hardware_concurrency", std::thread::hardware_concurrency()},
-                {"demo", {{"subjects", cfg.subjects}, {"seed", cfg.seed}, {"library_per_class", cfg.library_per_class},
-                          {"ablation", cfg.ablation}, {"ablation_command", ablation_cmd}}},
+                {"demo",
+                 {{"subjects", cfg.subjects},
+                  {"seed", cfg.seed},
+                  {"library_per_class", cfg.library_per_class},
+                  {"ablation", cfg.ablation},
+                  {"ablation_command", ablation_cmd}}},
                 {"synth", synth.to_json()},
                 {"train", train_cfg},
                 {"runs", runs},

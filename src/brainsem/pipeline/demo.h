@@ -17,11 +17,11 @@ inline constexpr int kDemoResultsVersion = 1;
 
 struct DemoConfig {
   int subjects = 5;
-  uint64_t seed = 0;             // data seed = seed + 1; training seed = seed
-  int library_per_class = 100;   // synthetic semantic-library images per class
-  bool ablation = true;          // V/B ablation on Subject1
-  bool report = true;            // write report.html at the end
-  train::TrainConfig train;      // the BrainSem configuration
+  uint64_t seed = 0;            // data seed = seed + 1; training seed = seed
+  int library_per_class = 100;  // synthetic semantic-library images per class
+  bool ablation = true;         // V/B ablation on Subject1
+  bool report = true;           // write report.html at the end
+  train::TrainConfig train;     // the BrainSem configuration
 };
 
 // Runs everything into `out` (a new or empty directory) and prints the tables.

@@ -56,12 +56,23 @@ std::string html_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   return out;
 }
@@ -74,13 +85,11 @@ std::string format_number(double v, int decimals) {
   return buf;
 }
 
-std::string format_percent(double fraction, int decimals) {
-  return format_number(100 * fraction, decimals);
-}
+std::string format_percent(double fraction, int decimals) { return format_number(100 * fraction, decimals); }
 
 std::string format_interval(double estimate, double lo, double hi, int decimals) {
-  return format_number(estimate, decimals) + " [" + format_number(lo, decimals) + ", " +
-         format_number(hi, decimals) + "]";
+  return format_number(estimate, decimals) + " [" + format_number(lo, decimals) + ", " + format_number(hi, decimals) +
+         "]";
 }
 
 std::string format_p(double p) {
@@ -97,20 +106,16 @@ void HtmlReport::add_section(const std::string& heading) {
   sections_.push_back(heading);
 }
 
-void HtmlReport::add_paragraph(const std::string& text) {
-  body_ += "<p>" + html_escape(text) + "</p>\n";
-}
+void HtmlReport::add_paragraph(const std::string& text) { body_ += "<p>" + html_escape(text) + "</p>\n"; }
 
 void HtmlReport::add_table(const Table& t) {
   for (size_t r = 0; r < t.rows.size(); ++r)
-    BRAINSEM_CHECK(t.header.empty() || t.rows[r].size() == t.header.size(), "report table '",
-                   t.caption, "': row ", r, " has ", t.rows[r].size(), " cells but the header has ",
-                   t.header.size());
+    BRAINSEM_CHECK(t.header.empty() || t.rows[r].size() == t.header.size(), "report table '", t.caption, "': row ", r,
+                   " has ", t.rows[r].size(), " cells but the header has ", t.header.size());
   ++tables_;
   std::string h = "<table>\n";
   if (!t.caption.empty())
-    h += "<caption>Table " + std::to_string(tables_) + ". " + html_escape(t.caption) +
-         "</caption>\n";
+    h += "<caption>Table " + std::to_string(tables_) + ". " + html_escape(t.caption) + "</caption>\n";
   if (!t.header.empty()) {
     h += "<thead><tr>";
     for (const auto& c : t.header) h += "<th>" + html_escape(c) + "</th>";
@@ -137,8 +142,7 @@ void HtmlReport::add_figure(const fs::path& image, const std::string& caption) {
   add_figure_bytes(core::read_text_file(image), mime, caption);
 }
 
-void HtmlReport::add_figure_bytes(std::string_view bytes, const std::string& mime,
-                                  const std::string& caption) {
+void HtmlReport::add_figure_bytes(std::string_view bytes, const std::string& mime, const std::string& caption) {
   BRAINSEM_CHECK(!bytes.empty(), "report: figure '", caption, "' has no image data");
   ++figures_;
   body_ += "<figure><img src=\"" + data_uri(bytes, mime) + "\" alt=\"" + html_escape(caption) +
@@ -149,9 +153,8 @@ void HtmlReport::add_figure_bytes(std::string_view bytes, const std::string& mim
 void HtmlReport::add_gallery(const std::vector<Thumbnail>& thumbnails, const std::string& caption) {
   std::string h = "<div class=\"gallery\">";
   for (const auto& t : thumbnails)
-    h += "<figure><img src=\"" + data_uri(core::read_text_file(t.image), mime_of(t.image)) +
-         "\" alt=\"" + html_escape(t.caption) + "\"><figcaption>" + html_escape(t.caption) +
-         "</figcaption></figure>";
+    h += "<figure><img src=\"" + data_uri(core::read_text_file(t.image), mime_of(t.image)) + "\" alt=\"" +
+         html_escape(t.caption) + "\"><figcaption>" + html_escape(t.caption) + "</figcaption></figure>";
   h += "</div>\n";
   if (!caption.empty()) h += "<p class=\"note\">" + html_escape(caption) + "</p>\n";
   body_ += h;
@@ -165,10 +168,12 @@ void HtmlReport::add_manifest(const std::vector<std::pair<std::string, std::stri
 }
 
 std::string HtmlReport::html() const {
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                  "<title>" + html_escape(title_) + "</title>\n<style>" + kCss +
-                  "</style>\n</head>\n<body>\n<h1>" + html_escape(title_) + "</h1>\n";
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>" +
+      html_escape(title_) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n<h1>" + html_escape(title_) +
+      "</h1>\n";
   if (!subtitle_.empty()) h += "<p class=\"subtitle\">" + html_escape(subtitle_) + "</p>\n";
   if (sections_.size() > 1) {
     h += "<nav><ol>";

@@ -15,10 +15,10 @@ namespace brainsem::report {
 std::string html_escape(std::string_view text);
 
 // Number formatting for table cells.
-std::string format_number(double v, int decimals = 2);                 // "0.12"; "nan" / "inf"
-std::string format_percent(double fraction, int decimals = 1);         // 0.1234 -> "12.3"
+std::string format_number(double v, int decimals = 2);                                 // "0.12"; "nan" / "inf"
+std::string format_percent(double fraction, int decimals = 1);                         // 0.1234 -> "12.3"
 std::string format_interval(double estimate, double lo, double hi, int decimals = 2);  // "a [lo, hi]"
-std::string format_p(double p);  // "< 0.001", "0.034", "1.00"
+std::string format_p(double p);                                                        // "< 0.001", "0.034", "1.00"
 
 struct Table {
   std::string caption;

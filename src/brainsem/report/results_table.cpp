@@ -17,7 +17,8 @@ std::string pct(double x) {
 }
 // Columns are counted in characters, not bytes ("±" is two bytes in UTF-8).
 size_t display_width(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 std::string pad(const std::string& s, size_t w) {
   const size_t n = display_width(s);
@@ -34,15 +35,9 @@ nlohmann::json SubjectMean::to_json() const {
   auto ci = [](const std::optional<eval::Interval>& i) {
     return i ? nlohmann::json::array({i->lo, i->hi}) : nlohmann::json(nullptr);
   };
-  return nlohmann::json{{"method", method},
-                        {"prototype", prototype},
-                        {"subjects", subjects},
-                        {"top1_mean", top1.mean},
-                        {"top1_sd", top1.sd},
-                        {"top1_t_ci95", ci(ci_top1)},
-                        {"top5_mean", top5.mean},
-                        {"top5_sd", top5.sd},
-                        {"top5_t_ci95", ci(ci_top5)},
+  return nlohmann::json{{"method", method},       {"prototype", prototype}, {"subjects", subjects},
+                        {"top1_mean", top1.mean}, {"top1_sd", top1.sd},     {"top1_t_ci95", ci(ci_top1)},
+                        {"top5_mean", top5.mean}, {"top5_sd", top5.sd},     {"top5_t_ci95", ci(ci_top5)},
                         {"mean_rank", mean_rank}};
 }
 
@@ -94,7 +89,8 @@ std::string format_table1(const std::vector<SubjectScores>& subjects, const std:
       if (m.prototype == prototype && std::find(methods.begin(), methods.end(), m.method) == methods.end())
         methods.push_back(m.method);
   std::ostringstream os;
-  os << "Zero-shot top-1 / top-5 (%) over " << (subjects.empty() || subjects[0].scores.empty() ? 0 : subjects[0].scores[0].classes)
+  os << "Zero-shot top-1 / top-5 (%) over "
+     << (subjects.empty() || subjects[0].scores.empty() ? 0 : subjects[0].scores[0].classes)
      << " unseen classes, prototypes: " << prototype << "\n";
   os << pad("method", 20);
   for (const auto& s : subjects) os << lpad(s.subject, 14);
@@ -115,7 +111,8 @@ std::string format_table1(const std::vector<SubjectScores>& subjects, const std:
     const SubjectMean* mean = nullptr;
     for (const auto& m : means)
       if (m.method == method && m.prototype == prototype) mean = &m;
-    os << lpad(pct(mean->top1.mean) + "±" + pct(mean->top1.sd) + " / " + pct(mean->top5.mean) + "±" + pct(mean->top5.sd), 24);
+    os << lpad(
+        pct(mean->top1.mean) + "±" + pct(mean->top1.sd) + " / " + pct(mean->top5.mean) + "±" + pct(mean->top5.sd), 24);
     if (mean->ci_top1) {
       std::ostringstream ci;
       ci << "[" << pct(mean->ci_top1->lo) << ", " << pct(mean->ci_top1->hi) << "] / [" << pct(mean->ci_top5->lo) << ", "
@@ -125,7 +122,8 @@ std::string format_table1(const std::vector<SubjectScores>& subjects, const std:
     os << "\n";
   }
   if (!subjects.empty() && !subjects[0].scores.empty())
-    os << pad("chance", 20) << lpad(pct(subjects[0].scores[0].chance_top1) + " / " + pct(subjects[0].scores[0].chance_top5), 14) << "\n";
+    os << pad("chance", 20)
+       << lpad(pct(subjects[0].scores[0].chance_top1) + " / " + pct(subjects[0].scores[0].chance_top5), 14) << "\n";
   return os.str();
 }
 
@@ -154,7 +152,8 @@ std::string format_subject_scores(const std::vector<experiment::MethodScore>& sc
 
 std::string scores_csv(const std::vector<SubjectScores>& subjects) {
   std::ostringstream os;
-  os << "subject,method,prototype,n,classes,top1,top1_ci_lo,top1_ci_hi,p_top1,top5,top5_ci_lo,top5_ci_hi,p_top5,mean_rank\n";
+  os << "subject,method,prototype,n,classes,top1,top1_ci_lo,top1_ci_hi,p_top1,top5,top5_ci_lo,top5_ci_hi,p_top5,mean_"
+        "rank\n";
   for (const auto& s : subjects)
     for (const auto& m : s.scores)
       os << s.subject << "," << m.method << "," << m.prototype << "," << m.n << "," << m.classes << "," << m.top1 << ","
@@ -169,9 +168,9 @@ std::string scores_csv(const std::vector<SubjectScores>& subjects) {
             if (x.method == m.method && x.prototype == m.prototype) return x.classes;
         return int64_t{0};
       }();
-      os << "mean," << m.method << "," << m.prototype << "," << m.subjects << "," << classes << "," << m.top1.mean << ","
-         << m.ci_top1->lo << "," << m.ci_top1->hi << ",," << m.top5.mean << "," << m.ci_top5->lo << "," << m.ci_top5->hi << ",,"
-         << m.mean_rank << "\n";
+      os << "mean," << m.method << "," << m.prototype << "," << m.subjects << "," << classes << "," << m.top1.mean
+         << "," << m.ci_top1->lo << "," << m.ci_top1->hi << ",," << m.top5.mean << "," << m.ci_top5->lo << ","
+         << m.ci_top5->hi << ",," << m.mean_rank << "\n";
     }
   return os.str();
 }

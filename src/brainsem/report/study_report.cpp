@@ -57,7 +57,8 @@ std::vector<RunInfo> find_runs(const fs::path& dir, bool* demo) {
     return runs;
   }
   BRAINSEM_CHECK(fs::is_directory(dir / "runs"), dir,
-                 " is neither a run directory of `brainsem train` (config.json + results.json) nor a demo directory (runs/Subject*/)");
+                 " is neither a run directory of `brainsem train` (config.json + results.json) nor a demo directory "
+                 "(runs/Subject*/)");
   *demo = true;
   std::vector<std::pair<std::pair<int, std::string>, fs::path>> found;
   for (const auto& e : fs::directory_iterator(dir / "runs")) {
@@ -111,7 +112,8 @@ std::string pct(double f) { return format_percent(f, 1); }
 
 void flatten(const json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
   if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    for (auto it = j.begin(); it != j.end(); ++it)
+      flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
   } else if (j.is_string()) {
     out.push_back({prefix, j.get<std::string>()});
   } else {
@@ -123,7 +125,8 @@ void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
   h.add_section("Zero-shot decoding (Table 1)");
   h.add_paragraph(
       "Top-1 / top-5 accuracy (%) of identifying each test image's class among the unseen test classes. "
-      "Intervals per subject: 95% percentile bootstrap over test items; over subjects: 95% Student-t interval of the mean "
+      "Intervals per subject: 95% percentile bootstrap over test items; over subjects: 95% Student-t interval of the "
+      "mean "
       "(n - 1 degrees of freedom). p: exact one-sided binomial test against chance.");
   // Table 1 across subjects: (method, prototype) rows in first-seen order.
   std::vector<std::pair<std::string, std::string>> keys;
@@ -181,14 +184,16 @@ void results_section(HtmlReport& h, const std::vector<RunInfo>& runs) {
   for (const auto& r : runs) {
     Table d;
     d.caption = r.subject + ": intervals and p-values";
-    d.header = {"method", "prototype", "n", "classes", "top-1 % [95% CI]", "p (top-1)", "top-5 % [95% CI]", "p (top-5)", "mean rank"};
+    d.header = {"method",    "prototype",        "n",         "classes",  "top-1 % [95% CI]",
+                "p (top-1)", "top-5 % [95% CI]", "p (top-5)", "mean rank"};
     for (const auto& m : r.results.scores)
       d.rows.push_back({m.method, m.prototype, std::to_string(m.n), std::to_string(m.classes),
                         format_interval(100 * m.top1, 100 * m.ci_top1.lo, 100 * m.ci_top1.hi, 1), format_p(m.p_top1),
                         format_interval(100 * m.top5, 100 * m.ci_top5.lo, 100 * m.ci_top5.hi, 1), format_p(m.p_top5),
                         format_number(m.mean_rank, 1)});
     if (!r.results.scores.empty())
-      d.note = "Chance: top-1 " + pct(r.results.scores[0].chance_top1) + " %, top-5 " + pct(r.results.scores[0].chance_top5) + " %.";
+      d.note = "Chance: top-1 " + pct(r.results.scores[0].chance_top1) + " %, top-5 " +
+               pct(r.results.scores[0].chance_top5) + " %.";
     h.add_table(d);
   }
 }
@@ -199,24 +204,36 @@ void ablation_section(HtmlReport& h, const fs::path& file) {
   Table tab;
   tab.caption = "Mean over subjects and seeds (" + t.prototype + " prototypes)";
   const std::string top_k = t.top_k_test == "mcnemar" ? "McNemar" : "sign-flip";
-  tab.header = {"configuration", "V (library)", "B (virtual)", "batch", "encoder", "cells", "top-1 % (sd)", "top-5 % (sd)",
-                "mean rank", "p " + top_k + " top-1", "p " + top_k + " top-5", "p sign-flip rank"};
+  tab.header = {"configuration",
+                "V (library)",
+                "B (virtual)",
+                "batch",
+                "encoder",
+                "cells",
+                "top-1 % (sd)",
+                "top-5 % (sd)",
+                "mean rank",
+                "p " + top_k + " top-1",
+                "p " + top_k + " top-5",
+                "p sign-flip rank"};
   double best = -1;
   for (const auto& r : t.rows) best = std::max(best, r.top1.mean);
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const auto& r = t.rows[i];
     if (r.top1.mean == best) tab.bold.insert({i, 6});
-    tab.rows.push_back({r.name, r.library ? "on" : "off", r.virtual_brain ? "on" : "off", std::to_string(r.batch), r.encoder,
-                        std::to_string(r.cells), pct(r.top1.mean) + " (" + pct(r.top1.sd) + ")",
+    tab.rows.push_back({r.name, r.library ? "on" : "off", r.virtual_brain ? "on" : "off", std::to_string(r.batch),
+                        r.encoder, std::to_string(r.cells), pct(r.top1.mean) + " (" + pct(r.top1.sd) + ")",
                         pct(r.top5.mean) + " (" + pct(r.top5.sd) + ")", format_number(r.mean_rank, 2),
-                        i ? format_p(r.test_top1.p_value) : "reference", i ? format_p(r.test_top5.p_value) : "reference",
+                        i ? format_p(r.test_top1.p_value) : "reference",
+                        i ? format_p(r.test_top5.p_value) : "reference",
                         i ? format_p(r.test_rank.p_value) : "reference"});
   }
-  tab.note = "p-values: each configuration against the first, " +
-             std::string(t.top_k_test == "mcnemar"
-                             ? "paired on (subject, test item) units: exact McNemar on top-1 / top-5, sign-flip on the rank."
-                             : "paired on (subject, test item) units, each item averaged over the seeds first: sign-flip on "
-                               "the seed-averaged top-1 / top-5 hit rates and ranks.");
+  tab.note =
+      "p-values: each configuration against the first, " +
+      std::string(t.top_k_test == "mcnemar"
+                      ? "paired on (subject, test item) units: exact McNemar on top-1 / top-5, sign-flip on the rank."
+                      : "paired on (subject, test item) units, each item averaged over the seeds first: sign-flip on "
+                        "the seed-averaged top-1 / top-5 hit rates and ranks.");
   h.add_table(tab);
 }
 
@@ -263,7 +280,8 @@ Analyses ensure_analyses(const fs::path& analysis, const RunInfo& run, const Stu
 // Each run's permutation null and noise ceiling (train/score_context.h), as
 // DIR/analysis/score_context/<subject>.json; missing ones are computed from the run's checkpoint.
 // A run that cannot be reopened (moved inputs) is listed with the reason instead.
-std::vector<std::pair<std::string, json>> ensure_score_contexts(const fs::path& analysis, const std::vector<RunInfo>& runs,
+std::vector<std::pair<std::string, json>> ensure_score_contexts(const fs::path& analysis,
+                                                                const std::vector<RunInfo>& runs,
                                                                 const StudyReportOptions& o, double* seconds) {
   std::vector<std::pair<std::string, json>> out;
   auto t0 = std::chrono::steady_clock::now();
@@ -306,8 +324,15 @@ void score_context_section(HtmlReport& h, const std::vector<std::pair<std::strin
       "trial-level test data of a BData file.");
   Table t;
   t.caption = "BrainSem's zero-shot score next to its permutation null and the test data's noise ceiling";
-  t.header = {"subject", "prototype", "BrainSem top-1 / top-5 %", "permutation p (top-1 / top-5)", "null mean top-1 / top-5 %",
-              "noise ceiling top-1 / top-5 % (sd over splits)", "ceiling chance %", "images x repeats", "voxel reliability"};
+  t.header = {"subject",
+              "prototype",
+              "BrainSem top-1 / top-5 %",
+              "permutation p (top-1 / top-5)",
+              "null mean top-1 / top-5 %",
+              "noise ceiling top-1 / top-5 % (sd over splits)",
+              "ceiling chance %",
+              "images x repeats",
+              "voxel reliability"};
   std::vector<std::string> errors;
   for (const auto& [subject, j] : contexts) {
     if (j.contains("error")) {
@@ -321,11 +346,12 @@ void score_context_section(HtmlReport& h, const std::vector<std::pair<std::strin
                                    ? std::to_string(nc.at("min_repeats").get<int64_t>())
                                    : std::to_string(nc.at("min_repeats").get<int64_t>()) + "-" +
                                          std::to_string(nc.at("max_repeats").get<int64_t>());
-      ceiling = {pct(nc.at("top1").get<double>()) + " (" + pct(nc.at("top1_sd").get<double>()) + ") / " +
-                     pct(nc.at("top5").get<double>()),
-                 pct(nc.at("chance_top1").get<double>()) + " / " + pct(nc.at("chance_top5").get<double>()),
-                 std::to_string(nc.at("images").get<int64_t>()) + " x " + reps,
-                 nc.at("voxel_reliability").is_null() ? "n/a" : format_number(nc.at("voxel_reliability").get<double>(), 3)};
+      ceiling = {
+          pct(nc.at("top1").get<double>()) + " (" + pct(nc.at("top1_sd").get<double>()) + ") / " +
+              pct(nc.at("top5").get<double>()),
+          pct(nc.at("chance_top1").get<double>()) + " / " + pct(nc.at("chance_top5").get<double>()),
+          std::to_string(nc.at("images").get<int64_t>()) + " x " + reps,
+          nc.at("voxel_reliability").is_null() ? "n/a" : format_number(nc.at("voxel_reliability").get<double>(), 3)};
     }
     bool first = true;
     for (const auto& p : j.at("permutation_null")) {
@@ -333,7 +359,8 @@ void score_context_section(HtmlReport& h, const std::vector<std::pair<std::strin
                         pct(p.at("top1").get<double>()) + " / " + pct(p.at("top5").get<double>()),
                         format_p(p.at("p_top1").get<double>()) + " / " + format_p(p.at("p_top5").get<double>()),
                         pct(p.at("null_mean_top1").get<double>()) + " / " + pct(p.at("null_mean_top5").get<double>()),
-                        first ? ceiling[0] : "", first ? ceiling[1] : "", first ? ceiling[2] : "", first ? ceiling[3] : ""});
+                        first ? ceiling[0] : "", first ? ceiling[1] : "", first ? ceiling[2] : "",
+                        first ? ceiling[3] : ""});
       first = false;
     }
   }
@@ -364,33 +391,47 @@ void maps_section(HtmlReport& h, const fs::path& dir, const std::string& subject
                     " predate class-grouped cross-validation; delete that directory to recompute them.");
   } else {
     Table t;
-    t.caption = "Biotic vs abiotic: is there a linear boundary? (training-class samples and unseen test-class items apart)";
-    t.header = {"space", "dimensions", "points", "points / classes", "logistic-regression CV accuracy (sd over folds)",
-                "majority-class rate", "k-NN purity (biotic, other classes)", "k-NN purity (class)"};
-    auto num = [](const json& v, int d) { return v.is_null() ? std::string("n/a") : format_number(v.get<double>(), d); };
+    t.caption =
+        "Biotic vs abiotic: is there a linear boundary? (training-class samples and unseen test-class items apart)";
+    t.header = {"space",
+                "dimensions",
+                "points",
+                "points / classes",
+                "logistic-regression CV accuracy (sd over folds)",
+                "majority-class rate",
+                "k-NN purity (biotic, other classes)",
+                "k-NN purity (class)"};
+    auto num = [](const json& v, int d) {
+      return v.is_null() ? std::string("n/a") : format_number(v.get<double>(), d);
+    };
     std::vector<std::string> notes;
     for (const auto& m : j.at("metrics"))
       for (const char* subset : {"train_classes", "test_classes"}) {
         const auto& x = m.at(subset);
         const std::string which = std::string(subset) == "train_classes" ? "training classes" : "test classes (unseen)";
-        t.rows.push_back({m.at("space").get<std::string>(), std::to_string(m.at("dims").get<int64_t>()), which,
-                          std::to_string(x.at("points").get<int64_t>()) + " / " + std::to_string(x.at("classes").get<int64_t>()),
-                          x.at("logistic_cv_accuracy").is_null()
-                              ? "n/a"
-                              : num(x.at("logistic_cv_accuracy"), 3) + " (" + num(x.at("logistic_cv_sd"), 3) + ")",
-                          num(x.at("majority_rate"), 3), num(x.at("knn_purity_biotic"), 3), num(x.at("knn_purity_class"), 3)});
-        if (x.contains("note") && std::find(notes.begin(), notes.end(), which + ": " + x.at("note").get<std::string>()) == notes.end())
+        t.rows.push_back(
+            {m.at("space").get<std::string>(), std::to_string(m.at("dims").get<int64_t>()), which,
+             std::to_string(x.at("points").get<int64_t>()) + " / " + std::to_string(x.at("classes").get<int64_t>()),
+             x.at("logistic_cv_accuracy").is_null()
+                 ? "n/a"
+                 : num(x.at("logistic_cv_accuracy"), 3) + " (" + num(x.at("logistic_cv_sd"), 3) + ")",
+             num(x.at("majority_rate"), 3), num(x.at("knn_purity_biotic"), 3), num(x.at("knn_purity_class"), 3)});
+        if (x.contains("note") &&
+            std::find(notes.begin(), notes.end(), which + ": " + x.at("note").get<std::string>()) == notes.end())
           notes.push_back(which + ": " + x.at("note").get<std::string>());
       }
-    t.note = "Up to " + std::to_string(j.at("options").at("folds").get<int64_t>()) +
-             "-fold CV with folds grouped by class (no class in both the training and the held-out folds; stratified by the "
-             "biotic label), L2 logistic regression (C = " + format_number(j.at("options").at("c").get<double>(), 2) +
-             "); up to k = " + std::to_string(j.at("options").at("knn").get<int64_t>()) +
-             " nearest neighbours, for the biotic label drawn from other classes only.";
+    t.note =
+        "Up to " + std::to_string(j.at("options").at("folds").get<int64_t>()) +
+        "-fold CV with folds grouped by class (no class in both the training and the held-out folds; stratified by the "
+        "biotic label), L2 logistic regression (C = " +
+        format_number(j.at("options").at("c").get<double>(), 2) +
+        "); up to k = " + std::to_string(j.at("options").at("knn").get<int64_t>()) +
+        " nearest neighbours, for the biotic label drawn from other classes only.";
     for (const auto& n : notes) t.note += " " + n + ".";
     h.add_table(t);
   }
-  static const std::map<std::string, std::string> names{{"raw_fmri", "raw fMRI"}, {"brainsem", "BrainSem embedding"}, {"clip", "CLIP"}};
+  static const std::map<std::string, std::string> names{
+      {"raw_fmri", "raw fMRI"}, {"brainsem", "BrainSem embedding"}, {"clip", "CLIP"}};
   for (const auto& e : j.at("maps")) {
     // Only a figure beside maps.json: a name with a folder in it could pull any file on the
     // reader's disk into a page they then share.
@@ -404,8 +445,9 @@ void maps_section(HtmlReport& h, const fs::path& dir, const std::string& subject
     const std::string space = e.at("space").get<std::string>();
     const auto label = names.find(space);
     if (fs::exists(file))
-      h.add_figure(file, (e.at("method") == "tsne" ? "t-SNE of " : "ISOMAP of ") + (label == names.end() ? space : label->second) +
-                             " (" + std::to_string(e.at("points").get<int64_t>()) + " points)");
+      h.add_figure(file, (e.at("method") == "tsne" ? "t-SNE of " : "ISOMAP of ") +
+                             (label == names.end() ? space : label->second) + " (" +
+                             std::to_string(e.at("points").get<int64_t>()) + " points)");
   }
 }
 
@@ -414,14 +456,18 @@ void similarity_section(HtmlReport& h, const fs::path& dir, const std::string& s
   auto j = json::parse(core::read_text_file(dir / "similarity.json"));
   h.add_section("Similarity to the training images (Fig. 4)");
   auto num = [](const json& v, int d) { return v.is_null() ? std::string("n/a") : format_number(v.get<double>(), d); };
-  h.add_paragraph(subject + ": " + std::to_string(j.at("correct").get<int64_t>()) + " of " + std::to_string(j.at("n").get<int64_t>()) +
-                  " test images decoded correctly (top-1). Mean CLIP cosine to the " + std::to_string(j.at("top").get<int64_t>()) +
-                  " most similar training images: correct " + num(j.at("mean_similarity_correct"), 4) + ", wrong " +
-                  num(j.at("mean_similarity_wrong"), 4) + ". Point-biserial r = " + num(j.at("point_biserial").at("r"), 3) +
-                  " (p = " + format_p(j.at("point_biserial").at("p").get<double>()) + "); Spearman r(similarity, rank) = " +
-                  num(j.at("spearman_rank").at("r"), 3) + " (p = " + format_p(j.at("spearman_rank").at("p").get<double>()) + ").");
+  h.add_paragraph(subject + ": " + std::to_string(j.at("correct").get<int64_t>()) + " of " +
+                  std::to_string(j.at("n").get<int64_t>()) +
+                  " test images decoded correctly (top-1). Mean CLIP cosine to the " +
+                  std::to_string(j.at("top").get<int64_t>()) + " most similar training images: correct " +
+                  num(j.at("mean_similarity_correct"), 4) + ", wrong " + num(j.at("mean_similarity_wrong"), 4) +
+                  ". Point-biserial r = " + num(j.at("point_biserial").at("r"), 3) +
+                  " (p = " + format_p(j.at("point_biserial").at("p").get<double>()) +
+                  "); Spearman r(similarity, rank) = " + num(j.at("spearman_rank").at("r"), 3) +
+                  " (p = " + format_p(j.at("spearman_rank").at("p").get<double>()) + ").");
   if (fs::exists(dir / "similarity.png"))
-    h.add_figure(dir / "similarity.png", "Each test image: similarity to the training set vs the rank of its true class.");
+    h.add_figure(dir / "similarity.png",
+                 "Each test image: similarity to the training set vs the rank of its true class.");
 }
 
 void retrieval_section(HtmlReport& h, const fs::path& dir, const std::string& subject, int64_t examples,
@@ -430,11 +476,13 @@ void retrieval_section(HtmlReport& h, const fs::path& dir, const std::string& su
   auto j = json::parse(core::read_text_file(dir / "retrieval.json"));
   h.add_section("Retrieval (Fig. 3)");
   const int64_t k = j.at("k");
-  h.add_paragraph(subject + ": top-" + std::to_string(k) + " of a pool of " + std::to_string(j.at("pool").get<int64_t>()) +
-                  " images (" + j.at("store").get<std::string>() + "; " + std::to_string(j.at("excluded_test_stimuli").get<int64_t>()) +
-                  " test stimuli and " + std::to_string(j.at("excluded_near_duplicates").get<int64_t>()) +
-                  " near-duplicates excluded). Recall@" + std::to_string(k) + " " + pct(j.at("recall_at_k").get<double>()) +
-                  " % (chance " + pct(j.at("chance_recall_at_k").get<double>()) + " %), precision@" + std::to_string(k) + " " +
+  h.add_paragraph(subject + ": top-" + std::to_string(k) + " of a pool of " +
+                  std::to_string(j.at("pool").get<int64_t>()) + " images (" + j.at("store").get<std::string>() + "; " +
+                  std::to_string(j.at("excluded_test_stimuli").get<int64_t>()) + " test stimuli and " +
+                  std::to_string(j.at("excluded_near_duplicates").get<int64_t>()) +
+                  " near-duplicates excluded). Recall@" + std::to_string(k) + " " +
+                  pct(j.at("recall_at_k").get<double>()) + " % (chance " +
+                  pct(j.at("chance_recall_at_k").get<double>()) + " %), precision@" + std::to_string(k) + " " +
                   pct(j.at("precision_at_k").get<double>()) + " %, mean rank of the first true-class image " +
                   format_number(j.at("mean_class_rank").get<double>(), 1) +
                   ". The stores hold features only (no image files), so examples are listed by name and similarity; "
@@ -458,7 +506,8 @@ void retrieval_section(HtmlReport& h, const fs::path& dir, const std::string& su
   h.add_table(t);
 }
 
-void manifest_section(HtmlReport& h, const fs::path& dir, bool demo, const std::vector<RunInfo>& runs, double analysis_seconds) {
+void manifest_section(HtmlReport& h, const fs::path& dir, bool demo, const std::vector<RunInfo>& runs,
+                      double analysis_seconds) {
   h.add_section("Manifest");
   std::vector<std::pair<std::string, std::string>> m;
   m.push_back({"program", std::string("brainsem ") + BRAINSEM_VERSION});
@@ -467,8 +516,8 @@ void manifest_section(HtmlReport& h, const fs::path& dir, bool demo, const std::
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   m.push_back({"report written", buf});
-  m.push_back({"hardware", cpu_model() + ", " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads, torch threads " +
-                               std::to_string(torch::get_num_threads())});
+  m.push_back({"hardware", cpu_model() + ", " + std::to_string(std::thread::hardware_concurrency()) +
+                               " hardware threads, torch threads " + std::to_string(torch::get_num_threads())});
   if (demo && fs::exists(dir / "manifest.json")) {
     try {
       flatten(json::parse(core::read_text_file(dir / "manifest.json")), "demo", m);
@@ -512,7 +561,7 @@ fs::path write_study_report(const fs::path& dir, const StudyReportOptions& o) {
   if (data::WordNet::available(o.wordnet)) wn = std::make_unique<data::WordNet>(data::WordNet::load(o.wordnet));
 
   HtmlReport h("BrainSem study report", demo ? std::to_string(runs.size()) + " subjects, " + dir.string()
-                                               : "run " + fs::absolute(dir).lexically_normal().string());
+                                             : "run " + fs::absolute(dir).lexically_normal().string());
   results_section(h, runs);
   score_context_section(h, ensure_score_contexts(analysis, runs, o, &an.seconds), runs);
   const fs::path ablation = demo ? dir / "ablation" / "ablation.json" : fs::path();

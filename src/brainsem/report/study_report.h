@@ -16,12 +16,12 @@
 namespace brainsem::report {
 
 struct StudyReportOptions {
-  std::filesystem::path output;          // default DIR/report.html
+  std::filesystem::path output;  // default DIR/report.html
   std::filesystem::path wordnet = "/usr/share/wordnet";
   int64_t map_train_samples = 300;
   int64_t tsne_iterations = 500;
-  int64_t retrieval_examples = 8;        // test items shown
-  bool compute_missing = true;           // false: only show analyses that already exist
+  int64_t retrieval_examples = 8;  // test items shown
+  bool compute_missing = true;     // false: only show analyses that already exist
 };
 
 // Returns the path of the written report.

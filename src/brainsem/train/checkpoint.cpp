@@ -20,13 +20,15 @@ torch::Tensor scalar_i64(int64_t v) { return torch::tensor(v, torch::kInt64); }
 torch::Tensor read_tensor(const io::SafetensorsFile& f, const std::string& name, torch::ScalarType type,
                           const std::optional<std::vector<int64_t>>& shape = std::nullopt) {
   const std::string where = f.path().string();
-  BRAINSEM_CHECK(f.contains(name), "checkpoint ", where, " has no tensor '", name, "'; the file is incomplete or not a "
+  BRAINSEM_CHECK(f.contains(name), "checkpoint ", where, " has no tensor '", name,
+                 "'; the file is incomplete or not a "
                  "BrainSem checkpoint");
   auto t = f.tensor(name);
   BRAINSEM_CHECK(t.scalar_type() == type, "checkpoint ", where, ": tensor '", name, "' is ", f.info(name).dtype,
                  ", expected ", io::safetensors_dtype_name(type));
-  if (shape) BRAINSEM_CHECK(t.sizes() == torch::IntArrayRef(*shape), "checkpoint ", where, ": tensor '", name, "' has shape ",
-                            t.sizes(), ", expected ", torch::IntArrayRef(*shape));
+  if (shape)
+    BRAINSEM_CHECK(t.sizes() == torch::IntArrayRef(*shape), "checkpoint ", where, ": tensor '", name, "' has shape ",
+                   t.sizes(), ", expected ", torch::IntArrayRef(*shape));
   if (t.is_floating_point())
     BRAINSEM_CHECK(torch::isfinite(t).all().item<bool>(), "checkpoint ", where, ": tensor '", name,
                    "' holds non-finite values (NaN or Inf); the run diverged or the file is corrupt");
@@ -71,9 +73,11 @@ fs::path checkpoint_in(const fs::path& dir) {
 bool has_checkpoint(const fs::path& dir) { return fs::exists(checkpoint_in(dir)); }
 
 void refuse_legacy_checkpoint(const fs::path& path) {
-  fail("checkpoint ", path, " is a TorchScript archive written by an earlier BrainSem; loading such a file can run code "
+  fail("checkpoint ", path,
+       " is a TorchScript archive written by an earlier BrainSem; loading such a file can run code "
        "inside it, so it is not read by default. If you trust where it came from, convert it once with "
-       "`brainsem eval --run RUN --trust-checkpoint` (writes ", kCheckpointFile, " beside it)");
+       "`brainsem eval --run RUN --trust-checkpoint` (writes ",
+       kCheckpointFile, " beside it)");
 }
 
 namespace {

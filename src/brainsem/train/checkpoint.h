@@ -33,8 +33,8 @@ struct CheckpointState {
   int64_t step = 0, best_step = -1;
   double best_val = -1;
   std::vector<std::pair<std::string, torch::Tensor>> model;  // parameters and buffers by name
-  std::vector<torch::Tensor> best;                            // parameters at best_step (may be empty)
-  torch::Tensor log_scale;                                    // [1], or undefined
+  std::vector<torch::Tensor> best;                           // parameters at best_step (may be empty)
+  torch::Tensor log_scale;                                   // [1], or undefined
   struct AdamMoments {
     int64_t step = 0;
     torch::Tensor exp_avg, exp_avg_sq;

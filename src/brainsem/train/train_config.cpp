@@ -86,7 +86,8 @@ void validate(const TrainConfig& c, int64_t feature_dim) {
   BRAINSEM_CHECK(c.temperature > 0, "temperature must be > 0");
   BRAINSEM_CHECK(c.val_classes >= 0 && c.eval_every >= 1 && c.log_every >= 1 && c.checkpoint_every >= 0,
                  "val_classes, eval_every, log_every and checkpoint_every must be non-negative (eval/log >= 1)");
-  BRAINSEM_CHECK(!c.retrain_all || c.val_classes > 0, "retrain_all retrains for the step chosen on held-out classes; "
+  BRAINSEM_CHECK(!c.retrain_all || c.val_classes > 0,
+                 "retrain_all retrains for the step chosen on held-out classes; "
                  "it needs val_classes > 0 (--val-classes K)");
   model::FmriEncoderConfig encoder = c.encoder;
   encoder.token_width = std::max<int64_t>(encoder.token_width, 1);  // set from the data later
@@ -96,7 +97,8 @@ void validate(const TrainConfig& c, int64_t feature_dim) {
 
 int64_t steps_for_epochs(double epochs, int64_t pool, int64_t batch) {
   BRAINSEM_CHECK(epochs > 0 && pool > 0 && batch > 0, "steps_for_epochs needs epochs, pool and batch > 0");
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(epochs * static_cast<double>(pool) / static_cast<double>(batch))));
+  return std::max<int64_t>(
+      1, static_cast<int64_t>(std::ceil(epochs * static_cast<double>(pool) / static_cast<double>(batch))));
 }
 
 }  // namespace brainsem::train

@@ -23,22 +23,22 @@ struct TrainConfig {
   double epochs = 0;
   int64_t batch = 200;
   double lr = 1e-3;
-  double weight_decay = 0.0;        // decoupled (AdamW-style) when > 0; the paper: 0
+  double weight_decay = 0.0;  // decoupled (AdamW-style) when > 0; the paper: 0
   uint64_t seed = 0;
-  bool library = true;              // V: pair virtual samples with semantic-library images
-  bool virtual_brain = true;        // B: virtual brain activity (Eq. 1); off = real samples only
+  bool library = true;        // V: pair virtual samples with semantic-library images
+  bool virtual_brain = true;  // B: virtual brain activity (Eq. 1); off = real samples only
   model::VirtualMode virtual_mode = model::VirtualMode::paper;  // paper | literal | released (model/virtual_brain.h)
-  double temperature = 0.07;        // the paper: 1 (plain cosine logits); CLIP's initial value 0.07
-  bool learn_temperature = false;   // CLIP-style learnable logit scale, initialised at 1/temperature
+  double temperature = 0.07;       // the paper: 1 (plain cosine logits); CLIP's initial value 0.07
+  bool learn_temperature = false;  // CLIP-style learnable logit scale, initialised at 1/temperature
   bool symmetric = false;
   data::Normalize normalize = data::Normalize::zscore;  // fMRI voxels, with training statistics: none | zscore
-  int64_t val_classes = 0;          // training classes held out to choose the step (0 = off)
+  int64_t val_classes = 0;                              // training classes held out to choose the step (0 = off)
   // With val_classes: after choosing the step on the held-out classes, train again from scratch on
   // every training class for that many steps (train_brainsem). A Trainer given this flag is that
   // final run: it holds nothing out.
   bool retrain_all = false;
-  int64_t eval_every = 50;          // steps between held-out-class checks
-  int64_t checkpoint_every = 0;     // 0 = only at the end
+  int64_t eval_every = 50;       // steps between held-out-class checks
+  int64_t checkpoint_every = 0;  // 0 = only at the end
   int64_t log_every = 10;
 };
 
@@ -53,9 +53,10 @@ TrainConfig paper_config();
 // The one field table: to_json / from_json (the fields alone, what two configs are compared by).
 // A key missing from an older file takes the default above (epochs 0, retrain_all false: what
 // such runs meant); the CLI's flags bind to the same fields (apps/brainsem/train_options.cpp).
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, encoder, steps, epochs, batch, lr, weight_decay, seed, library,
-                                                virtual_brain, virtual_mode, temperature, learn_temperature, symmetric,
-                                                normalize, val_classes, retrain_all, eval_every, checkpoint_every, log_every)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, encoder, steps, epochs, batch, lr, weight_decay, seed,
+                                                library, virtual_brain, virtual_mode, temperature, learn_temperature,
+                                                symmetric, normalize, val_classes, retrain_all, eval_every,
+                                                checkpoint_every, log_every)
 // The training-config document (a run's config.json, `--config` files): the fields plus format and
 // version (core/json_document.h). Version 1: the fields of to_json.
 inline constexpr const char* kTrainConfigFormat = "brainsem.train_config";
@@ -63,7 +64,8 @@ inline constexpr int kTrainConfigVersion = 1;
 nlohmann::json train_config_document(const TrainConfig& c);
 // Reads a whole document (an unknown format or a newer version is refused; `where` names the file).
 TrainConfig train_config_from_document(nlohmann::json doc, const std::string& where);
-// Applies a JSON object of overrides (a partial or whole training-config document) onto `c`, refusing unknown keys (typos must not pass).
+// Applies a JSON object of overrides (a partial or whole training-config document) onto `c`, refusing unknown keys
+// (typos must not pass).
 void apply_overrides(TrainConfig& c, const nlohmann::json& overrides, const std::string& where);
 // Checks every field, the encoder's too; with `feature_dim` (E, the image features' size) also that
 // the encoder's output fits it (head none needs width == E), so a command can refuse before any output.

@@ -37,7 +37,8 @@ torch::Tensor embed_all(model::FmriEncoder& encoder, const torch::Tensor& x, int
   bool was_training = encoder->is_training();
   encoder->eval();
   std::vector<torch::Tensor> parts;
-  for (int64_t i = 0; i < x.size(0); i += chunk) parts.push_back(encoder->forward(x.slice(0, i, std::min(i + chunk, x.size(0)))));
+  for (int64_t i = 0; i < x.size(0); i += chunk)
+    parts.push_back(encoder->forward(x.slice(0, i, std::min(i + chunk, x.size(0)))));
   encoder->train(was_training);
   return torch::cat(parts, 0);
 }
@@ -63,7 +64,8 @@ void keep_log_until(const fs::path& path, int64_t step) {
 
 Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), data_(data) {
   validate(cfg_);
-  BRAINSEM_CHECK(!cfg_.library || data_.library.defined(), "training with the semantic library (V on) needs a library "
+  BRAINSEM_CHECK(!cfg_.library || data_.library.defined(),
+                 "training with the semantic library (V on) needs a library "
                  "feature store; pass --library or train with --no-library");
   cfg_.encoder.tokens = data_.x.size(1);
   cfg_.encoder.token_width = data_.x.size(2);
@@ -82,8 +84,8 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), 
 
   // Held-out training classes for model selection, chosen by the seed (never by test data).
   const int64_t c = data_.num_classes();
-  BRAINSEM_CHECK(cfg_.val_classes == 0 || (cfg_.val_classes >= 5 && cfg_.val_classes <= c - 5), "val_classes = ",
-                 cfg_.val_classes, " must be 0 or between 5 and ", c - 5);
+  BRAINSEM_CHECK(cfg_.val_classes == 0 || (cfg_.val_classes >= 5 && cfg_.val_classes <= c - 5),
+                 "val_classes = ", cfg_.val_classes, " must be 0 or between 5 and ", c - 5);
   std::vector<int64_t> order(c);
   std::iota(order.begin(), order.end(), 0);
   auto rng = step_rng(cfg_.seed, -1);
@@ -122,11 +124,11 @@ double Trainer::step_once() {
     }
   }
   torch::Tensor x = cfg_.virtual_brain
-                        ? model::virtual_batch(data_.x, data_.rows_of_class, classes,
-                                               cfg_.virtual_mode, rng)
+                        ? model::virtual_batch(data_.x, data_.rows_of_class, classes, cfg_.virtual_mode, rng)
                         : data_.x.index_select(0, torch::tensor(sample_rows, torch::kInt64));
   auto image_idx = torch::tensor(image_rows, torch::kInt64);
-  torch::Tensor y = cfg_.library ? data_.library.index_select(0, image_idx) : data_.sample_feature.index_select(0, image_idx);
+  torch::Tensor y =
+      cfg_.library ? data_.library.index_select(0, image_idx) : data_.sample_feature.index_select(0, image_idx);
 
   encoder_->train();
   auto brain = encoder_->forward(x);
@@ -157,7 +159,8 @@ double Trainer::validate_heldout() {
       truth.push_back(static_cast<int64_t>(k));
     }
   auto idx = torch::tensor(rows, torch::kInt64);
-  auto protos = eval::class_prototypes(data_.sample_feature.index_select(0, idx), truth, static_cast<int64_t>(val_classes_.size()));
+  auto protos = eval::class_prototypes(data_.sample_feature.index_select(0, idx), truth,
+                                       static_cast<int64_t>(val_classes_.size()));
   return eval::zero_shot(embed_all(encoder_, data_.x.index_select(0, idx)), protos, truth).top1;
 }
 
@@ -326,8 +329,8 @@ void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
   };
   for (auto& item : encoder_->named_parameters()) restore(item.key(), item.value());
   for (auto& item : encoder_->named_buffers()) restore(item.key(), item.value());
-  BRAINSEM_CHECK(expected == stored.size(), "checkpoint ", path, " holds ", stored.size(), " model tensors; this model has ",
-                 expected);
+  BRAINSEM_CHECK(expected == stored.size(), "checkpoint ", path, " holds ", stored.size(),
+                 " model tensors; this model has ", expected);
 
   const auto params = encoder_->parameters();
   BRAINSEM_CHECK(s.best.empty() || s.best.size() == params.size(), "checkpoint ", path, " holds ", s.best.size(),
@@ -371,8 +374,10 @@ void Trainer::check_same_config(const fs::path& path, const json& stored) const 
   } catch (const json::exception& e) {
     fail("checkpoint ", path, " holds an unreadable configuration (", e.what(), ")");
   }
-  BRAINSEM_CHECK(mine == theirs, "checkpoint ", path, " was written with a different configuration; resume with the "
-                 "same options (differences: ", json::diff(theirs, mine).dump(), ")");
+  BRAINSEM_CHECK(mine == theirs, "checkpoint ", path,
+                 " was written with a different configuration; resume with the "
+                 "same options (differences: ",
+                 json::diff(theirs, mine).dump(), ")");
 }
 
 void Trainer::load_legacy_checkpoint(const fs::path& path) {
@@ -426,9 +431,12 @@ void Trainer::check_loaded_state_is_finite(const fs::path& path) const {
     BRAINSEM_CHECK(finite(item.value()), "checkpoint ", path, " holds non-finite values in parameter ", item.key(),
                    "; the run diverged or the file is corrupt");
   for (const auto& p : best_params_)
-    BRAINSEM_CHECK(finite(p), "checkpoint ", path, " holds non-finite values in its best-step weights; the file is corrupt");
-  BRAINSEM_CHECK(std::isfinite(best_val_), "checkpoint ", path, " holds a non-finite best validation score; the file is corrupt");
-  if (log_scale_.defined()) BRAINSEM_CHECK(finite(log_scale_), "checkpoint ", path, " holds a non-finite temperature; the file is corrupt");
+    BRAINSEM_CHECK(finite(p), "checkpoint ", path,
+                   " holds non-finite values in its best-step weights; the file is corrupt");
+  BRAINSEM_CHECK(std::isfinite(best_val_), "checkpoint ", path,
+                 " holds a non-finite best validation score; the file is corrupt");
+  if (log_scale_.defined())
+    BRAINSEM_CHECK(finite(log_scale_), "checkpoint ", path, " holds a non-finite temperature; the file is corrupt");
 }
 
 }  // namespace brainsem::train

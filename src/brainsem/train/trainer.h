@@ -61,12 +61,12 @@ class Trainer {
   torch::Tensor log_scale_;  // learnable temperature (log of 1/T) when cfg.learn_temperature
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t step_ = 0;
-  std::vector<int64_t> val_classes_;           // held-out training classes (model selection)
-  std::vector<int64_t> pool_;                  // rows drawn from: library rows or sample rows
+  std::vector<int64_t> val_classes_;  // held-out training classes (model selection)
+  std::vector<int64_t> pool_;         // rows drawn from: library rows or sample rows
   std::vector<double> losses_;
   int64_t best_step_ = -1;
   double best_val_ = -1;
-  std::vector<torch::Tensor> best_params_;     // copy of the parameters at best_step_
+  std::vector<torch::Tensor> best_params_;  // copy of the parameters at best_step_
 };
 
 // Embeds x with an encoder in eval mode, in chunks (no grad).

@@ -15,7 +15,8 @@ TrainingData make_training_data(const data::SubjectData& subject, const data::Fe
   BRAINSEM_CHECK(torch::isfinite(d.x).all().item<bool>(), subject.source, ": training fMRI contains NaN or Inf");
   BRAINSEM_CHECK(static_cast<int64_t>(subject.train_classes.size()) == d.x.size(0) &&
                      subject.train_names.size() == subject.train_classes.size(),
-                 subject.source, ": ", d.x.size(0), " training rows but ", subject.train_classes.size(), " class labels");
+                 subject.source, ": ", d.x.size(0), " training rows but ", subject.train_classes.size(),
+                 " class labels");
   std::map<std::string, int64_t> class_index;
   for (const auto& c : subject.train_classes)
     if (!class_index.count(c)) {
@@ -28,7 +29,8 @@ TrainingData make_training_data(const data::SubjectData& subject, const data::Fe
     d.sample_class.push_back(c);
     d.rows_of_class[c].push_back(static_cast<int64_t>(i));
   }
-  auto rows = stimuli.rows_of_names(subject.train_names, "stimulus feature store " + stimuli.encoder + " for " + subject.source);
+  auto rows = stimuli.rows_of_names(subject.train_names,
+                                    "stimulus feature store " + stimuli.encoder + " for " + subject.source);
   d.sample_feature = stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32).clone();
 
   if (library != nullptr) {
@@ -46,7 +48,8 @@ TrainingData make_training_data(const data::SubjectData& subject, const data::Fe
       d.library_class.push_back(it->second);
     }
     d.library_rows_of_class.resize(d.class_names.size());
-    for (size_t j = 0; j < d.library_class.size(); ++j) d.library_rows_of_class[d.library_class[j]].push_back(static_cast<int64_t>(j));
+    for (size_t j = 0; j < d.library_class.size(); ++j)
+      d.library_rows_of_class[d.library_class[j]].push_back(static_cast<int64_t>(j));
     for (size_t c = 0; c < d.class_names.size(); ++c)
       BRAINSEM_CHECK(!d.library_rows_of_class[c].empty(), "semantic library has no image of training class ",
                      d.class_names[c], "; add images of every training class or train with --no-library");

@@ -12,12 +12,12 @@
 namespace brainsem::train {
 
 struct TrainingData {
-  torch::Tensor x;                         // [N, R, P] float32 real training samples
-  std::vector<int64_t> sample_class;       // [N] class index in [0, C)
-  torch::Tensor sample_feature;            // [N, E] feature of each sample's own stimulus image
-  torch::Tensor library;                   // [L, E] semantic library (undefined when absent)
-  std::vector<int64_t> library_class;      // [L]
-  std::vector<std::string> class_names;    // [C] class ids (synsets)
+  torch::Tensor x;                                          // [N, R, P] float32 real training samples
+  std::vector<int64_t> sample_class;                        // [N] class index in [0, C)
+  torch::Tensor sample_feature;                             // [N, E] feature of each sample's own stimulus image
+  torch::Tensor library;                                    // [L, E] semantic library (undefined when absent)
+  std::vector<int64_t> library_class;                       // [L]
+  std::vector<std::string> class_names;                     // [C] class ids (synsets)
   std::vector<std::vector<int64_t>> rows_of_class;          // [C] rows of x per class
   std::vector<std::vector<int64_t>> library_rows_of_class;  // [C] rows of library per class
 

@@ -79,14 +79,16 @@ void dijkstra(const std::vector<std::vector<Edge>>& g, int64_t source, double* d
 }  // namespace
 
 torch::Tensor classical_mds(const torch::Tensor& dist, int64_t dims, torch::Tensor* eigenvalues) {
-  BRAINSEM_CHECK(dist.dim() == 2 && dist.size(0) == dist.size(1), "classical MDS: expected a "
-                 "square distance matrix, got ", dist.sizes());
+  BRAINSEM_CHECK(dist.dim() == 2 && dist.size(0) == dist.size(1),
+                 "classical MDS: expected a "
+                 "square distance matrix, got ",
+                 dist.sizes());
   BRAINSEM_CHECK(dims >= 1 && dims < dist.size(0), "classical MDS: dims=", dims,
                  " must be in [1, N) with N=", dist.size(0));
   auto d2 = dist.to(torch::kDouble).pow(2);
   // Double centring: B = -1/2 (D2 - row means - column means + grand mean).
   auto b = -0.5 * (d2 - d2.mean(1, true) - d2.mean(0, true) + d2.mean());
-  b = (b + b.t()) / 2;  // exact symmetry for eigh
+  b = (b + b.t()) / 2;                                  // exact symmetry for eigh
   auto [values, vectors] = torch::linalg_eigh(b, "L");  // ascending
   const int64_t n = b.size(0);
   auto top = torch::arange(n - 1, n - 1 - dims, -1);
@@ -121,8 +123,9 @@ IsomapResult isomap(const torch::Tensor& x, const IsomapOptions& o) {
     if (!o.largest_component) {
       std::string list;
       for (int64_t s : sizes) list += (list.empty() ? "" : ", ") + std::to_string(s);
-      fail("ISOMAP: the ", o.neighbors, "-nearest-neighbour graph has ", count,
-           " disconnected components (sizes ", list, "), so geodesic distances between them are "
+      fail("ISOMAP: the ", o.neighbors, "-nearest-neighbour graph has ", count, " disconnected components (sizes ",
+           list,
+           "), so geodesic distances between them are "
            "undefined; raise the number of neighbors, or embed the largest component only");
     }
     for (int64_t i = 0; i < n; ++i)

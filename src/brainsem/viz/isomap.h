@@ -34,7 +34,6 @@ IsomapResult isomap(const torch::Tensor& x, const IsomapOptions& options = {});
 // B = -1/2 J D^2 J scaled by sqrt(eigenvalue). Each axis's sign is fixed so that its
 // largest-magnitude coordinate is positive (eigenvectors are otherwise sign-ambiguous).
 // Returns coords [N, dims] double; eigenvalues [dims] are written to *eigenvalues if given.
-torch::Tensor classical_mds(const torch::Tensor& dist, int64_t dims,
-                            torch::Tensor* eigenvalues = nullptr);
+torch::Tensor classical_mds(const torch::Tensor& dist, int64_t dims, torch::Tensor* eigenvalues = nullptr);
 
 }  // namespace brainsem::viz

@@ -17,10 +17,9 @@ namespace brainsem::viz {
 
 Rgb palette_color(size_t i) {
   // Ten well-separated hues (our own picks), first two red and blue for two-class maps.
-  static const Rgb colors[10] = {
-      {0.84, 0.15, 0.16}, {0.12, 0.47, 0.71}, {0.17, 0.63, 0.17}, {1.00, 0.50, 0.05},
-      {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50},
-      {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81}};
+  static const Rgb colors[10] = {{0.84, 0.15, 0.16}, {0.12, 0.47, 0.71}, {0.17, 0.63, 0.17}, {1.00, 0.50, 0.05},
+                                 {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50},
+                                 {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81}};
   return colors[i % 10];
 }
 
@@ -30,38 +29,33 @@ constexpr double kTitleBand = 36, kLegendWidth = 150, kPad = 16;
 constexpr double kAxisLeft = 64, kAxisBottom = 48;
 
 // Draws with `draw` on a fresh canvas and writes it as PNG or SVG (by extension), atomically.
-void render(const fs::path& file, int width, int height,
-            const std::function<void(cairo_t*)>& draw) {
-  BRAINSEM_CHECK(width >= 50 && height >= 50 && width <= 20000 && height <= 20000, "figure ",
-                 file, ": size ", width, "x", height, " must be within 50..20000 pixels");
+void render(const fs::path& file, int width, int height, const std::function<void(cairo_t*)>& draw) {
+  BRAINSEM_CHECK(width >= 50 && height >= 50 && width <= 20000 && height <= 20000, "figure ", file, ": size ", width,
+                 "x", height, " must be within 50..20000 pixels");
   std::string ext = file.extension().string();
-  BRAINSEM_CHECK(ext == ".png" || ext == ".svg", "figure ", file,
-                 ": unknown format; name the file .png or .svg");
+  BRAINSEM_CHECK(ext == ".png" || ext == ".svg", "figure ", file, ": unknown format; name the file .png or .svg");
   core::write_atomically(file, [&](const fs::path& tmp) {
-    cairo_surface_t* surface =
-        ext == ".png" ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height)
-                      : cairo_svg_surface_create(tmp.c_str(), width, height);
+    cairo_surface_t* surface = ext == ".png" ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height)
+                                             : cairo_svg_surface_create(tmp.c_str(), width, height);
     cairo_t* cr = cairo_create(surface);
     cairo_set_source_rgb(cr, 1, 1, 1);  // white background
     cairo_paint(cr);
     draw(cr);
     cairo_status_t status = cairo_status(cr);
     cairo_destroy(cr);
-    if (status == CAIRO_STATUS_SUCCESS && ext == ".png")
-      status = cairo_surface_write_to_png(surface, tmp.c_str());
+    if (status == CAIRO_STATUS_SUCCESS && ext == ".png") status = cairo_surface_write_to_png(surface, tmp.c_str());
     cairo_surface_finish(surface);
     if (status == CAIRO_STATUS_SUCCESS) status = cairo_surface_status(surface);
     cairo_surface_destroy(surface);
-    BRAINSEM_CHECK(status == CAIRO_STATUS_SUCCESS, "figure ", file, ": cairo failed: ",
-                   cairo_status_to_string(status));
+    BRAINSEM_CHECK(status == CAIRO_STATUS_SUCCESS, "figure ", file, ": cairo failed: ", cairo_status_to_string(status));
   });
 }
 
 void set_color(cairo_t* cr, const Rgb& c) { cairo_set_source_rgb(cr, c.r, c.g, c.b); }
 
 // Text anchored at (x, y): align 0 = left, 0.5 = centre, 1 = right; vertically centred.
-void text(cairo_t* cr, const std::string& s, double x, double y, double size, double align = 0,
-          bool bold = false, bool vertical = false) {
+void text(cairo_t* cr, const std::string& s, double x, double y, double size, double align = 0, bool bold = false,
+          bool vertical = false) {
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
@@ -97,8 +91,7 @@ std::string number(double v) {
   return buf;
 }
 
-void axes(cairo_t* cr, const Frame& f, const std::string& xl, const std::string& yl,
-          bool x_ticks = true) {
+void axes(cairo_t* cr, const Frame& f, const std::string& xl, const std::string& yl, bool x_ticks = true) {
   set_color(cr, {0.2, 0.2, 0.2});
   cairo_set_line_width(cr, 1);
   cairo_rectangle(cr, f.left, f.top, f.right - f.left, f.bottom - f.top);
@@ -170,17 +163,16 @@ Frame scatter_frame(const ScatterPlot& p) {
   f.right = p.width - kPad - (has_legend ? kLegendWidth : 0);
   f.top = p.title.empty() ? kPad : kTitleBand;
   f.bottom = p.height - (p.axes ? kAxisBottom : kPad);
-  BRAINSEM_CHECK(f.right - f.left > 20 && f.bottom - f.top > 20, "scatter plot: ", p.width, "x",
-                 p.height, " pixels leave no room for the plot; make the figure larger");
+  BRAINSEM_CHECK(f.right - f.left > 20 && f.bottom - f.top > 20, "scatter plot: ", p.width, "x", p.height,
+                 " pixels leave no room for the plot; make the figure larger");
   return f;
 }
 
 void save_scatter(const ScatterPlot& p, const fs::path& file) {
   Frame f = scatter_frame(p);
   const int64_t n = p.xy.size(0);
-  BRAINSEM_CHECK(p.categories.empty() || static_cast<int64_t>(p.categories.size()) == n,
-                 "scatter plot ", file, ": ", p.categories.size(), " categories for ", n,
-                 " points");
+  BRAINSEM_CHECK(p.categories.empty() || static_cast<int64_t>(p.categories.size()) == n, "scatter plot ", file, ": ",
+                 p.categories.size(), " categories for ", n, " points");
   auto names = distinct_in_order(p.categories);
   std::vector<size_t> color_of(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < static_cast<int64_t>(p.categories.size()); ++i)
@@ -230,15 +222,14 @@ void save_scatter(const ScatterPlot& p, const fs::path& file) {
 
 void save_bar_chart(const BarChart& c, const fs::path& file) {
   const size_t n = c.values.size();
-  BRAINSEM_CHECK(n >= 1 && c.names.size() == n, "bar chart ", file, ": ", c.names.size(),
-                 " names for ", n, " values (need the same number, at least one)");
+  BRAINSEM_CHECK(n >= 1 && c.names.size() == n, "bar chart ", file, ": ", c.names.size(), " names for ", n,
+                 " values (need the same number, at least one)");
   bool bars = !c.lo.empty() || !c.hi.empty();
   BRAINSEM_CHECK(!bars || (c.lo.size() == n && c.hi.size() == n), "bar chart ", file,
                  ": error bars need one lo and one hi per bar");
   double lo = 0, hi = 0;
   for (size_t i = 0; i < n; ++i) {
-    BRAINSEM_CHECK(std::isfinite(c.values[i]), "bar chart ", file, ": value of '", c.names[i],
-                   "' is not finite");
+    BRAINSEM_CHECK(std::isfinite(c.values[i]), "bar chart ", file, ": value of '", c.names[i], "' is not finite");
     lo = std::min({lo, c.values[i], bars ? c.lo[i] : 0.0});
     hi = std::max({hi, c.values[i], bars ? c.hi[i] : 0.0});
   }
@@ -257,8 +248,7 @@ void save_bar_chart(const BarChart& c, const fs::path& file) {
       double x = static_cast<double>(i);
       set_color(cr, palette_color(i));
       double y0 = f.py(std::max(f.y0, 0.0)), y1 = f.py(c.values[i]);
-      cairo_rectangle(cr, f.px(x + 0.15), std::min(y0, y1), f.px(x + 0.85) - f.px(x + 0.15),
-                      std::fabs(y1 - y0));
+      cairo_rectangle(cr, f.px(x + 0.15), std::min(y0, y1), f.px(x + 0.85) - f.px(x + 0.15), std::fabs(y1 - y0));
       cairo_fill(cr);
       if (bars) {
         set_color(cr, {0.1, 0.1, 0.1});
@@ -281,19 +271,17 @@ void save_bar_chart(const BarChart& c, const fs::path& file) {
 
 void save_line_chart(const LineChart& c, const fs::path& file) {
   const size_t n = c.x.size();
-  BRAINSEM_CHECK(n >= 2 && !c.series.empty(), "line chart ", file,
-                 ": needs at least 2 x values and one series");
+  BRAINSEM_CHECK(n >= 2 && !c.series.empty(), "line chart ", file, ": needs at least 2 x values and one series");
   double ylo = INFINITY, yhi = -INFINITY;
   std::vector<std::string> names;
   for (const auto& [name, ys] : c.series) {
-    BRAINSEM_CHECK(ys.size() == n, "line chart ", file, ": series '", name, "' has ", ys.size(),
-                   " values for ", n, " x values");
+    BRAINSEM_CHECK(ys.size() == n, "line chart ", file, ": series '", name, "' has ", ys.size(), " values for ", n,
+                   " x values");
     for (double y : ys) ylo = std::min(ylo, y), yhi = std::max(yhi, y);
     names.push_back(name);
   }
   Frame f;
-  std::tie(f.x0, f.x1) = padded(*std::min_element(c.x.begin(), c.x.end()),
-                                *std::max_element(c.x.begin(), c.x.end()));
+  std::tie(f.x0, f.x1) = padded(*std::min_element(c.x.begin(), c.x.end()), *std::max_element(c.x.begin(), c.x.end()));
   std::tie(f.y0, f.y1) = padded(ylo, yhi);
   f.left = kAxisLeft;
   f.right = c.width - kPad - kLegendWidth;

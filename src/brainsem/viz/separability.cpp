@@ -11,25 +11,22 @@ namespace brainsem::viz {
 
 namespace {
 torch::Tensor check_binary(const torch::Tensor& y, int64_t n, const char* what) {
-  BRAINSEM_CHECK(y.dim() == 1 && y.size(0) == n, what, ": labels ", y.sizes(),
-                 " do not match the ", n, " rows of the features");
+  BRAINSEM_CHECK(y.dim() == 1 && y.size(0) == n, what, ": labels ", y.sizes(), " do not match the ", n,
+                 " rows of the features");
   auto yd = y.to(torch::kDouble);
   BRAINSEM_CHECK(((yd == 0) | (yd == 1)).all().item<bool>(), what,
                  ": labels must be 0 or 1 (e.g. abiotic = 0, biotic = 1)");
   return yd;
 }
 
-double objective(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w, double b,
-                 double c) {
+double objective(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w, double b, double c) {
   auto f = x.matmul(w) + b;
-  return 0.5 * w.dot(w).item<double>() +
-         c * (torch::softplus(f) - y * f).sum().item<double>();
+  return 0.5 * w.dot(w).item<double>() + c * (torch::softplus(f) - y * f).sum().item<double>();
 }
 }  // namespace
 
 LogisticFit fit_logistic_l2(const torch::Tensor& x_in, const torch::Tensor& y_in, double c) {
-  BRAINSEM_CHECK(x_in.dim() == 2, "logistic regression: expected features [N, D], got ",
-                 x_in.sizes());
+  BRAINSEM_CHECK(x_in.dim() == 2, "logistic regression: expected features [N, D], got ", x_in.sizes());
   BRAINSEM_CHECK(c > 0, "logistic regression: c=", c, " must be > 0");
   auto x = x_in.to(torch::kDouble);
   auto y = check_binary(y_in, x.size(0), "logistic regression");
@@ -43,14 +40,11 @@ LogisticFit fit_logistic_l2(const torch::Tensor& x_in, const torch::Tensor& y_in
     auto s = torch::sigmoid(xa.matmul(theta));
     auto grad = c * xa.t().matmul(s - y) + penalty * theta;
     // Tiny ridge on the bias keeps H invertible when one class is absent from a fold.
-    auto hess = c * xa.t().matmul(xa * (s * (1 - s)).unsqueeze(1)) +
-                torch::diag(penalty + 1e-9);
+    auto hess = c * xa.t().matmul(xa * (s * (1 - s)).unsqueeze(1)) + torch::diag(penalty + 1e-9);
     auto step = torch::linalg_solve(hess, grad.unsqueeze(1)).squeeze(1);
     double decrement = grad.dot(step).item<double>();
     if (decrement / 2 < 1e-12) break;
-    auto obj_at = [&](const torch::Tensor& t) {
-      return objective(x, y, t.slice(0, 0, d), t[d].item<double>(), c);
-    };
+    auto obj_at = [&](const torch::Tensor& t) { return objective(x, y, t.slice(0, 0, d), t[d].item<double>(), c); };
     double now = obj_at(theta), t = 1;
     while (obj_at(theta - t * step) > now - 1e-4 * t * decrement && t > 1e-10) t /= 2;
     theta = theta - t * step;
@@ -115,10 +109,12 @@ std::vector<int64_t> deal_to_folds(const std::vector<std::vector<int64_t>>& unit
 
 }  // namespace
 
-CvAccuracy logistic_cv_accuracy(const torch::Tensor& x_in, const torch::Tensor& y_in,
-                                int64_t folds, double c, uint64_t seed) {
-  BRAINSEM_CHECK(x_in.dim() == 2, "cross-validated logistic regression: expected features "
-                 "[N, D], got ", x_in.sizes());
+CvAccuracy logistic_cv_accuracy(const torch::Tensor& x_in, const torch::Tensor& y_in, int64_t folds, double c,
+                                uint64_t seed) {
+  BRAINSEM_CHECK(x_in.dim() == 2,
+                 "cross-validated logistic regression: expected features "
+                 "[N, D], got ",
+                 x_in.sizes());
   const int64_t n = x_in.size(0);
   auto x = x_in.to(torch::kDouble);
   auto y = check_binary(y_in, n, "cross-validated logistic regression");
@@ -127,8 +123,8 @@ CvAccuracy logistic_cv_accuracy(const torch::Tensor& x_in, const torch::Tensor& 
   std::vector<std::vector<int64_t>> members(2);
   for (int64_t i = 0; i < n; ++i) members[y[i].item<double>() == 1 ? 1 : 0].push_back(i);
   for (int cls = 0; cls < 2; ++cls)
-    BRAINSEM_CHECK(members[cls].size() >= 2, "cross-validated logistic regression: class ", cls,
-                   " has ", members[cls].size(), " items; each class needs at least 2");
+    BRAINSEM_CHECK(members[cls].size() >= 2, "cross-validated logistic regression: class ", cls, " has ",
+                   members[cls].size(), " items; each class needs at least 2");
   return cross_validate(x, y, deal_to_folds(members, folds, seed), folds, c);
 }
 
@@ -165,15 +161,16 @@ CvAccuracy logistic_cv_accuracy_grouped(const torch::Tensor& x_in, const torch::
                  "] (the number of groups)");
   auto fold_of_unit = deal_to_folds(units_of_label, folds, seed);
   std::vector<int64_t> fold_of(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) fold_of[static_cast<size_t>(i)] = fold_of_unit[static_cast<size_t>(unit_of_group[gp[i]])];
+  for (int64_t i = 0; i < n; ++i)
+    fold_of[static_cast<size_t>(i)] = fold_of_unit[static_cast<size_t>(unit_of_group[gp[i]])];
   return cross_validate(x, y, fold_of, folds, c);
 }
 
 double knn_purity(const torch::Tensor& x_in, const torch::Tensor& labels, int64_t k) {
   BRAINSEM_CHECK(x_in.dim() == 2, "k-NN purity: expected points [N, D], got ", x_in.sizes());
   const int64_t n = x_in.size(0);
-  BRAINSEM_CHECK(labels.dim() == 1 && labels.size(0) == n, "k-NN purity: labels ",
-                 labels.sizes(), " do not match the ", n, " points");
+  BRAINSEM_CHECK(labels.dim() == 1 && labels.size(0) == n, "k-NN purity: labels ", labels.sizes(), " do not match the ",
+                 n, " points");
   BRAINSEM_CHECK(k >= 1 && k < n, "k-NN purity: k=", k, " must be in [1, N) with N=", n);
   auto x = x_in.to(torch::kDouble);
   auto n2 = x.pow(2).sum(1);
@@ -190,8 +187,8 @@ double knn_purity_other_groups(const torch::Tensor& x_in, const torch::Tensor& l
   BRAINSEM_CHECK(x_in.dim() == 2, "k-NN purity across groups: expected points [N, D], got ", x_in.sizes());
   const int64_t n = x_in.size(0);
   BRAINSEM_CHECK(labels.dim() == 1 && labels.size(0) == n && groups.dim() == 1 && groups.size(0) == n,
-                 "k-NN purity across groups: labels ", labels.sizes(), " and groups ", groups.sizes(), " must both be [",
-                 n, "]");
+                 "k-NN purity across groups: labels ", labels.sizes(), " and groups ", groups.sizes(),
+                 " must both be [", n, "]");
   auto g = groups.to(torch::kLong);
   auto same_group = g.unsqueeze(1) == g.unsqueeze(0);  // [N, N], includes the point itself
   const int64_t fewest_others = n - same_group.sum(1).max().item<int64_t>();

@@ -20,7 +20,7 @@ struct LogisticFit {
 LogisticFit fit_logistic_l2(const torch::Tensor& x, const torch::Tensor& y, double c = 1.0);
 
 struct CvAccuracy {
-  double mean = 0, sd = 0;   // over folds (sd with n-1)
+  double mean = 0, sd = 0;    // over folds (sd with n-1)
   std::vector<double> folds;  // held-out accuracy of each fold
   double pooled = 0;          // correct predictions / N over all held-out items
 };
@@ -28,8 +28,8 @@ struct CvAccuracy {
 // y [N] in {0, 1} from features x [N, D]. Each fold z-scores features with the training part's
 // mean and sd and fits in the span of the training rows (exact for an L2 penalty, since the
 // optimum lies there; keeps Newton at O(min(N, D)^3)). Seeded fold assignment.
-CvAccuracy logistic_cv_accuracy(const torch::Tensor& x, const torch::Tensor& y, int64_t folds = 5,
-                                double c = 1.0, uint64_t seed = 0);
+CvAccuracy logistic_cv_accuracy(const torch::Tensor& x, const torch::Tensor& y, int64_t folds = 5, double c = 1.0,
+                                uint64_t seed = 0);
 
 // The same with folds grouped by `groups` [N] integer (the object class): every group lies in one
 // fold, so no class is in both the training and the held-out part, and the accuracy says whether

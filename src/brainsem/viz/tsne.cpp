@@ -76,16 +76,15 @@ torch::Tensor tsne_conditional_affinities(const torch::Tensor& sq_dist, double p
 TsneResult tsne(const torch::Tensor& x, const TsneOptions& o) {
   BRAINSEM_CHECK(x.dim() == 2, "t-SNE: expected points [N, D], got ", x.sizes());
   const int64_t n = x.size(0);
-  BRAINSEM_CHECK(n <= o.max_points, "t-SNE: ", n, " points exceed the exact-t-SNE limit of ",
-                 o.max_points, " (O(N^2) memory and time); subsample the points first");
-  BRAINSEM_CHECK(o.perplexity >= 1 && 3 * o.perplexity < n - 1, "t-SNE: perplexity ",
-                 o.perplexity, " needs at least 3 * perplexity + 1 = ", 3 * o.perplexity + 1,
-                 " other points, but there are ", n - 1, "; lower the perplexity");
+  BRAINSEM_CHECK(n <= o.max_points, "t-SNE: ", n, " points exceed the exact-t-SNE limit of ", o.max_points,
+                 " (O(N^2) memory and time); subsample the points first");
+  BRAINSEM_CHECK(o.perplexity >= 1 && 3 * o.perplexity < n - 1, "t-SNE: perplexity ", o.perplexity,
+                 " needs at least 3 * perplexity + 1 = ", 3 * o.perplexity + 1, " other points, but there are ", n - 1,
+                 "; lower the perplexity");
   BRAINSEM_CHECK(o.dims >= 1 && o.iterations >= 1 && o.learning_rate >= 0,
                  "t-SNE: dims and iterations must be positive, the learning rate >= 0 (0 = auto)");
   const double learning_rate =
-      o.learning_rate > 0 ? o.learning_rate
-                          : std::max(static_cast<double>(n) / o.early_exaggeration / 4, 50.0);
+      o.learning_rate > 0 ? o.learning_rate : std::max(static_cast<double>(n) / o.early_exaggeration / 4, 50.0);
   auto xd = x.to(torch::kDouble);
   BRAINSEM_CHECK(torch::isfinite(xd).all().item<bool>(), "t-SNE: the points contain NaN or inf");
 

@@ -29,7 +29,7 @@ struct TsneOptions {
 };
 
 struct TsneResult {
-  torch::Tensor coords;  // [N, dims] float32, centred
+  torch::Tensor coords;      // [N, dims] float32, centred
   double kl_divergence = 0;  // KL(P || Q) at the end (without exaggeration)
 };
 
