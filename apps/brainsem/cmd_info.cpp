@@ -13,9 +13,10 @@ CommandRegistration reg(900, [](CLI::App& root) {
   auto* cmd = root.add_subcommand("info", "Print program, LibTorch and hardware information");
   cmd->callback([] {
     const char* wait = std::getenv("OMP_WAIT_POLICY");
-    std::printf("brainsem %s\nlibtorch %s\nthreads %d\nOMP_WAIT_POLICY %s\ncuda %s (%d devices)\n", BRAINSEM_VERSION,
-                TORCH_VERSION, torch::get_num_threads(), wait ? wait : "(unset)",
-                torch::cuda::is_available() ? "available" : "not available",
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    std::printf("brainsem %s\nlibtorch %s\nthreads %d\nOMP_WAIT_POLICY %s\nGLIBC_TUNABLES %s\ncuda %s (%d devices)\n",
+                BRAINSEM_VERSION, TORCH_VERSION, torch::get_num_threads(), wait ? wait : "(unset)",
+                tunables ? tunables : "(unset)", torch::cuda::is_available() ? "available" : "not available",
                 static_cast<int>(torch::cuda::device_count()));
   });
 });

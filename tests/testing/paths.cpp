@@ -35,8 +35,10 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
-int run_cli(const std::string& args, std::string* output) {
-  std::string cmd = std::string("'") + BRAINSEM_BIN + "' " + args + " 2>&1";
+int run_cli(const std::string& args, std::string* output) { return run_cli_with_env("", args, output); }
+
+int run_cli_with_env(const std::string& env, const std::string& args, std::string* output) {
+  std::string cmd = "env " + env + " '" + BRAINSEM_BIN + "' " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return -1;
   std::array<char, 4096> buf;

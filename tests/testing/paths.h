@@ -42,5 +42,7 @@ class TempDir {
 // Runs the built `brainsem` binary with `args` (a shell-quoted string); returns the exit code
 // and fills `output` with stdout+stderr.
 int run_cli(const std::string& args, std::string* output = nullptr);
+// The same under `env ENV` (e.g. "-u OMP_WAIT_POLICY VAR=value"), for the runtime settings.
+int run_cli_with_env(const std::string& env, const std::string& args, std::string* output = nullptr);
 
 }  // namespace brainsem::testing

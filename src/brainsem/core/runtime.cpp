@@ -9,9 +9,12 @@
 namespace brainsem::core {
 
 void ensure_runtime_env(int argc, char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  const bool omp_set = std::getenv("OMP_WAIT_POLICY") != nullptr;
+  const bool malloc_set = std::getenv("GLIBC_TUNABLES") != nullptr;
+  if (omp_set && malloc_set) return;
   if (std::getenv("BRAINSEM_NO_REEXEC") != nullptr) return;  // escape hatch for debuggers
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  if (!omp_set) setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  if (!malloc_set) setenv("GLIBC_TUNABLES", kMallocTunables, 1);
   std::vector<char*> args(argv, argv + argc);
   args.push_back(nullptr);
   execv("/proc/self/exe", args.data());

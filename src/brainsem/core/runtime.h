@@ -3,11 +3,19 @@
 
 namespace brainsem::core {
 
-// libgomp reads OMP_WAIT_POLICY when it is loaded, before main(); a busy-waiting OpenMP pool
-// fights OpenBLAS's threads and made training 2.7x slower (ref_libtorch.md §2). So if the
-// variable is unset we set it to PASSIVE and re-execute the program once (/proc/self/exe).
-// Call first thing in main(). A user who sets OMP_WAIT_POLICY keeps their choice.
+// Two settings are read before main() and so need the environment:
+// - OMP_WAIT_POLICY=PASSIVE: libgomp reads it when it is loaded; a busy-waiting OpenMP pool fights
+//   OpenBLAS's threads and made training 2.7x slower.
+// - GLIBC_TUNABLES (kMallocTunables): glibc hands every freed block above its mmap threshold back to
+//   the kernel, so a training step that gathers a [B, K, R, P] batch of tens of MB faults its pages
+//   in afresh every step (most of the time went to the kernel; bench/train_runtime.sh measures it).
+//   Keeping freed memory in the heap leaves every number unchanged.
+// When either is unset we set it and re-execute the program once (/proc/self/exe). Call first
+// thing in main(). A user who sets either variable keeps their choice; BRAINSEM_NO_REEXEC=1 skips
+// the re-execution (debuggers).
 void ensure_runtime_env(int argc, char** argv);
+inline constexpr const char* kMallocTunables =
+    "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295";
 
 // Sets LibTorch's intra-op threads (0 = leave the default: one per core).
 void set_threads(int threads);

@@ -1,0 +1,27 @@
+// The runtime settings main() makes before LibTorch starts (core/runtime.h): set when unset, a
+// user's own value kept, BRAINSEM_NO_REEXEC leaving both alone; `brainsem info` reports them.
+#include <gtest/gtest.h>
+
+#include "brainsem/core/runtime.h"
+#include "testing/paths.h"
+
+using brainsem::testing::run_cli_with_env;
+
+TEST(CliInfo, SetsTheRuntimeEnvironmentOnceAndKeepsTheUsersChoice) {
+  std::string out;
+  ASSERT_EQ(run_cli_with_env("-u OMP_WAIT_POLICY -u GLIBC_TUNABLES -u BRAINSEM_NO_REEXEC", "info", &out), 0) << out;
+  EXPECT_NE(out.find("OMP_WAIT_POLICY PASSIVE\n"), std::string::npos) << out;
+  EXPECT_NE(out.find(std::string("GLIBC_TUNABLES ") + brainsem::core::kMallocTunables + "\n"), std::string::npos)
+      << out;
+
+  ASSERT_EQ(run_cli_with_env("-u BRAINSEM_NO_REEXEC OMP_WAIT_POLICY=ACTIVE GLIBC_TUNABLES=glibc.malloc.arena_max=2",
+                             "info", &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("OMP_WAIT_POLICY ACTIVE\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("GLIBC_TUNABLES glibc.malloc.arena_max=2\n"), std::string::npos) << out;
+
+  ASSERT_EQ(run_cli_with_env("-u OMP_WAIT_POLICY -u GLIBC_TUNABLES BRAINSEM_NO_REEXEC=1", "info", &out), 0) << out;
+  EXPECT_NE(out.find("OMP_WAIT_POLICY (unset)\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("GLIBC_TUNABLES (unset)\n"), std::string::npos) << out;
+}
