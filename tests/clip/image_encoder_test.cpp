@@ -3,18 +3,21 @@
 #include "brainsem/clip/image_encoder.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 
 #include "brainsem/core/error.h"
 #include "brainsem/io/safetensors.h"
 #include "golden.h"
+#include "testing/errors.h"
 #include "testing/paths.h"
 
 namespace brainsem::clip {
 namespace {
 
 using testing::all_close;
+using testing::error_of;
 using testing::shared_dir;
 using testing::TempDir;
 
@@ -133,6 +136,60 @@ TEST(Encoder, RandomModelsHaveTheConfiguredShapes) {
   auto rn = random_resnet_encoder(r);
   EXPECT_EQ(rn->encode(torch::randn({1, 3, 224, 224})).sizes(), (torch::IntArrayRef{1, 12}));
   EXPECT_THROW(enc->encode(torch::randn({1, 3, 200, 200})), Error);
+}
+
+// Model configs are read type-strictly and a preprocessor setting the pipeline does not implement
+// is refused naming the key, never ignored (a `true` head count once ran with 1 head).
+TEST(Encoder, ConfigValuesOfTheWrongKindAndUnsupportedPreprocessingAreRefused) {
+  BRAINSEM_REQUIRE_SHARED("golden/clip_hf/clip_tiny_quickgelu/model.safetensors");
+  const auto golden = shared_dir() / "golden/clip_hf";
+  TempDir tmp;
+  const auto dir = tmp / "clip";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(golden / "clip_tiny_quickgelu/model.safetensors", dir / "model.safetensors");
+  const auto config = nlohmann::json::parse(std::ifstream(golden / "clip_tiny_quickgelu/config.json"));
+  const auto processor = nlohmann::json::parse(std::ifstream(golden / "preprocessor_config.json"));
+  auto write = [&](const nlohmann::json& c, const nlohmann::json& p) {
+    std::ofstream(dir / "config.json", std::ios::trunc) << c.dump();
+    std::ofstream(dir / "preprocessor_config.json", std::ios::trunc) << p.dump();
+  };
+  write(config, processor);
+  ASSERT_NO_THROW(load_image_encoder(dir));  // the reference files as written by transformers
+
+  const std::vector<std::pair<std::string, std::string>> bad_config = {
+      {"num_attention_heads", "true"}, {"hidden_size", "64.5"}, {"num_hidden_layers", "\"2\""}, {"image_size", "1e12"}};
+  for (const auto& [key, value] : bad_config) {
+    auto c = config;
+    c["vision_config"][key] = nlohmann::json::parse(value);
+    write(c, processor);
+    const std::string error = error_of([&] { load_image_encoder(dir); });
+    EXPECT_NE(error.find("config.json: '" + key + "' must be"), std::string::npos)
+        << key << "=" << value << ": " << error;
+  }
+  const std::vector<std::pair<std::string, std::string>> bad_processor = {
+      {"do_resize", "false"},
+      {"do_normalize", "false"},
+      {"resample", "2"},
+      {"rescale_factor", "1.0"},
+      {"image_std", "[0.3, -0.2, 0.3]"},
+      {"image_mean", "[0.5, 0.5]"},
+      {"crop_size", "{\"height\": 224, \"width\": 200}"},
+      {"size", "{\"height\": 224, \"width\": 224}"},
+      {"do_center_crop", "\"yes\""}};
+  for (const auto& [key, value] : bad_processor) {
+    auto p = processor;
+    p[key] = nlohmann::json::parse(value);
+    write(config, p);
+    const std::string error = error_of([&] { load_image_encoder(dir); });
+    EXPECT_NE(error.find("preprocessor_config.json"), std::string::npos) << key << "=" << value << ": " << error;
+    EXPECT_NE(error.find(key), std::string::npos) << key << "=" << value << ": " << error;
+  }
+  // Older processors give size and crop as plain integers.
+  auto p = processor;
+  p["size"] = 256;
+  p["crop_size"] = 224;
+  write(config, p);
+  EXPECT_EQ(load_image_encoder(dir)->info().preprocess.resize, 256);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "brainsem/core/error.h"
 #include "brainsem/train/trainer.h"
+#include "testing/errors.h"
 #include "testing/paths.h"
 
 using namespace brainsem;
@@ -100,6 +101,33 @@ TEST(TrainConfig, JsonRoundTripAndOldRecordsWithoutNewKeys) {
   EXPECT_EQ(old.encoder.head, "linear");
   EXPECT_EQ(old.epochs, 0.0);
   EXPECT_FALSE(old.retrain_all);
+}
+
+TEST(TrainConfig, OverridesOfTheWrongKindAreRefusedNamingTheKey) {
+  // Each of these converted silently before (0.5 -> 0, -2 -> 2^64-2, true -> 1 head, 1e308 -> UB).
+  const std::vector<std::pair<const char*, const char*>> bad = {
+      {R"({"val_classes": 0.5})", "'val_classes' must be an integer"},
+      {R"({"seed": -2})", "'seed' must be a non-negative integer"},
+      {R"({"steps": 1e308})", "'steps' must be an integer"},
+      {R"({"encoder": {"heads": true}})", "'encoder.heads' must be an integer"},
+      {R"({"library": 1})", "'library' must be true or false"},
+      {R"({"normalize": 3})", "'normalize' must be a string"},
+      {R"({"encoder": 7})", "'encoder' must be an object"},
+      {R"({"lr": "1e-3"})", "'lr' must be a number"}};
+  for (const auto& [text, expected] : bad) {
+    train::TrainConfig c;
+    const std::string error =
+        brainsem::testing::error_of([&] { train::apply_overrides(c, nlohmann::json::parse(text), "my.json"); });
+    EXPECT_NE(error.find(expected), std::string::npos) << text << " -> " << error;
+    EXPECT_NE(error.find("my.json"), std::string::npos) << error;
+  }
+  // Integers where a real number is expected are fine, as are the right kinds.
+  train::TrainConfig c;
+  train::apply_overrides(c, nlohmann::json::parse(R"({"lr": 1, "seed": 5, "encoder": {"dropout": 0}, "steps": 7})"),
+                         "ok.json");
+  EXPECT_EQ(c.lr, 1.0);
+  EXPECT_EQ(c.seed, 5u);
+  EXPECT_EQ(c.steps, 7);
 }
 
 TEST(TrainConfig, RejectsInconsistentLengthAndSelection) {

@@ -16,6 +16,11 @@ json read_model_json(const fs::path& path) {
   }
 }
 
+void wrong_config_value(const fs::path& file, const char* key, const char* expected, const json& value) {
+  fail(file.string(), ": '", key, "' must be ", expected, ", got ", value.dump(),
+       "; fix the value or use the config file written with these weights");
+}
+
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 bool has_key_prefix(const io::SafetensorsFile& file, const std::string& prefix) {
@@ -55,7 +60,7 @@ fs::path openai_config_path(const fs::path& weights) {
 }
 
 bool hf_quick_gelu(const json& tower_config, const fs::path& config) {
-  const std::string act = json_or<std::string>(tower_config, "hidden_act", "quick_gelu");
+  const std::string act = json_or<std::string>(tower_config, "hidden_act", "quick_gelu", config);
   BRAINSEM_CHECK(act == "quick_gelu" || act == "gelu", config.string(), ": hidden_act '", act,
                  "' is not supported (quick_gelu or gelu)");
   return act == "quick_gelu";

@@ -47,14 +47,14 @@ std::unique_ptr<TextEncoder> load_hf_text(const fs::path& dir) {
                  ": no text_projection.weight; this is not a CLIPModel / CLIPTextModelWithProjection checkpoint "
                  "(a vision-only model has no text tower)");
   TextConfig c;
-  c.vocab_size = json_or(t, "vocab_size", 49408);
-  c.width = json_or(t, "hidden_size", 512);
-  c.mlp_width = json_or(t, "intermediate_size", 2048);
-  c.layers = json_or(t, "num_hidden_layers", 12);
-  c.heads = json_or(t, "num_attention_heads", 8);
-  c.context_length = json_or(t, "max_position_embeddings", 77);
-  c.eps = json_or(t, "layer_norm_eps", 1e-5);
-  c.eos_token_id = json_or<int64_t>(t, "eos_token_id", -1);
+  c.vocab_size = json_or(t, "vocab_size", 49408, cfg_path);
+  c.width = json_or(t, "hidden_size", 512, cfg_path);
+  c.mlp_width = json_or(t, "intermediate_size", 2048, cfg_path);
+  c.layers = json_or(t, "num_hidden_layers", 12, cfg_path);
+  c.heads = json_or(t, "num_attention_heads", 8, cfg_path);
+  c.context_length = json_or(t, "max_position_embeddings", 77, cfg_path);
+  c.eps = json_or(t, "layer_norm_eps", 1e-5, cfg_path);
+  c.eos_token_id = json_or<int64_t>(t, "eos_token_id", -1, cfg_path);
   c.quick_gelu = hf_quick_gelu(t, cfg_path);
   // CLIPModel's projection size is the top-level projection_dim (text_config's is unused); read it
   // from the weights so both CLIPModel and CLIPTextModelWithProjection files work.
@@ -74,27 +74,27 @@ std::unique_ptr<TextEncoder> load_openai_text(const fs::path& weights) {
   const fs::path cfg_path = openai_config_path(weights);
   const json cfg = read_model_json(cfg_path);
   TextConfig c;
-  c.embed_dim = json_or(cfg, "embed_dim", 512);
+  c.embed_dim = json_or(cfg, "embed_dim", 512, cfg_path);
   if (cfg.contains("text_cfg")) {  // open_clip model config
     const json& t = cfg["text_cfg"];
-    c.context_length = json_or(t, "context_length", 77);
-    c.vocab_size = json_or(t, "vocab_size", 49408);
-    c.width = json_or(t, "width", 512);
-    c.heads = json_or(t, "heads", 8);
-    c.layers = json_or(t, "layers", 12);
-    c.mlp_width = static_cast<int>(c.width * json_or(t, "mlp_ratio", 4.0));
-    c.quick_gelu = json_or(cfg, "quick_gelu", false);
+    c.context_length = json_or(t, "context_length", 77, cfg_path);
+    c.vocab_size = json_or(t, "vocab_size", 49408, cfg_path);
+    c.width = json_or(t, "width", 512, cfg_path);
+    c.heads = json_or(t, "heads", 8, cfg_path);
+    c.layers = json_or(t, "layers", 12, cfg_path);
+    c.mlp_width = static_cast<int>(c.width * json_or(t, "mlp_ratio", 4.0, cfg_path));
+    c.quick_gelu = json_or(cfg, "quick_gelu", false, cfg_path);
   } else {  // openai/CLIP constructor arguments
     BRAINSEM_CHECK(cfg.contains("transformer_width") && cfg.contains("transformer_layers"), cfg_path.string(),
                    ": no 'transformer_width'/'transformer_layers'; expected openai/CLIP's CLIP(...) arguments or "
                    "open_clip's config with 'text_cfg'");
-    c.context_length = json_or(cfg, "context_length", 77);
-    c.vocab_size = json_or(cfg, "vocab_size", 49408);
+    c.context_length = json_or(cfg, "context_length", 77, cfg_path);
+    c.vocab_size = json_or(cfg, "vocab_size", 49408, cfg_path);
     c.width = cfg["transformer_width"].get<int>();
     c.layers = cfg["transformer_layers"].get<int>();
-    c.heads = json_or(cfg, "transformer_heads", c.width / 64);
+    c.heads = json_or(cfg, "transformer_heads", c.width / 64, cfg_path);
     c.mlp_width = c.width * 4;
-    c.quick_gelu = json_or(cfg, "quick_gelu", true);  // openai/CLIP always uses QuickGELU
+    c.quick_gelu = json_or(cfg, "quick_gelu", true, cfg_path);  // openai/CLIP always uses QuickGELU
   }
   c.eos_token_id = -1;  // encode_text pools at text.argmax(dim=-1)
   StrictWeights w(weights, [](const std::string& k) {

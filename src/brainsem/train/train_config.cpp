@@ -50,6 +50,38 @@ TrainConfig train_config_from_document(json doc, const std::string& where) {
   return c;
 }
 
+namespace {
+// Refuses a value whose JSON kind differs from the field's (`expected`, the field as to_json writes
+// it): nlohmann would otherwise turn 0.5 into 0, true into 1, -2 into a huge seed and 1e308 into
+// an undefined integer.
+void check_kind(const json& expected, const json& given, const std::string& key, const std::string& where) {
+  auto kind_of = [](const json& v) -> std::string {
+    if (v.is_boolean()) return "true or false";
+    if (v.is_number_unsigned()) return "a non-negative integer";
+    if (v.is_number_integer()) return "an integer";
+    if (v.is_number()) return "a number";
+    if (v.is_string()) return "a string";
+    if (v.is_object()) return "an object";
+    return std::string("a ") + v.type_name();
+  };
+  bool ok = false;
+  if (expected.is_boolean())
+    ok = given.is_boolean();
+  else if (expected.is_number_unsigned())
+    ok = given.is_number_unsigned();
+  else if (expected.is_number_integer())
+    ok = given.is_number_integer();
+  else if (expected.is_number_float())
+    ok = given.is_number();
+  else if (expected.is_string())
+    ok = given.is_string();
+  else if (expected.is_object())
+    ok = given.is_object();
+  BRAINSEM_CHECK(ok, where, ": config key '", key, "' must be ", kind_of(expected), ", got ", given.dump(),
+                 "; write it as the default is written (", expected.dump(), ")");
+}
+}  // namespace
+
 void apply_overrides(TrainConfig& c, const json& given, const std::string& where) {
   BRAINSEM_CHECK(given.is_object(), where, ": a training config must be a JSON object");
   json o = given;
@@ -58,10 +90,11 @@ void apply_overrides(TrainConfig& c, const json& given, const std::string& where
   to_json(current, c);
   for (auto it = o.begin(); it != o.end(); ++it) {
     BRAINSEM_CHECK(current.contains(it.key()), where, ": unknown config key '", it.key(), "'");
+    check_kind(current[it.key()], it.value(), it.key(), where);
     if (it.key() == "encoder") {
-      BRAINSEM_CHECK(it.value().is_object(), where, ": 'encoder' must be an object");
       for (auto e = it.value().begin(); e != it.value().end(); ++e) {
         BRAINSEM_CHECK(current["encoder"].contains(e.key()), where, ": unknown encoder key '", e.key(), "'");
+        check_kind(current["encoder"][e.key()], e.value(), "encoder." + e.key(), where);
         current["encoder"][e.key()] = e.value();
       }
     } else {
