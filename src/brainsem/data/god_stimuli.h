@@ -1,5 +1,5 @@
 #pragma once
-// GOD stimulus naming (../shared/docs/ref_god_format.md §1.5):
+// GOD stimulus naming (docs/god_format.md §3):
 //   stimulus_id = synset_int + image_int * 1e-6, e.g. n01518878_5091 <-> 1518878.005091
 //   decode: syn = floor(x), img = llround((x - syn) * 1e6), name = "n%08d_%d"
 // and the GOD stimulus tables compiled into the binary (core::resource). The tables are in

@@ -1,5 +1,5 @@
 // BData HDF5 reader/writer over the HDF5 C API (Debian libhdf5-dev). The layout follows bdpy's
-// BData.__save_h5/__load_h5 (../shared/docs/ref_god_format.md §1.2); the code is our own.
+// BData.__save_h5/__load_h5 (docs/god_format.md §1-2); the code is our own.
 #include "brainsem/io/bdata.h"
 
 #include <hdf5.h>

@@ -1,5 +1,5 @@
 #pragma once
-// GOD BData HDF5 files (KamitaniLab/bdpy layout; ../shared/docs/ref_god_format.md §1.2):
+// GOD BData HDF5 files (KamitaniLab/bdpy layout; docs/god_format.md §1):
 //   /dataset|/dataSet            float64 [n_samples, n_columns]
 //   /metadata|/metaData/key      string [n_keys] (fixed-length NULLPAD or variable-length)
 //   /metadata/description        string [n_keys]
