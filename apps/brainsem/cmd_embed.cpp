@@ -16,6 +16,7 @@ struct EmbedArgs {
   std::string model, images, out, classes, device = "cpu", dtype = "fp32", encoder_id;
   int per_class = 0, batch = 32, decode_threads = 0;
   int64_t checkpoint = 2048;
+  int64_t max_pixels = clip::EmbedOptions{}.max_pixels;
   bool allow_god_test = false;
   CommonOptions common;
 };
@@ -48,6 +49,11 @@ CommandRegistration reg(200, [](CLI::App& root) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--checkpoint-every", args->checkpoint, "Save the store every N new images (0 = only at the end)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-pixels", args->max_pixels,
+                  "Skip images whose header claims more pixels than this (decompression bombs; Pillow's limit); "
+                  "0 = no limit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--encoder-id", args->encoder_id, "Encoder id stored in the output (default: from the model)");
   cmd->add_flag("--allow-god-test", args->allow_god_test,
                 "Allow GOD test classes/images in an ImageNet train layout (for a test-class library)");
@@ -76,6 +82,7 @@ CommandRegistration reg(200, [](CLI::App& root) {
     opts.decode_threads = args->decode_threads > 0 ? args->decode_threads : args->common.threads;
     opts.leakage_guard = !args->allow_god_test;
     opts.checkpoint_every = args->checkpoint;
+    opts.max_pixels = args->max_pixels;
     opts.encoder_id = args->encoder_id;
     opts.extra = {{"model_path", args->model}, {"dtype", args->dtype}, {"device", args->device}};
     const auto r = clip::embed_images(*encoder, entries, args->out, opts);

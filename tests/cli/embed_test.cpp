@@ -78,6 +78,19 @@ TEST(CliEmbed, NothingEmbeddableFailsAndWritesNothing) {
   EXPECT_NE(out.find("a.jpg"), std::string::npos) << out;
   EXPECT_NE(out.find("no image could be embedded"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(tmp / "f.safetensors"));
+  // A real photo above --max-pixels is skipped naming the file and the limit.
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/images/dog.jpg");
+  fs::create_directory(tmp / "big");
+  fs::copy_file(shared_dir() / "golden/clip_openai/images/dog.jpg", tmp / "big/dog.jpg");
+  EXPECT_NE(run_cli("embed -q --max-pixels 1000 --model " +
+                        q(shared_dir() / "golden/clip_openai/openai_vit_tiny.safetensors") + " --images " +
+                        q(tmp / "big") + " --out " + q(tmp / "g.safetensors"),
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("dog.jpg"), std::string::npos) << out;
+  EXPECT_NE(out.find("more than the limit of 1000"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "g.safetensors"));
 }
 
 TEST(CliEmbed, BadOptionsAndHelp) {

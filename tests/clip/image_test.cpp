@@ -2,6 +2,7 @@
 #include "brainsem/clip/image.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <fstream>
 #include <numeric>
@@ -11,6 +12,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/io/safetensors.h"
 #include "golden.h"
+#include "testing/errors.h"
 #include "testing/paths.h"
 
 namespace brainsem::clip {
@@ -102,6 +104,39 @@ TEST(Decode, CorruptAndTruncatedFilesAreErrorsNamingTheFile) {
   auto bad = png;
   for (size_t i = 100; i < 400; ++i) bad[i] ^= 0x5A;  // corrupt compressed data
   EXPECT_THROW(decode_image(bad, "bad.png"), Error);
+}
+
+TEST(Decode, ImagesAboveThePixelLimitAreRefusedFromTheirHeader) {
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/images/dog.jpg");
+  const auto dir = shared_dir() / "golden/clip_openai/images";
+  const auto jpg = slurp(dir / "dog.jpg");
+  const auto png = slurp(dir / "camera.png");
+  const Image dog = decode_image(jpg, "dog.jpg", 0);  // 0 = no limit
+  const int64_t pixels = int64_t{dog.width} * dog.height;
+  EXPECT_EQ(decode_image(jpg, "dog.jpg", pixels).width, dog.width);  // exactly at the limit: fine
+  std::string error = brainsem::testing::error_of([&] { decode_image(jpg, "dog.jpg", pixels - 1); });
+  EXPECT_NE(error.find("dog.jpg: " + std::to_string(dog.width) + "x" + std::to_string(dog.height)), std::string::npos)
+      << error;
+  EXPECT_NE(error.find("--max-pixels"), std::string::npos) << error;
+  EXPECT_NE(brainsem::testing::error_of([&] { decode_image(png, "camera.png", 100); }).find("camera.png"),
+            std::string::npos);
+  // A 57-byte PNG whose header claims 65535 x 65535 RGB (12 GiB of pixels) is refused by the default
+  // limit, naming the file, before anything is allocated (it once failed as a bare std::bad_alloc).
+  std::vector<uint8_t> bomb = {0x89, 'P', 'N', 'G',  '\r', '\n', 0x1A, '\n', 0,    0, 0, 13, 'I', 'H', 'D',
+                               'R',  0,   0,   0xFF, 0xFF, 0,    0,    0xFF, 0xFF, 8, 2, 0,  0,   0};
+  const uint32_t crc = static_cast<uint32_t>(crc32(0, bomb.data() + 12, 17));
+  for (int shift : {24, 16, 8, 0}) bomb.push_back(static_cast<uint8_t>(crc >> shift));
+  const uint8_t idat[4] = {'I', 'D', 'A', 'T'};  // an empty IDAT: the header reader stops there
+  const uint32_t idat_crc = static_cast<uint32_t>(crc32(0, idat, 4));
+  for (uint8_t b : std::initializer_list<uint8_t>{0, 0, 0, 0, 'I', 'D', 'A', 'T'}) bomb.push_back(b);
+  for (int shift : {24, 16, 8, 0}) bomb.push_back(static_cast<uint8_t>(idat_crc >> shift));
+  for (uint8_t b : std::initializer_list<uint8_t>{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82})
+    bomb.push_back(b);
+  ASSERT_EQ(bomb.size(), 57u);
+  error = brainsem::testing::error_of([&] { decode_image(bomb, "bomb.png"); });
+  EXPECT_NE(error.find("bomb.png: 65535x65535 = 4294836225 pixels is more than the limit of 89478485"),
+            std::string::npos)
+      << error;
 }
 
 TEST(Preprocess, PillowArithmeticIsOneLevelOffOnTheHuggingFaceGolden) {

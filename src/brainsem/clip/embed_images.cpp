@@ -137,8 +137,14 @@ class DecodePipeline {
     std::string error;
   };
 
-  DecodePipeline(const std::vector<const ImageEntry*>& todo, const PreprocessConfig& cfg, int threads, int window)
-      : todo_(todo), cfg_(cfg), window_(std::max(1, window)), slots_(window_), ready_(window_, false) {
+  DecodePipeline(const std::vector<const ImageEntry*>& todo, const PreprocessConfig& cfg, int64_t max_pixels,
+                 int threads, int window)
+      : todo_(todo),
+        cfg_(cfg),
+        max_pixels_(max_pixels),
+        window_(std::max(1, window)),
+        slots_(window_),
+        ready_(window_, false) {
     for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { run(); });
   }
   ~DecodePipeline() {
@@ -175,7 +181,7 @@ class DecodePipeline {
       }
       Item it;
       try {
-        it.pixels = preprocess(read_image(todo_[i]->path), cfg_);
+        it.pixels = preprocess(read_image(todo_[i]->path, max_pixels_), cfg_);
       } catch (const std::exception& e) {
         it.error = e.what();
       }
@@ -190,6 +196,7 @@ class DecodePipeline {
 
   const std::vector<const ImageEntry*>& todo_;
   PreprocessConfig cfg_;
+  int64_t max_pixels_;
   size_t window_;
   std::vector<Item> slots_;
   std::vector<bool> ready_;
@@ -278,7 +285,7 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
 
   core::Progress bar("embed", static_cast<int64_t>(todo.size()), "img");
   {
-    DecodePipeline pipe(todo, info.preprocess, threads, opts.batch * 4);
+    DecodePipeline pipe(todo, info.preprocess, opts.max_pixels, threads, opts.batch * 4);
     std::vector<torch::Tensor> batch;
     std::vector<const ImageEntry*> batch_entries;
     int64_t since_checkpoint = 0;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "brainsem/clip/image.h"
 #include "brainsem/clip/image_encoder.h"
 
 namespace brainsem::clip {
@@ -49,6 +50,7 @@ struct EmbedOptions {
   int decode_threads = 0;                    // 0 = one per core
   bool leakage_guard = true;                 // applies to ImageNet-layout (train/nXXXXXXXX/) inputs
   int64_t checkpoint_every = 2048;           // images between checkpoints of the output store
+  int64_t max_pixels = kDefaultMaxPixels;    // larger images are skipped as decompression bombs (0 = no limit)
   std::string encoder_id;                    // overrides the encoder's id in the store when set
   std::map<std::string, std::string> extra;  // provenance written to the store
 };

@@ -82,7 +82,14 @@ void jpeg_emit_message(j_common_ptr cinfo, int level) {
   }
 }
 
-Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& where) {
+// Refuses a frame of more than `max_pixels` pixels (0 = no limit) before its pixels are allocated.
+void check_pixel_limit(uint64_t width, uint64_t height, int64_t max_pixels, const std::string& where) {
+  if (max_pixels <= 0 || width * height <= static_cast<uint64_t>(max_pixels)) return;
+  fail(where, ": ", width, "x", height, " = ", width * height, " pixels is more than the limit of ", max_pixels,
+       " (a decompression bomb, or a genuinely huge image: raise the limit with --max-pixels, 0 = none)");
+}
+
+Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels) {
   jpeg_decompress_struct cinfo;
   JpegError err;
   cinfo.err = jpeg_std_error(&err.mgr);
@@ -96,6 +103,12 @@ Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& where) {
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
+  try {
+    check_pixel_limit(cinfo.image_width, cinfo.image_height, max_pixels, where);
+  } catch (...) {
+    jpeg_destroy_decompress(&cinfo);
+    throw;
+  }
   // Pillow's defaults: islow DCT, fancy upsampling; libjpeg converts YCbCr->RGB and YCCK->CMYK.
   bool cmyk = false;
   switch (cinfo.jpeg_color_space) {
@@ -153,7 +166,7 @@ void png_on_error(png_structp png, png_const_charp msg) {
 }
 void png_on_warning(png_structp, png_const_charp) {}
 
-Image decode_png(const std::vector<uint8_t>& bytes, const std::string& where) {
+Image decode_png(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels) {
   PngReader reader;
   reader.bytes = &bytes;
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, png_on_error, png_on_warning);
@@ -167,6 +180,12 @@ Image decode_png(const std::vector<uint8_t>& bytes, const std::string& where) {
   }
   png_set_read_fn(png, &reader, png_read_mem);
   png_read_info(png, info);
+  try {
+    check_pixel_limit(png_get_image_width(png, info), png_get_image_height(png, info), max_pixels, where);
+  } catch (...) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw;
+  }
   const int color = png_get_color_type(png, info);
   const int depth = png_get_bit_depth(png, info);
   Mode mode = Mode::RGB;
@@ -250,19 +269,19 @@ inline uint8_t over_white(int c, int a) {
 
 }  // namespace
 
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where) {
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels) {
   BRAINSEM_CHECK(bytes.size() >= 8, where, ": file is empty or too short to be an image");
-  if (bytes[0] == 0xFF && bytes[1] == 0xD8) return decode_jpeg(bytes, where);
+  if (bytes[0] == 0xFF && bytes[1] == 0xD8) return decode_jpeg(bytes, where, max_pixels);
   static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (std::memcmp(bytes.data(), png_sig, 8) == 0) return decode_png(bytes, where);
+  if (std::memcmp(bytes.data(), png_sig, 8) == 0) return decode_png(bytes, where, max_pixels);
   fail(where, ": not a JPEG or PNG file (unknown signature); convert it to JPEG or PNG");
 }
 
-Image read_image(const std::filesystem::path& path) {
+Image read_image(const std::filesystem::path& path, int64_t max_pixels) {
   std::ifstream in(path, std::ios::binary);
   BRAINSEM_CHECK(in, path.string(), ": cannot open the image file");
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return decode_image(bytes, path.string());
+  return decode_image(bytes, path.string(), max_pixels);
 }
 
 Image to_rgb(const Image& im) {

@@ -29,9 +29,13 @@ struct Image {
 // inverted CMYK handled as Pillow does) or a PNG (libpng: gray -> L, gray+alpha -> LA, RGB,
 // RGBA, palette -> P with its palette and tRNS; 16-bit samples keep their high byte, as Pillow
 // does for 16-bit RGB; low bit depths are expanded). The format is sniffed from the bytes, not
-// the file name. Throws brainsem::Error naming `where` for unreadable, truncated or corrupt data.
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where);
-Image read_image(const std::filesystem::path& path);
+// the file name. Throws brainsem::Error naming `where` for unreadable, truncated or corrupt data,
+// and for an image of more than `max_pixels` pixels (0 = no limit), refused from its header before
+// any pixel is allocated: a small file can claim a huge frame (a decompression bomb).
+// Pillow's Image.MAX_IMAGE_PIXELS (about 9459 x 9459): its warning threshold, our refusal.
+inline constexpr int64_t kDefaultMaxPixels = 89'478'485;
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels = kDefaultMaxPixels);
+Image read_image(const std::filesystem::path& path, int64_t max_pixels = kDefaultMaxPixels);
 
 // Pillow's Image.convert("RGB"): L replicated; LA/RGBA drop alpha; P via the palette (alpha
 // ignored); CMYK via Pillow's cmyk2rgb (r = 255-k - round(c*(255-k)/255)).
