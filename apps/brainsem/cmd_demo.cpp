@@ -22,7 +22,7 @@ CommandRegistration reg(10, [](CLI::App& root) {
   auto* cmd = root.add_subcommand(
       "demo", "The whole study on generated GOD-shaped data: data, training, zero-shot, baselines, ablation, report");
   cmd->footer(
-      "Default: 5 subjects, the demo configuration of docs/method.md (measured: under 15 minutes on 2 shared CPU "
+      "Default: 5 subjects, the demo configuration of docs/method.md (measured: about 2 minutes on 2 CPU "
       "cores).\n"
       "--paper switches to the paper-like recipe (ViT depth 24, heads 16, batch 200, 5 epochs over the library;\n"
       "hours on a CPU); add --library-per-class 1000 for the paper-size semantic library.\n"
