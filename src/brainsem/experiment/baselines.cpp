@@ -11,15 +11,30 @@ using nlohmann::json;
 
 namespace brainsem::experiment {
 
+namespace {
+// What both decoders learn from: each training sample's stimulus feature [N, E] and its class as an
+// index in order of first appearance.
+struct TrainingTargets {
+  torch::Tensor features;
+  std::vector<int64_t> cls;
+  int64_t classes = 0;
+};
+TrainingTargets training_targets(const LoadedStudy& s) {
+  TrainingTargets t;
+  auto rows = s.stimuli.rows_of_names(s.subject.train_names, "stimulus store");
+  t.features = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
+  std::map<std::string, int64_t> index;
+  for (const auto& c : s.subject.train_classes)
+    t.cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
+  t.classes = static_cast<int64_t>(index.size());
+  return t;
+}
+}  // namespace
+
 RidgePrediction predict_ridge(const LoadedStudy& s, uint64_t seed, const eval::RidgeConfig& cfg) {
   auto x = eval::flatten_rois(s.subject.train_x, s.subject.roi_sizes);
-  auto rows = s.stimuli.rows_of_names(s.subject.train_names, "stimulus store");
-  auto y = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
-  std::map<std::string, int64_t> index;
-  std::vector<int64_t> cls;
-  for (const auto& c : s.subject.train_classes)
-    cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
-  auto cv = eval::fit_ridge_cv(x, y, cls, cfg, seed);
+  const auto targets = training_targets(s);
+  auto cv = eval::fit_ridge_cv(x, targets.features, targets.cls, cfg, seed);
   RidgePrediction out;
   out.test_prediction = cv.model.predict(eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes));
   out.alpha = cv.model.alpha;
@@ -39,17 +54,13 @@ torch::Tensor predict_nearest_class_mean(const LoadedStudy& s) {
   auto x = eval::flatten_rois(s.subject.train_x, s.subject.roi_sizes).to(torch::kFloat64);
   auto mean = x.mean(0), sd = x.std(0).clamp_min(1e-8);
   auto z = (x - mean) / sd;
-  auto rows = s.stimuli.rows_of_names(s.subject.train_names, "stimulus store");
-  auto y = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
-  std::map<std::string, int64_t> index;
-  std::vector<int64_t> cls;
-  for (const auto& c : s.subject.train_classes)
-    cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
-  const int64_t c = static_cast<int64_t>(index.size());
+  const auto targets = training_targets(s);
+  const auto& cls = targets.cls;
+  const int64_t c = targets.classes;
   auto idx = torch::tensor(cls, torch::kInt64);
   auto counts = torch::zeros({c}, torch::kFloat64).index_add_(0, idx, torch::ones({x.size(0)}, torch::kFloat64));
   auto fmri_means = torch::zeros({c, z.size(1)}, torch::kFloat64).index_add_(0, idx, z) / counts.unsqueeze(1);
-  auto feat_means = eval::class_prototypes(y, cls, c);
+  auto feat_means = eval::class_prototypes(targets.features, cls, c);
   auto t = (eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes).to(torch::kFloat64) - mean) / sd;
   // Pearson correlation across voxels = cosine of row-centred patterns.
   auto centre = [](const torch::Tensor& m) {
