@@ -164,7 +164,11 @@ MapStudy map_study(const std::vector<std::pair<std::string, torch::Tensor>>& spa
     p.biotic.push_back(biotic[i]);
     p.classes.push_back(classes[i]);
   }
-  for (const auto& [space, x] : spaces) {
+  for (const auto& named_space : spaces) {
+    // Named references, not a structured binding: lambdas capture them (clang 14 cannot capture
+    // bindings, and clang-tidy parses this file with it).
+    const auto& space = named_space.first;
+    const auto& x = named_space.second;
     BRAINSEM_CHECK(x.dim() == 2 && x.size(0) == n, "maps: space ", space, " has shape ", x.sizes(), ", expected [", n,
                    ", D]");
     SpaceMetrics s;

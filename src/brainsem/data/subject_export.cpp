@@ -50,7 +50,7 @@ torch::Tensor float_tensor(const io::SafetensorsFile& f, const std::string& name
 void names_and_classes(const io::SafetensorsFile& f, const std::string& split, int64_t n, const torch::Tensor& ids,
                        std::vector<std::string>& names, std::vector<std::string>& classes) {
   const std::string where = f.path().string();
-  auto md = f.metadata();
+  const auto& md = f.metadata();
   if (md.count(split + "_names")) {
     names = string_array(f, split + "_names");
   } else {

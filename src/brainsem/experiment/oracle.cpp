@@ -50,7 +50,7 @@ torch::Tensor oracle_similarity(const LoadedStudy& s) {
   // image's low-level drive, which every repeat shares.
   const double repeats = truth.config.test_repeats;
   auto var = (st.noise_sd.to(torch::kFloat64).pow(2) + st.run_shift.to(torch::kFloat64).var(0)) / repeats + low_var;
-  auto centred = observed;  // expected_response includes the voxel baselines
+  const auto& centred = observed;  // expected_response includes the voxel baselines
   // log N(x | mu_c, var) up to a constant: -sum_v (x_v - mu_cv)^2 / (2 var_v).
   auto w = 1.0 / var;
   auto xx = (centred.pow(2) * w).sum(1, true);    // [N, 1]

@@ -188,7 +188,7 @@ void save_scatter(const ScatterPlot& p, const fs::path& file) {
       cairo_arc(cr, f.px(a[i][0]), f.py(a[i][1]), p.radius, 0, 2 * M_PI);
       cairo_fill(cr);
     }
-    auto legend_names = names;
+    const auto& legend_names = names;
     if (p.regression_line && n >= 2) {
       // Ordinary least squares y = intercept + slope * x.
       double mx = xy.select(1, 0).mean().item<double>(), my = xy.select(1, 1).mean().item<double>();
