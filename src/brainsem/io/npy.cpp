@@ -184,7 +184,8 @@ torch::Tensor parse_npy(std::string_view bytes, const std::string& where) {
       nbytes > available ? std::string("more than that") : std::to_string(static_cast<uint64_t>(nbytes)) + " bytes",
       "; the file is truncated or corrupt");
   auto out = torch::empty(shape, torch::TensorOptions().dtype(type));
-  std::memcpy(out.data_ptr(), bytes.data() + data_start, static_cast<size_t>(nbytes));
+  // An empty array has no storage (data_ptr() is null), and memcpy's pointers must not be null.
+  if (nbytes > 0) std::memcpy(out.data_ptr(), bytes.data() + data_start, static_cast<size_t>(nbytes));
   return out;
 }
 

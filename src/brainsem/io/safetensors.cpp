@@ -192,7 +192,7 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
   int esize = static_cast<int>(c10::elementSize(type));
   if (reinterpret_cast<uintptr_t>(ptr) % esize != 0) {
     auto out = torch::empty(i.shape, torch::TensorOptions().dtype(type));
-    std::memcpy(out.data_ptr(), ptr, i.end - i.begin);
+    if (i.end > i.begin) std::memcpy(out.data_ptr(), ptr, i.end - i.begin);  // empty: no storage, null data_ptr
     return out;
   }
   return torch::from_blob(
