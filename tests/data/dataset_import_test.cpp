@@ -159,5 +159,5 @@ TEST(DatasetImport, BadInputIsRefusedWithoutOutput) {
   expect_refused(in, out, "expected float32 or float64");
   io::write_npy(f.dir / "vec.npy", torch::zeros({6}, torch::kFloat32));
   in.x = f.dir / "vec.npy";
-  expect_refused(in, out, "samples x voxels matrix");
+  expect_refused(in, out, "expected a 2-D matrix");
 }

@@ -27,4 +27,10 @@ std::vector<std::string> read_lines(const std::filesystem::path& path, const std
   return lines;
 }
 
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
+  return out;
+}
+
 }  // namespace brainsem::core

@@ -14,4 +14,7 @@ std::string trim(const std::string& s);
 // name per sample)").
 std::vector<std::string> read_lines(const std::filesystem::path& path, const std::string& what);
 
+// The items separated by `separator` ("a, b, c").
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
+
 }  // namespace brainsem::core

@@ -6,7 +6,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/core/text.h"
 #include "brainsem/data/subject_export.h"
-#include "brainsem/io/npy.h"
+#include "brainsem/io/matrix_file.h"
 
 namespace fs = std::filesystem;
 
@@ -14,22 +14,13 @@ namespace brainsem::data {
 
 SubjectData import_dataset(const ImportInputs& in) {
   BRAINSEM_CHECK(!in.x.empty() && !in.rois.empty() && !in.classes.empty(),
-                 "data import needs --x (samples x voxels .npy), --rois and --classes");
+                 "data import needs --x (samples x voxels .npy or .csv), --rois and --classes");
   const std::string xw = in.x.string();
-  torch::Tensor x = io::read_npy(in.x);
-  BRAINSEM_CHECK(x.dim() == 2, xw, ": expected a samples x voxels matrix, got shape ", x.sizes());
-  BRAINSEM_CHECK(x.is_floating_point(), xw, ": expected float32 or float64 values, got ", x.scalar_type(),
-                 "; save it with x.astype(np.float32)");
+  torch::Tensor x = io::read_matrix_file(in.x);  // [N, V] float64; .npy, .csv, .tsv or .txt
   const int64_t n = x.size(0), v = x.size(1);
   BRAINSEM_CHECK(n > 0 && v > 0, xw, ": empty matrix ", x.sizes());
-  x = x.to(torch::kFloat32).contiguous();
-  {
-    // Name the first bad cell: users need the sample and the voxel to fix their export.
-    auto bad = (~torch::isfinite(x)).nonzero();
-    if (bad.size(0) > 0)
-      fail(xw, ": ", bad.size(0), " non-finite values (NaN/Inf); first at sample row ", bad[0][0].item<int64_t>(),
-           ", voxel column ", bad[0][1].item<int64_t>(), "; drop or impute those voxels before importing");
-  }
+  // Name the first bad cell: users need the sample and the voxel to fix their export.
+  x = io::to_finite_float32(x, xw, "sample row", "voxel column", "drop or impute those voxels before importing");
 
   auto rois = core::read_lines(in.rois, "the ROI file (one ROI name per voxel)");
   BRAINSEM_CHECK(static_cast<int64_t>(rois.size()) == v, in.rois.string(), ": ", rois.size(), " ROI names but ", xw,
