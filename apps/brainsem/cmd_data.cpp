@@ -1,35 +1,34 @@
-// `brainsem data inspect FILE.h5 [--json]` and `brainsem data export FILE.h5 --out X.safetensors`:
-// look at a GOD BData file and pack it into the safetensors the model (and numpy users) read.
-// Other `data` subcommands (e.g. import) attach to the same `data` command: get it with
-// root.get_subcommand("data") and create it only if that throws.
+// `brainsem data inspect PATH [--json]`: what is inside any file or directory BrainSem reads.
+// `brainsem data export FILE.h5 --out X.safetensors`: pack a GOD BData file into the safetensors
+// the model reads. `brainsem data unpack FILE.safetensors --out DIR`: the reverse for numpy users
+// (one .npy per tensor and metadata.json). Other `data` subcommands (import) attach to the same
+// group (data_group).
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
+#include "brainsem/data/plain_files.h"
 #include "brainsem/data/subject.h"
 #include "brainsem/data/subject_export.h"
+#include "brainsem/experiment/inspect.h"
 #include "brainsem/io/bdata.h"
 #include "command.h"
 
 namespace brainsem::app {
 namespace {
 
-CLI::App* data_command(CLI::App& root) {
-  try {
-    return root.get_subcommand("data");
-  } catch (const CLI::OptionNotFound&) {
-    auto* d = root.add_subcommand("data", "Inspect and convert fMRI data (GOD BData .h5, subject safetensors)");
-    d->require_subcommand(1);
-    return d;
-  }
-}
-
 struct InspectArgs {
   std::string file;
   bool json = false;
   std::vector<std::string> rois;
+  CommonOptions common;
+};
+
+struct UnpackArgs {
+  std::string file, out;
+  bool force = false;
   CommonOptions common;
 };
 
@@ -41,26 +40,46 @@ struct ExportArgs {
 };
 
 CommandRegistration reg(200, [](CLI::App& root) {
-  auto* data = data_command(root);
+  auto* data = data_group(root);
 
   static InspectArgs ia;
   auto* inspect = data->add_subcommand(
       "inspect",
-      "Show a GOD BData file's metadata keys, samples per DataType, voxels per ROI and unique stimuli "
-      "per split (validates it like export does)");
-  inspect->add_option("file", ia.file, "Subject*.h5 (BData HDF5)")->required();
+      "Show what a file or directory holds, validating it with its reader: GOD BData .h5 (metadata keys, samples "
+      "per DataType, voxels per ROI), subject/feature/class-embedding safetensors, checkpoints, run directories "
+      "and `unpack` exports");
+  inspect->add_option("path", ia.file, "File or directory")->required();
   inspect->add_flag("--json", ia.json, "Print JSON instead of text");
-  inspect->add_option("--rois", ia.rois, "ROI tokens to check (default V1,V2,V3,V4,LOC,FFA,PPA)")->delimiter(',');
+  inspect->add_option("--rois", ia.rois, "BData only: ROI tokens to check (default V1,V2,V3,V4,LOC,FFA,PPA)")
+      ->delimiter(',');
   add_common_options(*inspect, ia.common);
   inspect->callback([] {
     apply_common_options(ia.common);
-    data::LoadOptions o;
-    o.rois = ia.rois;
-    auto summary = data::summarize_bdata(io::read_bdata(ia.file), o);
+    experiment::InspectOptions o;
+    o.bdata_rois = ia.rois;
+    auto result = experiment::inspect_path(ia.file, o);
     if (ia.json)
-      std::printf("%s\n", data::to_json(summary).dump(2).c_str());
+      std::printf("%s\n", result.summary.dump(2).c_str());
     else
-      std::printf("%s", data::to_text(summary).c_str());
+      std::printf("%s", result.text.c_str());
+  });
+
+  static UnpackArgs ua;
+  auto* unpack = data->add_subcommand(
+      "unpack",
+      "Write a subject, feature-store or class-embedding safetensors as one .npy per tensor plus metadata.json "
+      "(names, classes, ROIs), for numpy and other tools");
+  unpack->add_option("file", ua.file, "A .safetensors file BrainSem wrote (data export/import, embed, embed-text)")
+      ->required();
+  unpack->add_option("--out", ua.out, "Output directory (appears whole or not at all; refused if it exists)")
+      ->required();
+  unpack->add_flag("--force", ua.force, "Replace --out if it is an earlier export");
+  add_common_options(*unpack, ua.common);
+  unpack->callback([] {
+    apply_common_options(ua.common);
+    auto tensors = data::export_plain(
+        ua.file, ua.out, {data::kSubjectFormat, data::kFeatureStoreFormat, data::kClassEmbeddingsFormat}, ua.force);
+    std::printf("wrote %zu tensors (.npy) and metadata.json to %s\n", tensors.size(), ua.out.c_str());
   });
 
   static ExportArgs ea;

@@ -18,19 +18,9 @@ struct ImportArgs {
   CommonOptions common;
 };
 
-CLI::App* data_command(CLI::App& root) {
-  try {
-    return root.get_subcommand("data");
-  } catch (const CLI::OptionNotFound&) {
-    auto* d = root.add_subcommand("data", "Inspect and convert fMRI data (GOD BData .h5, subject safetensors)");
-    d->require_subcommand(1);
-    return d;
-  }
-}
-
 CommandRegistration reg(205, [](CLI::App& root) {
   auto a = std::make_shared<ImportArgs>();
-  auto* cmd = data_command(root)->add_subcommand(
+  auto* cmd = data_group(root)->add_subcommand(
       "import", "Build a dataset (subject safetensors) from a samples x voxels .npy, ROI and class label files");
   cmd->footer(
       "Every training/evaluation command accepts the result wherever it accepts a GOD subject.\n"

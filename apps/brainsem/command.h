@@ -18,6 +18,12 @@ struct CommandRegistration {
   CommandRegistration(int order, std::function<void(CLI::App& root)> setup);
 };
 
+// The group command `name` (e.g. "data", "features") under root, created with `description` by
+// whichever of its subcommands' files registers first.
+CLI::App* command_group(CLI::App& root, const std::string& name, const std::string& description);
+// `brainsem data` (inspect, export, import, unpack).
+CLI::App* data_group(CLI::App& root);
+
 // Options every command shares: --threads, --quiet.
 struct CommonOptions {
   int threads = 0;

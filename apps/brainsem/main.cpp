@@ -1,7 +1,12 @@
 // brainsem: the command-line program. Subcommands register themselves (command.h); this file
 // only builds the CLI, runs it and turns errors into exit codes (1 = error, 2 = bad usage).
+#include <c10/util/Exception.h>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <vector>
 
 #include "brainsem/core/error.h"
@@ -20,8 +25,26 @@ CommandRegistration::CommandRegistration(int order, std::function<void(CLI::App&
   registry().push_back({order, std::move(setup)});
 }
 
+CLI::App* command_group(CLI::App& root, const std::string& name, const std::string& description) {
+  try {
+    return root.get_subcommand(name);
+  } catch (const CLI::OptionNotFound&) {
+    auto* group = root.add_subcommand(name, description);
+    group->require_subcommand(1);
+    return group;
+  }
+}
+
+CLI::App* data_group(CLI::App& root) {
+  return command_group(root, "data",
+                       "Inspect, convert and import fMRI data and every file BrainSem writes (BData .h5, safetensors, "
+                       "run directories)");
+}
+
 void add_common_options(CLI::App& cmd, CommonOptions& opts) {
-  cmd.add_option("--threads", opts.threads, "CPU threads for tensor maths (0 = one per core)")
+  cmd.add_option("--threads", opts.threads,
+                 "CPU threads for LibTorch's tensor maths (0 = LibTorch's default; `brainsem info` shows the number a "
+                 "run uses)")
       ->check(CLI::NonNegativeNumber);
   cmd.add_flag("--quiet,-q", opts.quiet, "No progress bars");
 }
@@ -40,6 +63,10 @@ int main(int argc, char** argv) {
       "what a person saw, including unseen categories (zero-shot). Implements Chen et al., AAAI 2024.\n"
       "Run `brainsem demo` for the whole study on generated GOD-shaped data."};
   app.require_subcommand(1);
+  bool verbose = std::getenv("BRAINSEM_VERBOSE") != nullptr;
+  app.add_flag("--verbose", verbose,
+               "On an error, also print where the program raised it and LibTorch's backtrace (or set "
+               "BRAINSEM_VERBOSE=1); give it before the command: brainsem --verbose train ...");
   app.set_version_flag("--version", std::string("brainsem ") + BRAINSEM_VERSION);
   auto& commands = brainsem::app::registry();
   std::stable_sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
@@ -51,7 +78,25 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;  // CLI11 uses 100+ codes; 2 is the usual "bad usage"
   } catch (const brainsem::Error& e) {
     std::fprintf(stderr, "brainsem: error: %s\n", e.what());
-    if (!e.origin().empty()) std::fprintf(stderr, "brainsem: (raised at %s)\n", e.origin().c_str());
+    if (verbose && !e.origin().empty()) std::fprintf(stderr, "brainsem: (raised at %s)\n", e.origin().c_str());
+    return 1;
+  } catch (const c10::Error& e) {
+    // LibTorch's message without its 20-line C++ backtrace, which only helps a developer.
+    std::fprintf(stderr, "brainsem: error: LibTorch refused an operation: %s\n",
+                 verbose ? e.what() : e.what_without_backtrace());
+    if (!verbose) std::fprintf(stderr, "brainsem: (brainsem --verbose ... prints LibTorch's backtrace)\n");
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "brainsem: error: out of memory: the inputs or the configuration need more memory than this machine "
+                 "has free; reduce --batch, the library size or the number of images per class, or use a larger "
+                 "machine\n");
+    return 1;
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr,
+                 "brainsem: error: a JSON file or value has an unexpected shape (%s); check the file the command "
+                 "read last against its format in docs/\n",
+                 e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "brainsem: error: %s\n", e.what());

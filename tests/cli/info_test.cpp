@@ -25,3 +25,12 @@ TEST(CliInfo, SetsTheRuntimeEnvironmentOnceAndKeepsTheUsersChoice) {
   EXPECT_NE(out.find("OMP_WAIT_POLICY (unset)\n"), std::string::npos) << out;
   EXPECT_NE(out.find("GLIBC_TUNABLES (unset)\n"), std::string::npos) << out;
 }
+
+TEST(CliInfo, ErrorsShowTheSourceLineOnlyWhenVerbose) {
+  std::string out;
+  EXPECT_NE(brainsem::testing::run_cli("data inspect /nonexistent/Subject1.h5", &out), 0);
+  EXPECT_NE(out.find("/nonexistent/Subject1.h5: file not found"), std::string::npos) << out;
+  EXPECT_EQ(out.find("raised at"), std::string::npos) << out;
+  EXPECT_NE(brainsem::testing::run_cli("--verbose data inspect /nonexistent/Subject1.h5", &out), 0);
+  EXPECT_NE(out.find("raised at src/brainsem/experiment/inspect.cpp"), std::string::npos) << out;
+}

@@ -17,7 +17,7 @@ void ensure_runtime_env(int argc, char** argv);
 inline constexpr const char* kMallocTunables =
     "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295";
 
-// Sets LibTorch's intra-op threads (0 = leave the default: one per core).
+// Sets LibTorch's intra-op threads (0 = leave LibTorch's default, which `brainsem info` prints).
 void set_threads(int threads);
 
 }  // namespace brainsem::core

@@ -12,7 +12,7 @@ using nlohmann::json;
 namespace brainsem::data {
 
 namespace {
-constexpr const char* kFormat = "brainsem.features.v1";
+constexpr const char* kFormat = kFeatureStoreFormat;
 
 std::vector<std::string> json_strings(const std::string& text, const std::string& what) {
   json j;

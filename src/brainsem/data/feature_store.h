@@ -23,6 +23,8 @@
 
 namespace brainsem::data {
 
+inline constexpr const char* kFeatureStoreFormat = "brainsem.features.v1";
+
 struct FeatureStore {
   torch::Tensor features;            // [N, E] float32 (a view of the mapped file when opened)
   std::vector<std::string> names;    // [N]

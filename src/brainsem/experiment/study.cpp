@@ -83,7 +83,9 @@ LoadedStudy load_study(const StudyInputs& inputs, data::Normalize normalize) {
     s.test_truth.push_back(index[c]);
   }
   BRAINSEM_CHECK(s.test_classes.size() >= 2, inputs.subject.string(),
-                 ": zero-shot needs at least 2 test classes, found ", s.test_classes.size());
+                 ": zero-shot needs at least 2 test classes, found ", s.test_classes.size(),
+                 "; give `brainsem data import` a --split file (train or test per sample) with the test classes "
+                 "held out, or cross-validate over all classes with `brainsem cv`");
   std::set<std::string> train_classes(s.subject.train_classes.begin(), s.subject.train_classes.end());
   for (const auto& c : s.test_classes)
     BRAINSEM_CHECK(!train_classes.count(c), inputs.subject.string(), ": class ", c,
@@ -238,6 +240,7 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
   auto data = train::make_training_data(study.subject, study.stimuli, cfg.library ? &*study.library : nullptr);
   BrainSemRun out;
   out.config = cfg;
+  out.config.encoder.out_dim = data.sample_feature.size(1);  // E, set by the features (as the trainer does)
   out.selection.val_classes = cfg.val_classes;
   out.selection.training_classes = data.num_classes();
   auto record_config = [&] {
