@@ -232,3 +232,25 @@ TEST(CrossValidation, BadInputIsAClearError) {
   EXPECT_NE(error_of([&] { experiment::make_cv_dataset(two.subject, two.table); }).find("at least 3 classes"),
             std::string::npos);
 }
+
+TEST(CrossValidation, TableColumnsStayAlignedForLongRoiNames) {
+  experiment::CvMethodResult a, b;
+  a.method = "ridge";
+  a.rois = "all";
+  a.observed.folds = 3;
+  a.observed.two_afc = 0.75;
+  b.method = "brainsem";
+  b.rois = "lateral_occipital_complex+fusiform_face_area";
+  b.observed.folds = 3;
+  b.observed.two_afc = 0.5;
+  const std::string table = experiment::format_cv_table({a, b});
+  std::vector<std::string> lines;
+  for (size_t at = 0, end; (end = table.find('\n', at)) != std::string::npos; at = end + 1)
+    lines.push_back(table.substr(at, end - at));
+  ASSERT_EQ(lines.size(), 3u);
+  // Every row has the same length and the 2-AFC column starts at the same offset.
+  EXPECT_EQ(lines[1].size(), lines[0].size());
+  EXPECT_EQ(lines[2].size(), lines[0].size());
+  EXPECT_EQ(lines[1].find("0.750"), lines[2].find("0.500"));
+  EXPECT_EQ(lines[2].rfind(b.rois + " brainsem ", 0), 0u) << lines[2];
+}

@@ -251,9 +251,11 @@ AblationTable run_ablation(const AblationOptions& o) {
                              ("Subject" + std::to_string(o.subjects[si]) + "-seed" + std::to_string(seed));
         if (fs::exists(dir / kRunConfigFile)) {
           // Read through TrainConfig so keys added since the cell ran compare as their defaults.
-          json old, wanted;
-          train::to_json(old, read_run_config(dir));
-          train::to_json(wanted, cfg);
+          // The documents leave out what the encoder kind ignores, as config.json does.
+          json old = train::train_config_document(read_run_config(dir));
+          json wanted = train::train_config_document(cfg);
+          old["encoder"].erase("out_dim");  // recorded as the features' dimension E
+          wanted["encoder"].erase("out_dim");
           if (cfg.epochs > 0) {  // the cell recorded the steps it resolved from the epochs
             old.erase("steps");
             wanted.erase("steps");

@@ -583,21 +583,32 @@ std::vector<CvMethodResult> run_cross_validation(const CvDataset& d, const CvOpt
 }
 
 std::string format_cv_table(const std::vector<CvMethodResult>& results) {
-  std::string out;
-  char line[512];
-  std::snprintf(line, sizeof line, "%-14s %-9s %6s %7s %6s %6s %9s %8s %14s %8s\n", "rois", "method", "folds", "2-AFC",
-                "top-1", "top-5", "mean rank", "rank acc", "null 2-AFC", "p(2-AFC)");
-  out += line;
+  // The ROI and method columns are as wide as their longest entry, so long ROI names stay aligned.
+  int rois_width = 4, method_width = 6;
+  for (const auto& r : results) {
+    rois_width = std::max(rois_width, static_cast<int>(r.rois.size()));
+    method_width = std::max(method_width, static_cast<int>(r.method.size()));
+  }
+  auto row = [&](const std::string& rois, const std::string& method, const char* rest) {
+    std::string padded_rois = rois, padded_method = method;
+    padded_rois.resize(rois_width, ' ');
+    padded_method.resize(method_width, ' ');
+    return padded_rois + " " + padded_method + " " + rest + "\n";
+  };
+  char rest[256];
+  std::snprintf(rest, sizeof rest, "%6s %7s %6s %6s %9s %8s %14s %8s", "folds", "2-AFC", "top-1", "top-5", "mean rank",
+                "rank acc", "null 2-AFC", "p(2-AFC)");
+  std::string out = row("rois", "method", rest);
   for (const auto& r : results) {
     char null_text[64] = "n/a", p_text[32] = "n/a";
     if (!r.null.empty()) {
       std::snprintf(null_text, sizeof null_text, "%.3f+-%.3f", r.null_mean_two_afc, r.null_sd_two_afc);
       std::snprintf(p_text, sizeof p_text, "%.4f", r.p_two_afc);
     }
-    std::snprintf(line, sizeof line, "%-14s %-9s %6lld %7.3f %6.3f %6.3f %9.2f %8.3f %14s %8s\n", r.rois.c_str(),
-                  r.method.c_str(), static_cast<long long>(r.observed.folds), r.observed.two_afc, r.observed.top1,
-                  r.observed.top5, r.observed.mean_rank, r.observed.rank_accuracy, null_text, p_text);
-    out += line;
+    std::snprintf(rest, sizeof rest, "%6lld %7.3f %6.3f %6.3f %9.2f %8.3f %14s %8s",
+                  static_cast<long long>(r.observed.folds), r.observed.two_afc, r.observed.top1, r.observed.top5,
+                  r.observed.mean_rank, r.observed.rank_accuracy, null_text, p_text);
+    out += row(r.rois, r.method, rest);
   }
   return out;
 }

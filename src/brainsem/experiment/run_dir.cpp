@@ -80,9 +80,14 @@ RunResults run_results(const BrainSemRun& run, const std::vector<MethodScore>& s
 }
 
 void write_run_results(const fs::path& dir, const RunResults& r) {
-  json fields{{"subject", r.subject},     {"best_step", r.best_step},   {"steps", r.steps},
-              {"selection", r.selection}, {"parameters", r.parameters}, {"train_seconds", r.train_seconds},
+  json fields{{"subject", r.subject},
+              {"steps", r.steps},
+              {"selection", r.selection},
+              {"parameters", r.parameters},
+              {"train_seconds", r.train_seconds},
               {"scores", json::array()}};
+  // Only a step chosen on held-out classes is recorded; without validation the model is the last step's.
+  if (r.best_step >= 0) fields["best_step"] = r.best_step;
   for (const auto& m : r.scores) fields["scores"].push_back(m.to_json());
   write_document(dir / kRunResultsFile,
                  core::versioned_document(kRunResultsFormat, kRunResultsVersion, std::move(fields)));

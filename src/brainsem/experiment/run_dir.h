@@ -37,7 +37,7 @@ StudyInputs read_run_inputs(const std::filesystem::path& dir);
 // What results.json holds.
 struct RunResults {
   std::string subject;     // the subject file the run was trained on
-  int64_t best_step = -1;  // chosen on held-out training classes (-1: the last step)
+  int64_t best_step = -1;  // chosen on held-out training classes (-1: the last step; not written)
   int64_t steps = 0;
   nlohmann::json selection;  // BrainSemRun::Selection::to_json()
   int64_t parameters = 0;

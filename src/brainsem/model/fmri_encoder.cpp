@@ -55,6 +55,12 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x) {
   return h + F::dropout(m, F::DropoutFuncOptions().p(dropout_).training(is_training()));
 }
 
+std::vector<std::string> unused_encoder_fields(const std::string& kind) {
+  if (kind == "linear") return {"width", "depth", "heads", "mlp", "pos_embed", "tanh_output", "head"};
+  if (kind == "mlp") return {"width", "depth", "heads", "pos_embed", "tanh_output", "head"};
+  return {};
+}
+
 FmriEncoderImpl::FmriEncoderImpl(const FmriEncoderConfig& cfg) : cfg_(cfg) {
   validate(cfg_);
   if (cfg_.kind == "vit") {

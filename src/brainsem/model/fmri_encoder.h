@@ -42,6 +42,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FmriEncoderConfig, kind, width, 
 // Checks the config and fails with a message naming the bad field.
 void validate(const FmriEncoderConfig& cfg);
 
+// The recorded fields (JSON keys above) that `kind` ignores, e.g. the transformer's for linear: run
+// directories leave them out so that a config says only what shaped the model.
+std::vector<std::string> unused_encoder_fields(const std::string& kind);
+
 class TransformerBlockImpl : public torch::nn::Module {
  public:
   TransformerBlockImpl(int64_t width, int64_t heads, int64_t mlp, double dropout);

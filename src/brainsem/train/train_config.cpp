@@ -34,6 +34,7 @@ TrainConfig paper_config() {
 json train_config_document(const TrainConfig& c) {
   json fields;
   to_json(fields, c);
+  for (const auto& unused : model::unused_encoder_fields(c.encoder.kind)) fields["encoder"].erase(unused);
   return core::versioned_document(kTrainConfigFormat, kTrainConfigVersion, std::move(fields));
 }
 
