@@ -24,6 +24,8 @@ bool fixtures_required() {
 
 fs::path source_dir() { return BRAINSEM_SOURCE_DIR; }
 
+fs::path cli_binary() { return BRAINSEM_BIN; }
+
 TempDir::TempDir() {
   std::random_device rd;
   path_ = fs::temp_directory_path() / ("brainsem-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));

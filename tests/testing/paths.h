@@ -27,6 +27,8 @@ bool fixtures_required();
   } while (0)
 
 std::filesystem::path source_dir();
+// The built `brainsem` program.
+std::filesystem::path cli_binary();
 // A new empty directory under the system temp dir, removed when the object dies.
 class TempDir {
  public:

@@ -240,10 +240,20 @@ void ablation_section(HtmlReport& h, const fs::path& file) {
 struct Analyses {
   fs::path retrieval, similarity, maps;
   double seconds = 0;
+  std::string maps_skipped;  // why the maps were not computed (class names that are not synsets), or ""
 };
 
+// The first class of the run that is not a WordNet noun synset, or "" when all are: the maps'
+// biotic/abiotic colouring needs ImageNet wnids, which datasets from `data import` need not have.
+std::string first_non_synset(const experiment::TrainedRun& run, const data::WordNet& wn) {
+  for (const auto* classes : {&run.study.subject.train_classes, &run.study.subject.test_classes})
+    for (const auto& c : *classes)
+      if (!wn.contains(c)) return c;
+  return {};
+}
+
 Analyses ensure_analyses(const fs::path& analysis, const RunInfo& run, const StudyReportOptions& o) {
-  Analyses a{analysis / "retrieval", analysis / "similarity", analysis / "maps", 0};
+  Analyses a{analysis / "retrieval", analysis / "similarity", analysis / "maps", 0, ""};
   const bool need = !fs::exists(a.retrieval / "retrieval.json") || !fs::exists(a.similarity / "similarity.json") ||
                     (!fs::exists(a.maps / "maps.json") && data::WordNet::available(o.wordnet));
   if (!need || !o.compute_missing) return a;
@@ -266,12 +276,19 @@ Analyses ensure_analyses(const fs::path& analysis, const RunInfo& run, const Stu
     core::build_directory_atomically(a.similarity, [&](const fs::path& tmp) { analysis::write_similarity(tmp, s); });
   }
   if (!fs::exists(a.maps / "maps.json") && data::WordNet::available(o.wordnet)) {
-    analysis::MapOptions mo;
-    mo.max_train = o.map_train_samples;
-    mo.tsne_iterations = o.tsne_iterations;
-    auto m = analysis::run_map_study(tr, data::WordNet::load(o.wordnet), mo);
-    fresh(a.maps);
-    core::build_directory_atomically(a.maps, [&](const fs::path& tmp) { analysis::write_map_study(tmp, m); });
+    auto wn = data::WordNet::load(o.wordnet);
+    if (auto c = first_non_synset(tr, wn); !c.empty()) {
+      a.maps_skipped = "Embedding maps (Fig. 5) and the biotic/abiotic analysis were skipped: class '" + c +
+                       "' is not a WordNet 3.0 noun synset, and the biotic label comes from WordNet (ImageNet "
+                       "wnids such as n01443537). Every other section is computed as usual.";
+    } else {
+      analysis::MapOptions mo;
+      mo.max_train = o.map_train_samples;
+      mo.tsne_iterations = o.tsne_iterations;
+      auto m = analysis::run_map_study(tr, wn, mo);
+      fresh(a.maps);
+      core::build_directory_atomically(a.maps, [&](const fs::path& tmp) { analysis::write_map_study(tmp, m); });
+    }
   }
   a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return a;
@@ -529,7 +546,8 @@ void manifest_section(HtmlReport& h, const fs::path& dir, bool demo, const std::
   for (const auto& r : runs) {
     const std::string p = r.subject + ".";
     m.push_back({p + "train seconds", format_number(r.results.train_seconds, 1)});
-    m.push_back({p + "best step", std::to_string(r.results.best_step)});
+    m.push_back({p + "best step", r.results.best_step >= 0 ? std::to_string(r.results.best_step)
+                                                           : std::string("the last (no held-out classes)")});
     if (fs::exists(r.dir / experiment::kRunConfigFile)) {
       const json c = experiment::read_run_config_fields(r.dir);
       if (c.contains("seed")) m.push_back({p + "seed", c.at("seed").dump()});
@@ -567,6 +585,10 @@ fs::path write_study_report(const fs::path& dir, const StudyReportOptions& o) {
   const fs::path ablation = demo ? dir / "ablation" / "ablation.json" : fs::path();
   if (!ablation.empty() && fs::exists(ablation)) ablation_section(h, ablation);
   maps_section(h, an.maps, runs[0].subject);
+  if (!an.maps_skipped.empty()) {
+    h.add_section("Embedding maps (Fig. 5)");
+    h.add_paragraph(an.maps_skipped);
+  }
   similarity_section(h, an.similarity, runs[0].subject);
   retrieval_section(h, an.retrieval, runs[0].subject, o.retrieval_examples, wn.get());
   manifest_section(h, dir, demo, runs, an.seconds);
