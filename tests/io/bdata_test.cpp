@@ -1,6 +1,7 @@
 #include "brainsem/io/bdata.h"
 
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <algorithm>
 #include <fstream>
@@ -198,4 +199,50 @@ TEST(BData, WriterLeavesNothingBehindOnError) {
   EXPECT_THROW(write_bdata(dir / "bad.h5", b), brainsem::Error);
   EXPECT_FALSE(fs::exists(dir / "bad.h5"));
   EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+namespace {
+// Replaces dataset `name` of an HDF5 file by a chunked float64 one of shape `dims` whose chunks
+// are never written: a few bytes on disk that declare any size.
+void replace_with_unallocated(const fs::path& file, const std::string& name, std::vector<hsize_t> dims) {
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  ASSERT_GE(H5Ldelete(f, name.c_str(), H5P_DEFAULT), 0);
+  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+  std::vector<hsize_t> chunk(dims.size(), 1);
+  H5Pset_chunk(plist, static_cast<int>(chunk.size()), chunk.data());
+  hid_t d = H5Dcreate2(f, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, plist, H5P_DEFAULT);
+  ASSERT_GE(d, 0);
+  H5Dclose(d);
+  H5Pclose(plist);
+  H5Sclose(space);
+  H5Fclose(f);
+}
+}  // namespace
+
+TEST(BData, DeclaredSizesAreCheckedBeforeAnythingIsAllocated) {
+  brainsem::testing::TempDir dir;
+  // 10^6 x 10^5 float64 = 800 GB declared, nothing stored: refused from the shape, not by the allocator.
+  write_bdata(dir / "huge.h5", tiny());
+  replace_with_unallocated(dir / "huge.h5", "dataset", {1000000, 100000});
+  std::string m = error_of(dir / "huge.h5");
+  EXPECT_NE(m.find("dataset 'dataset' declares shape [1000000, 100000]"), std::string::npos) << m;
+  EXPECT_NE(m.find("the file is corrupt or truncated"), std::string::npos) << m;
+  // The metadata's value array disagreeing with the data's columns is refused before the data is read.
+  write_bdata(dir / "cols.h5", tiny());
+  replace_with_unallocated(dir / "cols.h5", "metadata/value", {3, 7});
+  m = error_of(dir / "cols.h5");
+  EXPECT_NE(m.find("/metadata/value has shape [3, 7] but expected [keys, columns] = [3, 3]"), std::string::npos) << m;
+}
+
+TEST(BData, AFileThatCrashesLibhdf5IsReportedAsCorrupt) {
+  // Written by write_bdata with variable-length strings, then two bytes of its global heap changed
+  // (offsets 6290 and 6314): libhdf5 1.10 dereferences a wild pointer in H5HG_read reading the keys.
+  const fs::path file = brainsem::testing::source_dir() / "tests/io/fixtures/bdata_corrupt_global_heap.h5";
+  ASSERT_TRUE(fs::exists(file));
+  std::string m = error_of(file);
+  EXPECT_NE(m.find("bdata_corrupt_global_heap.h5: corrupt HDF5 file: the HDF5 library crashed reading it"),
+            std::string::npos)
+      << m;
 }

@@ -118,3 +118,26 @@ TEST(Safetensors, FailedWriteLeavesNothingBehind) {
                brainsem::Error);
   EXPECT_TRUE(fs::is_empty(dir.path()));
 }
+
+TEST(Safetensors, HostileHeadersAreRefusedBeforeTheParserBuildsThem) {
+  brainsem::testing::TempDir dir;
+  // 8 MB of nested arrays: refused by the byte scan (a JSON tree of it would take gigabytes).
+  write_raw(dir / "deep.safetensors", std::string(8 << 20, '['), "");
+  EXPECT_NE(error_of(dir / "deep.safetensors").find("nests deeper than the format's three levels"), std::string::npos);
+  // A shape of 65 dimensions, and one metadata-like entry with 5000 keys.
+  std::string shape = "[1";
+  for (int i = 0; i < 64; ++i) shape += ",1";
+  write_raw(dir / "long.safetensors", R"({"a":{"dtype":"F32","shape":)" + shape + R"(],"data_offsets":[0,4]}})",
+            std::string(4, '\0'));
+  EXPECT_NE(error_of(dir / "long.safetensors").find("more than 64 entries"), std::string::npos);
+  std::string meta = R"({"__metadata__":{"k0":"v")";
+  for (int i = 1; i < 5000; ++i) meta += ",\"k" + std::to_string(i) + "\":\"v\"";
+  write_raw(dir / "keys.safetensors", meta + "}}", "");
+  EXPECT_NE(error_of(dir / "keys.safetensors").find("more than 4096 keys"), std::string::npos);
+  // Brackets and commas inside strings are text, not structure: a legal file with such names reads.
+  write_raw(
+      dir / "names.safetensors",
+      R"({"__metadata__":{"note":"[[[[,,,, {\"x\": [1,2]} \\"},"a[0]":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+      std::string(4, '\0'));
+  EXPECT_EQ(error_of(dir / "names.safetensors"), "");
+}

@@ -3,6 +3,9 @@
 #include "brainsem/io/bdata.h"
 
 #include <hdf5.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -77,6 +80,31 @@ std::vector<hsize_t> dims_of(hid_t dset) {
   return dims;
 }
 
+// The dimensions `name` declares, checked against what the file stores before anything is
+// allocated for it: a corrupt or hostile file may declare terabytes in a few bytes (an
+// unallocated chunked dataset, or changed dimensions), and reading it would allocate them first.
+std::vector<hsize_t> checked_dims(hid_t loc, const std::string& name, const std::string& where) {
+  Handle dset(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose);
+  BRAINSEM_CHECK(dset.valid(), where, ": cannot open dataset '", name, "'");
+  Handle type(H5Dget_type(dset.get()), H5Tclose);
+  auto dims = dims_of(dset.get());
+  long double declared = static_cast<long double>(H5Tget_size(type.get()));
+  for (hsize_t d : dims) declared *= static_cast<long double>(d);
+  const long double stored = static_cast<long double>(H5Dget_storage_size(dset.get()));
+  // Compression could shrink real fMRI data a few times, never a thousand; small arrays pass.
+  constexpr long double kMaxRatio = 1000, kSmall = 1 << 20;
+  BRAINSEM_CHECK(
+      declared <= kSmall || declared <= kMaxRatio * stored, where, ": dataset '", name, "' declares shape [",
+      [&] {
+        std::string t;
+        for (size_t i = 0; i < dims.size(); ++i) t += (i ? ", " : "") + std::to_string(dims[i]);
+        return t;
+      }(),
+      "] (", static_cast<double>(declared), " bytes) but the file stores ", static_cast<double>(stored),
+      " bytes of it; the file is corrupt or truncated");
+  return dims;
+}
+
 // Reads a numeric dataset of any integer/float type as float64 [dims...] (HDF5 converts).
 torch::Tensor read_numeric(hid_t loc, const std::string& name, const std::string& where) {
   Handle dset(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose);
@@ -103,7 +131,7 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& name, const 
   Handle ftype(H5Dget_type(dset.get()), H5Tclose);
   BRAINSEM_CHECK(H5Tget_class(ftype.get()) == H5T_STRING, where, ": '", name,
                  "' is not a string array; BData keys and descriptions are HDF5 strings");
-  auto dims = dims_of(dset.get());
+  auto dims = checked_dims(loc, name, where);
   BRAINSEM_CHECK(dims.size() <= 1, where, ": '", name, "' has rank ", dims.size(), "; expected a 1-D string array");
   size_t n = dims.empty() ? 1 : dims[0];
   std::vector<std::string> out;
@@ -312,7 +340,59 @@ void BData::add_metadata(const std::string& key, const torch::Tensor& value_per_
   }
 }
 
+// The read itself, with no protection against libhdf5 crashing (read_bdata adds it).
+BData read_bdata_in_process(const fs::path& path);
+
+namespace {
+
+// libhdf5 trusts the bytes of its own structures: two changed bytes in a file's global heap make
+// H5Dread dereference a wild pointer (tests/io/fixtures/bdata_corrupt_global_heap.h5). The whole
+// read is therefore tried first in a child process; if the library crashes or hangs there, the
+// program reports the file instead of dying. A file that reads cleanly is then read here (twice
+// the read time: about 0.25 s for a GOD subject).
+void read_in_child_first(const fs::path& path, const std::string& where) {
+  std::fflush(nullptr);  // nothing buffered is written twice
+  const pid_t child = fork();
+  if (child < 0) return;  // cannot fork: read in-process, unprotected, as before
+  if (child == 0) {
+    int code = 0;
+    try {
+      read_bdata_in_process(path);
+    } catch (...) {
+      code = 1;  // the parent's own read reports the error
+    }
+    _exit(code);
+  }
+  constexpr int kTimeoutSeconds = 600;
+  int status = 0;
+  for (int waited_ms = 0;; waited_ms += 5) {
+    const pid_t done = waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0) return;
+    if (waited_ms >= kTimeoutSeconds * 1000) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      fail(where, ": corrupt HDF5 file: the HDF5 library did not finish reading it in ", kTimeoutSeconds,
+           " s; re-download or re-export the file");
+    }
+    usleep(5000);
+  }
+  if (WIFSIGNALED(status))
+    fail(where, ": corrupt HDF5 file: the HDF5 library crashed reading it (", strsignal(WTERMSIG(status)),
+         "); re-download the file or re-save it with bdpy (h5py)");
+}
+
+}  // namespace
+
 BData read_bdata(const fs::path& path) {
+  const std::string where = path.string();
+  std::error_code ec;
+  BRAINSEM_CHECK(fs::exists(path, ec), where, ": file not found");
+  read_in_child_first(path, where);
+  return read_bdata_in_process(path);
+}
+
+BData read_bdata_in_process(const fs::path& path) {
   silence_hdf5();
   const std::string where = path.string();
   std::error_code ec;
@@ -336,8 +416,10 @@ BData read_bdata(const fs::path& path) {
 
   BData b;
   b.source = where;
-  b.dataset = read_numeric(file.get(), dname, where);
-  BRAINSEM_CHECK(b.dataset.dim() == 2, where, ": /", dname, " has rank ", b.dataset.dim(),
+  // Every declared shape is checked (against the storage and against each other) before any
+  // array is read, so a file that would be refused never costs its declared size in memory.
+  const auto ddims = checked_dims(file.get(), dname, where);
+  BRAINSEM_CHECK(ddims.size() == 2, where, ": /", dname, " has rank ", ddims.size(),
                  "; BData stores a 2-D [samples, columns] array");
 
   BRAINSEM_CHECK(link_exists(meta.get(), "key"), where, ": /", mname, "/key is missing");
@@ -350,15 +432,16 @@ BData read_bdata(const fs::path& path) {
   } else {
     b.descriptions.assign(b.keys.size(), "");
   }
-  b.values = read_numeric(meta.get(), "value", where + ":/" + mname);
-  const int64_t K = static_cast<int64_t>(b.keys.size()), C = b.dataset.size(1);
-  if (K == 0) {
-    b.values = torch::empty({0, C}, torch::kFloat64);
-  } else {
-    BRAINSEM_CHECK(b.values.dim() == 2 && b.values.size(0) == K && b.values.size(1) == C, where, ": /", mname,
-                   "/value has shape ", b.values.sizes(), " but expected [keys, columns] = [", K, ", ", C,
+  const int64_t K = static_cast<int64_t>(b.keys.size()), C = static_cast<int64_t>(ddims[1]);
+  const auto vdims = checked_dims(meta.get(), "value", where + ":/" + mname);
+  if (K > 0) {
+    const std::vector<int64_t> shape(vdims.begin(), vdims.end());
+    BRAINSEM_CHECK(shape.size() == 2 && shape[0] == K && shape[1] == C, where, ": /", mname, "/value has shape ",
+                   c10::IntArrayRef(shape), " but expected [keys, columns] = [", K, ", ", C,
                    "] (row-major BData; a MATLAB-transposed file must be re-saved with bdpy)");
   }
+  b.dataset = read_numeric(file.get(), dname, where);
+  b.values = K == 0 ? torch::empty({0, C}, torch::kFloat64) : read_numeric(meta.get(), "value", where + ":/" + mname);
   std::map<std::string, int> seen;
   for (const auto& k : b.keys)
     BRAINSEM_CHECK(++seen[k] == 1, where, ": metadata key '", k, "' appears twice in /", mname, "/key");

@@ -35,7 +35,10 @@ struct BData {
   void add_metadata(const std::string& key, const torch::Tensor& value_per_column, const std::string& description);
 };
 
-// Reads a BData file. Throws brainsem::Error naming the file for anything malformed.
+// Reads a BData file. Throws brainsem::Error naming the file for anything malformed. Declared
+// shapes are checked against the stored bytes and each other before any array is read, and the
+// read is tried first in a child process, so a file that crashes or hangs libhdf5 is reported as
+// corrupt instead of killing the program.
 BData read_bdata(const std::filesystem::path& path);
 // Writes a BData file in bdpy's layout (fixed-length NULLPAD strings), atomically:
 //   /dataset f64 [N, C], /metadata/{key, description} fixed-length NULLPAD ASCII [K],

@@ -55,8 +55,55 @@ std::string safetensors_dtype_name(torch::ScalarType type) {
   fail("tensor dtype ", c10::toString(type), " cannot be stored in safetensors");
 }
 
+namespace {
+void check_header_shape(const std::string& json_text, const std::string& where) {
+  // A JSON parser's tree costs 5-10 times the text, and far more for nested arrays ("[[[[...",
+  // 99 MiB of which took 4 GB). A safetensors header is {name: {dtype, shape: [...],
+  // data_offsets: [b, e]}, "__metadata__": {key: string}}: three levels, short arrays, so one pass
+  // over the bytes bounds what the parser may build before it starts.
+  constexpr int kMaxDepth = 3;
+  constexpr int64_t kMaxArray = 64, kMaxInnerKeys = 4096;
+  struct Level {
+    char kind;
+    int64_t items;
+  };
+  std::vector<Level> stack;
+  bool in_string = false, escaped = false;
+  for (char c : json_text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      BRAINSEM_CHECK(static_cast<int>(stack.size()) < kMaxDepth, where,
+                     ": safetensors header nests deeper than the format's three levels; the file is corrupt or "
+                     "not safetensors");
+      stack.push_back({c, 1});
+    } else if (c == '}' || c == ']') {
+      if (!stack.empty()) stack.pop_back();
+    } else if (c == ',' && !stack.empty()) {
+      Level& top = stack.back();
+      ++top.items;
+      BRAINSEM_CHECK(top.kind != '[' || top.items <= kMaxArray, where, ": a safetensors header array has more than ",
+                     kMaxArray, " entries (shapes have a few dimensions); the file is corrupt or not safetensors");
+      BRAINSEM_CHECK(top.kind != '{' || stack.size() == 1 || top.items <= kMaxInnerKeys, where,
+                     ": a safetensors header entry has more than ", kMaxInnerKeys,
+                     " keys; the file is corrupt or not safetensors");
+    }
+  }
+}
+}  // namespace
+
 std::pair<std::vector<TensorInfo>, std::map<std::string, std::string>> parse_safetensors_header(
     const std::string& json_text, uint64_t data_size, const std::string& where) {
+  check_header_shape(json_text, where);
   json header;
   try {
     header = json::parse(json_text);
