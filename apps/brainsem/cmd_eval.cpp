@@ -8,6 +8,7 @@
 #include "brainsem/experiment/run_dir.h"
 #include "brainsem/experiment/score_context.h"
 #include "brainsem/experiment/baselines.h"
+#include "brainsem/experiment/peer_protocols.h"
 #include "brainsem/experiment/study.h"
 #include "brainsem/report/results_table.h"
 #include "brainsem/train/checkpoint.h"
@@ -26,6 +27,7 @@ struct Options {
   StudyOptions study;
   std::string run, json_out;
   bool baselines = false, trust_checkpoint = false;
+  experiment::ProtocolOptions protocols;
 };
 
 void run(Options& o) {
@@ -60,9 +62,20 @@ void run(Options& o) {
       {"run", dir.string()}, {"step", trainer.step()}, {"best_step", trainer.best_step()}, {"scores", json::array()}};
   for (const auto& m : scores) out["scores"].push_back(m.to_json());
   out["score_context"] = context.to_json();
+  std::vector<eval::ProtocolScore> protocol_scores;
+  if (!o.protocols.protocols.empty()) {
+    auto po = o.protocols;
+    po.seed = cfg.seed;
+    protocol_scores = experiment::run_protocols(embedding, study, po);
+    out["protocols"] = json::array();
+    for (const auto& p : protocol_scores) out["protocols"].push_back(p.to_json());
+  }
   core::write_text_atomically(dest, out.dump(2) + "\n");
   std::printf("%s", report::format_subject_scores(scores).c_str());
   std::printf("%s", context.text().c_str());
+  if (!protocol_scores.empty())
+    std::printf("\nPeer protocols (BrainSem; docs/protocols.md):\n%s",
+                experiment::format_protocol_table(protocol_scores).c_str());
   std::printf("wrote %s\n", dest.c_str());
 }
 
@@ -85,6 +98,24 @@ CommandRegistration reg(40, [](CLI::App& root) {
   cmd->add_flag("--trust-checkpoint", o->trust_checkpoint,
                 "Read a legacy RUN/checkpoint.pt (TorchScript, written by earlier versions; loading it can run code "
                 "inside the file) and convert it to checkpoint.safetensors. Only for files you trust");
+  auto* pg = cmd->add_option_group("protocols", "Peers' evaluation protocols (docs/protocols.md)");
+  pg->add_option("--protocol", o->protocols.protocols,
+                 "Also score in these protocols: nway (NICE/ATM k-way with random distractors), retrieval (MindEye "
+                 "forward/backward among random subsets), pairwise (Kamitani-lab pairwise identification)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(experiment::protocol_names()));
+  pg->add_option("--ways", o->protocols.ways, "nway: the k values (those above the number of test classes are skipped)")
+      ->delimiter(',')
+      ->capture_default_str();
+  pg->add_option("--repeats", o->protocols.repeats, "nway: distractor draws per test item")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  pg->add_option("--subset", o->protocols.subset, "retrieval: test items per subset (MindEye: 300)")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 40))
+      ->capture_default_str();
+  pg->add_option("--loops", o->protocols.loops, "retrieval: number of random subsets (MindEye: 30)")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 40))
+      ->capture_default_str();
   add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
