@@ -8,18 +8,13 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/data/plain_files.h"
 #include "command.h"
+#include "plain_export_command.h"
 
 namespace brainsem::app {
 namespace {
 
 struct TableImportArgs {
   std::string x, classes, encoder = "unknown", out;
-  bool force = false;
-  CommonOptions common;
-};
-
-struct TableExportArgs {
-  std::string table, out;
   bool force = false;
   CommonOptions common;
 };
@@ -54,17 +49,8 @@ CommandRegistration reg(151, [](CLI::App& root) {
                 (long long)table.dim(), a->out.c_str());
   });
 
-  auto e = std::make_shared<TableExportArgs>();
-  auto* exp = group->add_subcommand("export", "Write a class-embedding table as embeddings.npy plus metadata.json");
-  exp->add_option("table", e->table, "Class-embedding table (.safetensors)")->required()->check(CLI::ExistingFile);
-  exp->add_option("--out", e->out, "Output directory (appears whole or not at all; refused if it exists)")->required();
-  exp->add_flag("--force", e->force, "Replace --out if it is an earlier export");
-  add_common_options(*exp, e->common);
-  exp->callback([e] {
-    apply_common_options(e->common);
-    data::export_plain(e->table, e->out, {data::kClassEmbeddingsFormat}, e->force);
-    std::printf("wrote %s/embeddings.npy and %s/metadata.json\n", e->out.c_str(), e->out.c_str());
-  });
+  add_plain_export_command(*group, "export", "Write a class-embedding table as embeddings.npy plus metadata.json",
+                           "Class-embedding table (.safetensors)", {data::kClassEmbeddingsFormat});
 });
 
 }  // namespace

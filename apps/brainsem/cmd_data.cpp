@@ -15,6 +15,7 @@
 #include "brainsem/experiment/inspect.h"
 #include "brainsem/io/bdata.h"
 #include "command.h"
+#include "plain_export_command.h"
 
 namespace brainsem::app {
 namespace {
@@ -23,12 +24,6 @@ struct InspectArgs {
   std::string file;
   bool json = false;
   std::vector<std::string> rois;
-  CommonOptions common;
-};
-
-struct UnpackArgs {
-  std::string file, out;
-  bool force = false;
   CommonOptions common;
 };
 
@@ -64,23 +59,12 @@ CommandRegistration reg(200, [](CLI::App& root) {
       std::printf("%s", result.text.c_str());
   });
 
-  static UnpackArgs ua;
-  auto* unpack = data->add_subcommand(
-      "unpack",
+  add_plain_export_command(
+      *data, "unpack",
       "Write a subject, feature-store or class-embedding safetensors as one .npy per tensor plus metadata.json "
-      "(names, classes, ROIs), for numpy and other tools");
-  unpack->add_option("file", ua.file, "A .safetensors file BrainSem wrote (data export/import, embed, embed-text)")
-      ->required();
-  unpack->add_option("--out", ua.out, "Output directory (appears whole or not at all; refused if it exists)")
-      ->required();
-  unpack->add_flag("--force", ua.force, "Replace --out if it is an earlier export");
-  add_common_options(*unpack, ua.common);
-  unpack->callback([] {
-    apply_common_options(ua.common);
-    auto tensors = data::export_plain(
-        ua.file, ua.out, {data::kSubjectFormat, data::kFeatureStoreFormat, data::kClassEmbeddingsFormat}, ua.force);
-    std::printf("wrote %zu tensors (.npy) and metadata.json to %s\n", tensors.size(), ua.out.c_str());
-  });
+      "(names, classes, ROIs), for numpy and other tools",
+      "A .safetensors file BrainSem wrote (data export/import, embed, embed-text)",
+      {data::kSubjectFormat, data::kFeatureStoreFormat, data::kClassEmbeddingsFormat});
 
   static ExportArgs ea;
   auto* exp =

@@ -7,18 +7,13 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/data/plain_files.h"
 #include "command.h"
+#include "plain_export_command.h"
 
 namespace brainsem::app {
 namespace {
 
 struct FeatureImportArgs {
   std::string x, names, classes, encoder, preprocessing = "unknown", out;
-  bool force = false;
-  CommonOptions common;
-};
-
-struct FeatureExportArgs {
-  std::string store, out;
   bool force = false;
   CommonOptions common;
 };
@@ -59,17 +54,8 @@ CommandRegistration reg(150, [](CLI::App& root) {
                 (long long)store.dim(), store.class_list().size(), a->out.c_str());
   });
 
-  auto e = std::make_shared<FeatureExportArgs>();
-  auto* exp = group->add_subcommand("export", "Write a feature store as features.npy plus metadata.json");
-  exp->add_option("store", e->store, "Feature store (.safetensors)")->required()->check(CLI::ExistingFile);
-  exp->add_option("--out", e->out, "Output directory (appears whole or not at all; refused if it exists)")->required();
-  exp->add_flag("--force", e->force, "Replace --out if it is an earlier export");
-  add_common_options(*exp, e->common);
-  exp->callback([e] {
-    apply_common_options(e->common);
-    data::export_plain(e->store, e->out, {data::kFeatureStoreFormat}, e->force);
-    std::printf("wrote %s/features.npy and %s/metadata.json\n", e->out.c_str(), e->out.c_str());
-  });
+  add_plain_export_command(*group, "export", "Write a feature store as features.npy plus metadata.json",
+                           "Feature store (.safetensors)", {data::kFeatureStoreFormat});
 });
 
 }  // namespace
