@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "brainsem/core/atomic_file.h"
 #include "testing/paths.h"
 
 namespace fs = std::filesystem;
@@ -16,7 +17,6 @@ using brainsem::testing::run_cli;
 
 namespace {
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 }  // namespace
 
 TEST(CliOutputLock, ASecondTrainOnTheSameOutStopsNamingTheFirst) {
@@ -33,12 +33,12 @@ TEST(CliOutputLock, ASecondTrainOnTheSameOutStopsNamingTheFirst) {
       split += c >= 6 ? "test\n" : "train\n";
     }
   }
-  write(dir / "x.csv", x);
-  write(dir / "rois.txt", "A\nA\nA\nB\nB\nB\n");
-  write(dir / "classes.txt", classes);
-  write(dir / "split.txt", split);
-  write(dir / "e.csv", emb);
-  write(dir / "names.txt", names);
+  brainsem::core::write_text_atomically(dir / "x.csv", x);
+  brainsem::core::write_text_atomically(dir / "rois.txt", "A\nA\nA\nB\nB\nB\n");
+  brainsem::core::write_text_atomically(dir / "classes.txt", classes);
+  brainsem::core::write_text_atomically(dir / "split.txt", split);
+  brainsem::core::write_text_atomically(dir / "e.csv", emb);
+  brainsem::core::write_text_atomically(dir / "names.txt", names);
   std::string out;
   ASSERT_EQ(
       run_cli("data import --x " + q(dir / "x.csv") + " --rois " + q(dir / "rois.txt") + " --classes " +

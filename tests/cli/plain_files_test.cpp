@@ -6,6 +6,7 @@
 
 #include "brainsem/data/feature_store.h"
 #include "brainsem/io/npy.h"
+#include "brainsem/core/atomic_file.h"
 #include "testing/paths.h"
 
 namespace fs = std::filesystem;
@@ -14,14 +15,13 @@ using namespace brainsem;
 
 namespace {
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 }  // namespace
 
 TEST(CliPlainFiles, FeaturesImportThenExportGivesBackTheMatrix) {
   brainsem::testing::TempDir dir;
   io::write_npy(dir / "f.npy", torch::arange(6, torch::kFloat64).view({3, 2}) / 4);
-  write(dir / "names.txt", "a\nb\nc\n");
-  write(dir / "classes.txt", "x\ny\nx\n");
+  brainsem::core::write_text_atomically(dir / "names.txt", "a\nb\nc\n");
+  brainsem::core::write_text_atomically(dir / "classes.txt", "x\ny\nx\n");
   std::string out;
   const std::string import_args = "features import --x " + q(dir / "f.npy") + " --names " + q(dir / "names.txt") +
                                   " --classes " + q(dir / "classes.txt") + " --encoder test-model --out " +
@@ -52,11 +52,11 @@ TEST(CliPlainFiles, InfoTakesTheThreadsOptionAndShowsWhatARunUses) {
 
 TEST(CliPlainFiles, TrainingWithoutATestSplitNamesSplitAndCv) {
   brainsem::testing::TempDir dir;
-  write(dir / "x.csv", "1,2\n3,4\n5,6\n7,9\n");
-  write(dir / "rois.txt", "A\nB\n");
-  write(dir / "classes.txt", "p\nq\nr\ns\n");
-  write(dir / "e.csv", "1,0\n0,1\n1,1\n1,-1\n");
-  write(dir / "c.txt", "p\nq\nr\ns\n");
+  brainsem::core::write_text_atomically(dir / "x.csv", "1,2\n3,4\n5,6\n7,9\n");
+  brainsem::core::write_text_atomically(dir / "rois.txt", "A\nB\n");
+  brainsem::core::write_text_atomically(dir / "classes.txt", "p\nq\nr\ns\n");
+  brainsem::core::write_text_atomically(dir / "e.csv", "1,0\n0,1\n1,1\n1,-1\n");
+  brainsem::core::write_text_atomically(dir / "c.txt", "p\nq\nr\ns\n");
   std::string out;
   ASSERT_EQ(run_cli("data import --x " + q(dir / "x.csv") + " --rois " + q(dir / "rois.txt") + " --classes " +
                         q(dir / "classes.txt") + " --out " + q(dir / "d.safetensors"),

@@ -18,15 +18,11 @@ using namespace brainsem;
 using brainsem::testing::error_of;
 using nlohmann::json;
 
-namespace {
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
-}  // namespace
-
 TEST(PlainFiles, FeatureImportKeepsRowsNamesAndIds) {
   brainsem::testing::TempDir dir;
-  write(dir / "f.csv", "1,0,0.5\n0,2,0.25\n-1,1,0\n");
-  write(dir / "names.txt", "img_a\nimg_b\nimg_c\n");
-  write(dir / "classes.txt", "dog\ncat\ndog\n");
+  brainsem::core::write_text_atomically(dir / "f.csv", "1,0,0.5\n0,2,0.25\n-1,1,0\n");
+  brainsem::core::write_text_atomically(dir / "names.txt", "img_a\nimg_b\nimg_c\n");
+  brainsem::core::write_text_atomically(dir / "classes.txt", "dog\ncat\ndog\n");
   auto s = data::import_features({dir / "f.csv", dir / "names.txt", dir / "classes.txt", "my-model", "center-crop"});
   s.save(dir / "s.safetensors");
   auto back = data::FeatureStore::open(dir / "s.safetensors");
@@ -40,11 +36,11 @@ TEST(PlainFiles, FeatureImportKeepsRowsNamesAndIds) {
 
 TEST(PlainFiles, ImportsRefuseWhatWouldCorruptAStudy) {
   brainsem::testing::TempDir dir;
-  write(dir / "f.csv", "1,0\n0,2\n");
-  write(dir / "two.txt", "a\nb\n");
-  write(dir / "three.txt", "a\nb\nc\n");
-  write(dir / "dup.txt", "a\na\n");
-  write(dir / "nan.csv", "1,0\nnan,2\n");
+  brainsem::core::write_text_atomically(dir / "f.csv", "1,0\n0,2\n");
+  brainsem::core::write_text_atomically(dir / "two.txt", "a\nb\n");
+  brainsem::core::write_text_atomically(dir / "three.txt", "a\nb\nc\n");
+  brainsem::core::write_text_atomically(dir / "dup.txt", "a\na\n");
+  brainsem::core::write_text_atomically(dir / "nan.csv", "1,0\nnan,2\n");
   auto e = error_of([&] { data::import_features({dir / "f.csv", dir / "three.txt", dir / "two.txt", "m"}); });
   EXPECT_NE(e.find("three.txt: 3 lines but " + (dir / "f.csv").string() + " has 2 rows"), std::string::npos) << e;
   e = error_of([&] { data::import_features({dir / "f.csv", dir / "dup.txt", dir / "two.txt", "m"}); });
@@ -60,8 +56,8 @@ TEST(PlainFiles, ImportsRefuseWhatWouldCorruptAStudy) {
 
 TEST(PlainFiles, ExportWritesEveryTensorAndTheMetadataAsJson) {
   brainsem::testing::TempDir dir;
-  write(dir / "e.csv", "1,2\n3,4\n5,6\n");
-  write(dir / "c.txt", "owl\nemu\nyak\n");
+  brainsem::core::write_text_atomically(dir / "e.csv", "1,2\n3,4\n5,6\n");
+  brainsem::core::write_text_atomically(dir / "c.txt", "owl\nemu\nyak\n");
   auto t = data::import_class_embeddings({dir / "e.csv", dir / "c.txt", "vectors"});
   data::write_class_embeddings(dir / "t.safetensors", t);
   auto names = data::export_plain(dir / "t.safetensors", dir / "out", {data::kClassEmbeddingsFormat}, false);
@@ -79,7 +75,7 @@ TEST(PlainFiles, ExportWritesEveryTensorAndTheMetadataAsJson) {
   EXPECT_NE(e.find("exists; choose another --out or pass --force"), std::string::npos) << e;
   EXPECT_NO_THROW(data::export_plain(dir / "t.safetensors", dir / "out", {data::kClassEmbeddingsFormat}, true));
   fs::create_directory(dir / "precious");
-  write(dir / "precious" / "keep.txt", "x");
+  brainsem::core::write_text_atomically(dir / "precious" / "keep.txt", "x");
   e = error_of(
       [&] { data::export_plain(dir / "t.safetensors", dir / "precious", {data::kClassEmbeddingsFormat}, true); });
   EXPECT_NE(e.find("is not an export directory"), std::string::npos) << e;
@@ -94,10 +90,10 @@ TEST(PlainFiles, ExportWritesEveryTensorAndTheMetadataAsJson) {
 
 TEST(PlainFiles, SubjectFilesUnpackToTheirFourTensors) {
   brainsem::testing::TempDir dir;
-  write(dir / "x.csv", "1,2,3\n4,5,6\n7,8,9\n1,1,1\n");
-  write(dir / "rois.txt", "A\nA\nB\n");
-  write(dir / "classes.txt", "p\nq\nr\ns\n");
-  write(dir / "split.txt", "train\ntrain\ntest\ntest\n");
+  brainsem::core::write_text_atomically(dir / "x.csv", "1,2,3\n4,5,6\n7,8,9\n1,1,1\n");
+  brainsem::core::write_text_atomically(dir / "rois.txt", "A\nA\nB\n");
+  brainsem::core::write_text_atomically(dir / "classes.txt", "p\nq\nr\ns\n");
+  brainsem::core::write_text_atomically(dir / "split.txt", "train\ntrain\ntest\ntest\n");
   data::import_dataset_file({dir / "x.csv", dir / "rois.txt", dir / "classes.txt", "", dir / "split.txt"},
                             dir / "d.safetensors");
   data::export_plain(dir / "d.safetensors", dir / "out", {data::kSubjectFormat}, false);

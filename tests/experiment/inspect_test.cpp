@@ -7,6 +7,7 @@
 #include "brainsem/data/plain_files.h"
 #include "brainsem/experiment/inspect.h"
 #include "brainsem/io/safetensors.h"
+#include "brainsem/core/atomic_file.h"
 #include "testing/errors.h"
 #include "testing/paths.h"
 
@@ -14,16 +15,12 @@ namespace fs = std::filesystem;
 using namespace brainsem;
 using brainsem::testing::error_of;
 
-namespace {
-void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
-}  // namespace
-
 TEST(Inspect, EachFormatIsRecognisedByContentAndSummarised) {
   brainsem::testing::TempDir dir;
-  write(dir / "x.csv", "1,2,3\n4,5,6\n7,8,9\n1,1,1\n");
-  write(dir / "rois.txt", "EVC\nEVC\nVTC\n");
-  write(dir / "classes.txt", "p\nq\nr\ns\n");
-  write(dir / "split.txt", "train\ntrain\ntest\ntest\n");
+  brainsem::core::write_text_atomically(dir / "x.csv", "1,2,3\n4,5,6\n7,8,9\n1,1,1\n");
+  brainsem::core::write_text_atomically(dir / "rois.txt", "EVC\nEVC\nVTC\n");
+  brainsem::core::write_text_atomically(dir / "classes.txt", "p\nq\nr\ns\n");
+  brainsem::core::write_text_atomically(dir / "split.txt", "train\ntrain\ntest\ntest\n");
   // Names that say nothing: the kind comes from the content.
   data::import_dataset_file({dir / "x.csv", dir / "rois.txt", dir / "classes.txt", "", dir / "split.txt"},
                             dir / "a.bin");
@@ -33,8 +30,8 @@ TEST(Inspect, EachFormatIsRecognisedByContentAndSummarised) {
   EXPECT_EQ(subject.summary.at("test_classes"), nlohmann::json({"r", "s"}));
   EXPECT_NE(subject.text.find("ROI tokens: EVC=2 VTC=1"), std::string::npos) << subject.text;
 
-  write(dir / "e.csv", "1,2\n3,4\n");
-  write(dir / "c.txt", "owl\nemu\n");
+  brainsem::core::write_text_atomically(dir / "e.csv", "1,2\n3,4\n");
+  brainsem::core::write_text_atomically(dir / "c.txt", "owl\nemu\n");
   data::write_class_embeddings(dir / "b.bin", data::import_class_embeddings({dir / "e.csv", dir / "c.txt", "vec"}));
   auto table = experiment::inspect_path(dir / "b.bin");
   EXPECT_EQ(table.summary.at("kind"), "class_embeddings");
@@ -51,7 +48,7 @@ TEST(Inspect, EachFormatIsRecognisedByContentAndSummarised) {
 
 TEST(Inspect, RefusesWhatItDoesNotKnowSayingWhatItTakes) {
   brainsem::testing::TempDir dir;
-  write(dir / "notes.txt", "hello");
+  brainsem::core::write_text_atomically(dir / "notes.txt", "hello");
   auto e = error_of([&] { experiment::inspect_path(dir / "notes.txt"); });
   EXPECT_NE(e.find("not a file BrainSem reads; inspect takes a GOD BData .h5"), std::string::npos) << e;
   io::write_safetensors(dir / "other.safetensors", {{"w", torch::zeros({2})}}, {{"format", "someone.else"}});

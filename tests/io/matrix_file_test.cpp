@@ -5,15 +5,12 @@
 
 #include "brainsem/io/matrix_file.h"
 #include "brainsem/io/npy.h"
+#include "brainsem/core/atomic_file.h"
 #include "testing/errors.h"
 #include "testing/paths.h"
 
 using namespace brainsem;
 using brainsem::testing::error_of;
-
-namespace {
-void write(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
-}  // namespace
 
 TEST(MatrixFile, CsvTsvAndSpacesParseToTheSameDoubles) {
   auto expected = torch::tensor({1.5, -2.0, 1e-3, 4.0, 0.1, -7.25}, torch::kFloat64).view({2, 3});
@@ -43,8 +40,8 @@ TEST(MatrixFile, RefusalsNameTheLineAndField) {
 
 TEST(MatrixFile, ReadsByExtensionAndRefusesOthers) {
   brainsem::testing::TempDir dir;
-  write(dir / "m.csv", "1,2\n3,4\n");
-  write(dir / "m.txt", "1 2\n3 4\n");
+  brainsem::core::write_text_atomically(dir / "m.csv", "1,2\n3,4\n");
+  brainsem::core::write_text_atomically(dir / "m.txt", "1 2\n3 4\n");
   io::write_npy(dir / "m.npy", torch::tensor({1.f, 2.f, 3.f, 4.f}).view({2, 2}));
   io::write_npy(dir / "i.npy", torch::tensor({1, 2}, torch::kInt64).view({1, 2}));
   io::write_npy(dir / "v.npy", torch::tensor({1.f, 2.f}));
@@ -52,7 +49,7 @@ TEST(MatrixFile, ReadsByExtensionAndRefusesOthers) {
   EXPECT_EQ(a.scalar_type(), torch::kFloat64);
   EXPECT_TRUE(torch::equal(a, io::read_matrix_file(dir / "m.txt")));
   EXPECT_TRUE(torch::equal(a, io::read_matrix_file(dir / "m.npy")));
-  write(dir / "m.xlsx", "");
+  brainsem::core::write_text_atomically(dir / "m.xlsx", "");
   EXPECT_NE(error_of([&] { io::read_matrix_file(dir / "m.xlsx"); }).find("unknown matrix format '.xlsx'"),
             std::string::npos);
   EXPECT_NE(error_of([&] { io::read_matrix_file(dir / "i.npy"); }).find("expected float32 or float64"),
