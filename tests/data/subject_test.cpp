@@ -273,6 +273,23 @@ TEST(Subject, SafetensorsRoundTripAndRoiSelection) {
   EXPECT_NE(m.find("unknown ROI 'XYZ'"), std::string::npos) << m;
 }
 
+TEST(Subject, SelectingRoiTokensKeepsTrialsAndPaddingConsistent) {
+  BRAINSEM_REQUIRE_SHARED("god/synthetic_god_like_Subject.h5");
+  SubjectData s = load_subject(fixture(), Normalize::zscore);
+  ASSERT_TRUE(s.has_test_trials());
+  SubjectData sub = select_roi_tokens(s, {"ROI_FFA", "V3"}, "fixture");
+  EXPECT_EQ(sub.roi_names, (std::vector<std::string>{"FFA", "V3"}));
+  EXPECT_EQ(sub.roi_sizes, (std::vector<int64_t>{5, 9}));
+  ASSERT_EQ(sub.train_x.sizes(), (std::vector<int64_t>{1200, 2, 9}));
+  ASSERT_EQ(sub.test_trials_x.sizes(), (std::vector<int64_t>{1750, 2, 9}));
+  EXPECT_TRUE(torch::equal(sub.test_trials_x.select(1, 1), s.test_trials_x.select(1, 2).narrow(1, 0, 9)));
+  EXPECT_TRUE(torch::equal(sub.test_x.select(1, 0), s.test_x.select(1, 5).narrow(1, 0, 9)));
+  EXPECT_NO_THROW(validate_subject(sub, "subset"));  // FFA's padding (columns 5..8) stays zero
+  std::string m = error_of([&] { select_roi_tokens(s, {"V1", "MT"}, "fixture.h5"); });
+  EXPECT_NE(m.find("fixture.h5: unknown ROI 'MT'"), std::string::npos) << m;
+  EXPECT_THROW(select_roi_tokens(s, {}, "fixture.h5"), brainsem::Error);
+}
+
 TEST(Subject, SafetensorsWithoutIdsNeedNames) {
   brainsem::testing::TempDir dir;
   SubjectData s;

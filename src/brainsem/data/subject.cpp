@@ -301,6 +301,31 @@ void validate_subject(const SubjectData& s, const std::string& where) {
   }
 }
 
+SubjectData select_roi_tokens(const SubjectData& s, const std::vector<std::string>& rois, const std::string& where) {
+  BRAINSEM_CHECK(!rois.empty(), where, ": no ROIs requested");
+  std::vector<int64_t> pick;
+  SubjectData out = s;
+  out.roi_names.clear();
+  out.roi_sizes.clear();
+  for (const auto& r0 : rois) {
+    std::string r = strip_roi_prefix(r0);
+    auto it = std::find(s.roi_names.begin(), s.roi_names.end(), r);
+    BRAINSEM_CHECK(it != s.roi_names.end(), where, ": unknown ROI '", r, "'; ROIs in this file: ", join(s.roi_names));
+    pick.push_back(it - s.roi_names.begin());
+    out.roi_names.push_back(r);
+    out.roi_sizes.push_back(s.roi_sizes[static_cast<size_t>(pick.back())]);
+  }
+  // The widest selected ROI sets the token width; narrower tokens keep their zero padding.
+  const int64_t P = *std::max_element(out.roi_sizes.begin(), out.roi_sizes.end());
+  auto pick_tokens = [&](const torch::Tensor& x) {  // [N, R, P_old] -> [N, R_new, P]
+    return x.index_select(1, rows_tensor(pick)).narrow(2, 0, P).contiguous();
+  };
+  out.train_x = pick_tokens(s.train_x);
+  out.test_x = pick_tokens(s.test_x);
+  if (s.has_test_trials()) out.test_trials_x = pick_tokens(s.test_trials_x);
+  return out;
+}
+
 SubjectData load_subject(const fs::path& path, Normalize normalize) {
   LoadOptions o;
   o.normalize = normalize;
@@ -323,24 +348,7 @@ SubjectData load_subject(const fs::path& path, const LoadOptions& opts) {
                    "export`");
   }
   SubjectData s = read_subject_safetensors(path);
-  if (!opts.rois.empty()) {
-    std::vector<int64_t> pick;
-    std::vector<std::string> names;
-    std::vector<int64_t> sizes;
-    for (const auto& r0 : opts.rois) {
-      std::string r = strip_roi_prefix(r0);
-      auto it = std::find(s.roi_names.begin(), s.roi_names.end(), r);
-      BRAINSEM_CHECK(it != s.roi_names.end(), where, ": unknown ROI '", r, "'; ROIs in this file: ", join(s.roi_names));
-      pick.push_back(it - s.roi_names.begin());
-      names.push_back(r);
-      sizes.push_back(s.roi_sizes[pick.back()]);
-    }
-    const int64_t P = *std::max_element(sizes.begin(), sizes.end());
-    s.train_x = s.train_x.index_select(1, rows_tensor(pick)).narrow(2, 0, P).contiguous();
-    s.test_x = s.test_x.index_select(1, rows_tensor(pick)).narrow(2, 0, P).contiguous();
-    s.roi_names = names;
-    s.roi_sizes = sizes;
-  }
+  if (!opts.rois.empty()) s = select_roi_tokens(s, opts.rois, where);
   if (opts.normalize == Normalize::zscore) zscore_with_training_stats(s);
   validate_subject(s, where);
   return s;

@@ -61,6 +61,11 @@ SubjectData load_subject(const std::filesystem::path& path, const LoadOptions& o
 // keys, unknown ROIs, non-finite voxels (any row of any packed ROI column), bad DataType values.
 SubjectData pack_subject(const io::BData& b, const LoadOptions& opts = {});
 
+// The ROI tokens named by `rois` (with or without "ROI_"), in that order, trimmed to the widest of
+// them (test trials too). An unknown name is an error that lists the subject's ROIs; `where` names
+// the file.
+SubjectData select_roi_tokens(const SubjectData& s, const std::vector<std::string>& rois, const std::string& where);
+
 // z-scores every (ROI, voxel) column of train_x, test_x (and test_trials_x) with the training rows' mean and
 // standard deviation (ddof=1, as the GOD demo). A constant column (sd 0, e.g. zero padding) gets
 // sd 1, so padding stays exactly zero. Works in float64, stores float32.

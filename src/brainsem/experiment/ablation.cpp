@@ -6,6 +6,7 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/json_document.h"
+#include "brainsem/experiment/grid_cell.h"
 #include "brainsem/experiment/run_dir.h"
 #include "brainsem/experiment/study.h"
 #include "brainsem/train/checkpoint.h"
@@ -29,42 +30,10 @@ std::string config_name(const train::TrainConfig& c) {
          std::to_string(c.batch) + "_" + enc;
 }
 
-fs::path first_existing(const fs::path& dir, const std::vector<std::string>& names) {
-  for (const auto& n : names)
-    if (fs::exists(dir / n)) return dir / n;
-  return {};
-}
-
-json test_to_json(const eval::PairedTest& t) {
-  return json{{"statistic", t.statistic}, {"p", t.p_value}, {"b", t.b}, {"c", t.c}, {"exact", t.exact}};
-}
-eval::PairedTest test_from_json(const json& j) {
-  eval::PairedTest t;
-  t.statistic = j.at("statistic");
-  t.p_value = j.at("p");
-  t.b = j.at("b");
-  t.c = j.at("c");
-  t.exact = j.at("exact");
-  return t;
-}
-
 std::string paired_tests_description(const std::string& top_k_test) {
   const std::string units = "paired on (subject, test item) units, each item averaged over the seeds first; ";
   if (top_k_test == "mcnemar") return units + "exact McNemar on top-1 / top-5 correctness, sign-flip on the rank";
   return units + "sign-flip on the seed-averaged top-1 / top-5 hit rates and on the seed-averaged rank";
-}
-
-struct CellScores {
-  std::vector<int64_t> ranks;
-  double top1 = 0, top5 = 0;
-};
-
-CellScores read_cell(const fs::path& dir, const std::string& prototype) {
-  const auto results = read_run_results(dir);
-  const MethodScore* s = results.find("brainsem", prototype);
-  BRAINSEM_CHECK(s, dir / kRunResultsFile, " has no brainsem score with '", prototype,
-                 "' prototypes; delete the cell directory to run it again");
-  return {s->ranks, s->top1, s->top5};
 }
 
 }  // namespace
@@ -109,9 +78,9 @@ json AblationTable::to_json() const {
                       {"top5_mean", r.top5.mean},
                       {"top5_sd", r.top5.sd},
                       {"mean_rank", r.mean_rank},
-                      {"test_top1", test_to_json(r.test_top1)},
-                      {"test_top5", test_to_json(r.test_top5)},
-                      {"test_rank", test_to_json(r.test_rank)}});
+                      {"test_top1", paired_test_to_json(r.test_top1)},
+                      {"test_top5", paired_test_to_json(r.test_top5)},
+                      {"test_rank", paired_test_to_json(r.test_rank)}});
   return json{{"subjects", subjects},
               {"seeds", seeds},
               {"prototype", prototype},
@@ -154,6 +123,20 @@ std::string AblationTable::csv() const {
        << ',' << r.top1.mean << ',' << r.top1.sd << ',' << r.top5.mean << ',' << r.top5.sd << ',' << r.mean_rank << ','
        << r.test_top1.p_value << ',' << r.test_top5.p_value << ',' << r.test_rank.p_value << ',' << top_k_test << '\n';
   return os.str();
+}
+
+json paired_test_to_json(const eval::PairedTest& t) {
+  return json{{"statistic", t.statistic}, {"p", t.p_value}, {"b", t.b}, {"c", t.c}, {"exact", t.exact}};
+}
+
+eval::PairedTest paired_test_from_json(const json& j) {
+  eval::PairedTest t;
+  t.statistic = j.at("statistic");
+  t.p_value = j.at("p");
+  t.b = j.at("b");
+  t.c = j.at("c");
+  t.exact = j.at("exact");
+  return t;
 }
 
 PairedComparison paired_comparison(const std::vector<std::vector<int64_t>>& ranks,
@@ -211,28 +194,13 @@ AblationTable run_ablation(const AblationOptions& o) {
   BRAINSEM_CHECK(!o.subjects.empty() && !o.seeds.empty(), "ablate: need at least one subject and one seed");
   BRAINSEM_CHECK(fs::is_directory(o.data), "ablate: data directory ", o.data, " does not exist");
   // Resolve every input before training anything.
-  const fs::path data = fs::absolute(o.data);
   std::vector<experiment::StudyInputs> inputs;
-  for (int s : o.subjects) {
-    experiment::StudyInputs in;
-    const std::string stem = "Subject" + std::to_string(s);
-    in.subject = first_existing(data, {stem + ".h5", stem + ".safetensors"});
-    BRAINSEM_CHECK(!in.subject.empty(), "ablate: ", data / (stem + ".h5"),
-                   " (or .safetensors) not found; check --data and --subjects");
-    in.stimuli = first_existing(data, {"stimuli.safetensors"});
-    BRAINSEM_CHECK(!in.stimuli.empty(), "ablate: ", data / "stimuli.safetensors",
-                   " not found; --data must hold the stimulus feature store (as `brainsem synth` writes)");
-    in.library = first_existing(data, {"library_train.safetensors"});
-    in.library_test = first_existing(data, {"library_test.safetensors"});
-    in.truth = first_existing(data, {"truth.safetensors"});
-    in.subject_index = s - 1;
-    inputs.push_back(in);
-  }
+  for (int s : o.subjects) inputs.push_back(data_directory_inputs(o.data, s, "ablate"));
   auto grid = ablation_grid(o.base, o.full);
   for (const auto& g : grid)
     if (g.config.library)
       BRAINSEM_CHECK(!inputs[0].library.empty(), "ablate: configuration ", g.name, " needs ",
-                     data / "library_train.safetensors");
+                     fs::absolute(o.data) / "library_train.safetensors");
   AblationTable t;
   t.subjects = o.subjects;
   t.seeds = o.seeds;
@@ -249,36 +217,19 @@ AblationTable run_ablation(const AblationOptions& o) {
         cfg.seed = seed;
         const fs::path dir = o.out / "cells" / grid[g].name /
                              ("Subject" + std::to_string(o.subjects[si]) + "-seed" + std::to_string(seed));
-        if (fs::exists(dir / kRunConfigFile)) {
-          // Read through TrainConfig so keys added since the cell ran compare as their defaults.
-          // The documents leave out what the encoder kind ignores, as config.json does.
-          json old = train::train_config_document(read_run_config(dir));
-          json wanted = train::train_config_document(cfg);
-          old["encoder"].erase("out_dim");  // recorded as the features' dimension E
-          wanted["encoder"].erase("out_dim");
-          if (cfg.epochs > 0) {  // the cell recorded the steps it resolved from the epochs
-            old.erase("steps");
-            wanted.erase("steps");
-          }
-          BRAINSEM_CHECK(old == wanted, "ablate: cell ", dir,
-                         " was run with a different training config; use another --out or delete it");
-        }
-        if (fs::exists(dir / kRunResultsFile)) {
-          per_row[g].push_back(read_cell(dir, o.prototype));
+        auto study = [&]() -> const LoadedStudy& {
+          if (!studies[si]) studies[si] = std::make_unique<LoadedStudy>(load_study(inputs[si], o.base.normalize));
+          return *studies[si];
+        };
+        if (!fs::exists(dir / kRunResultsFile))
+          std::fprintf(stderr, "[%zu/%zu] training %s\n", done, total, dir.c_str());
+        per_row[g].push_back(run_grid_cell(dir, cfg, inputs[si], study, o.prototype, "ablate"));
+        if (per_row[g].back().reused) {
           ++t.cells_reused;
           std::fprintf(stderr, "[%zu/%zu] %s: finished earlier, reused\n", done, total, dir.c_str());
-          continue;
+        } else {
+          ++t.cells_run;
         }
-        if (!studies[si])
-          studies[si] = std::make_unique<experiment::LoadedStudy>(experiment::load_study(inputs[si], o.base.normalize));
-        auto& study = *studies[si];
-        std::fprintf(stderr, "[%zu/%zu] training %s\n", done, total, dir.c_str());
-        write_run_config(dir, cfg);
-        write_run_inputs(dir, inputs[si]);
-        auto res = train_brainsem(cfg, study, dir, train::has_checkpoint(dir), "brainsem", seed);
-        write_run_results(dir, run_results(res, res.scores, inputs[si]));
-        per_row[g].push_back(read_cell(dir, o.prototype));
-        ++t.cells_run;
       }
   auto ranks_of = [](const std::vector<CellScores>& cells) {
     std::vector<std::vector<int64_t>> r;
@@ -353,9 +304,9 @@ AblationTable load_ablation(const fs::path& file) {
       r.mean_rank = rj.at("mean_rank");
       // Tables of earlier versions (tests on pooled (subject, seed, item) cells) used other keys.
       const bool old = !rj.contains("test_top1");
-      r.test_top1 = test_from_json(rj.at(old ? "mcnemar_top1" : "test_top1"));
-      r.test_top5 = test_from_json(rj.at(old ? "mcnemar_top5" : "test_top5"));
-      r.test_rank = test_from_json(rj.at(old ? "sign_flip_rank" : "test_rank"));
+      r.test_top1 = paired_test_from_json(rj.at(old ? "mcnemar_top1" : "test_top1"));
+      r.test_top5 = paired_test_from_json(rj.at(old ? "mcnemar_top5" : "test_top5"));
+      r.test_rank = paired_test_from_json(rj.at(old ? "sign_flip_rank" : "test_rank"));
       t.rows.push_back(r);
     }
   } catch (const json::exception& e) {

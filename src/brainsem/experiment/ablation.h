@@ -69,6 +69,10 @@ struct PairedComparison {
 PairedComparison paired_comparison(const std::vector<std::vector<int64_t>>& ranks,
                                    const std::vector<std::vector<int64_t>>& reference, size_t seeds);
 
+// A paired test as the tables store it: {statistic, p, b, c, exact}.
+nlohmann::json paired_test_to_json(const eval::PairedTest& t);
+eval::PairedTest paired_test_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception
+
 struct AblationTable {
   std::vector<AblationRow> rows;
   std::vector<int> subjects;

@@ -24,7 +24,8 @@ json StudyInputs::to_json() const {
               {"truth", truth.string()},
               {"subject_index", subject_index},
               {"class_embeddings", class_embeddings.string()},
-              {"text_prototypes", text_prototypes.string()}};
+              {"text_prototypes", text_prototypes.string()},
+              {"rois", rois}};
 }
 
 StudyInputs StudyInputs::from_json(const json& j) {
@@ -37,6 +38,7 @@ StudyInputs StudyInputs::from_json(const json& j) {
   s.subject_index = j.value("subject_index", 0);
   s.text_prototypes = j.value("text_prototypes", "");
   s.class_embeddings = j.value("class_embeddings", "");
+  s.rois = j.value("rois", std::vector<std::string>{});
   return s;
 }
 
@@ -48,7 +50,10 @@ LoadedStudy load_study(const StudyInputs& inputs, data::Normalize normalize) {
                  inputs.stimuli.empty()
                      ? "no targets given: pass --stimuli FILE (image features) or --class-embeddings FILE"
                      : "give either --stimuli or --class-embeddings, not both");
-  s.subject = data::load_subject(inputs.subject, normalize);
+  data::LoadOptions load;
+  load.normalize = normalize;
+  load.rois = inputs.rois;
+  s.subject = data::load_subject(inputs.subject, load);
   if (!inputs.class_embeddings.empty()) {
     // Per-class targets: a store whose rows are the subject's stimuli, each with its class's vector.
     auto table = data::read_class_embeddings(inputs.class_embeddings);

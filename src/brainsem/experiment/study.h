@@ -37,6 +37,7 @@ struct StudyInputs {
   std::filesystem::path class_embeddings;
   int subject_index = 0;                  // which subject of the truth (0-based)
   std::filesystem::path text_prototypes;  // class-embedding table (embed-text): adds "text" prototypes
+  std::vector<std::string> rois;          // ROI tokens to use, in order (empty: all of the subject's)
   nlohmann::json to_json() const;
   static StudyInputs from_json(const nlohmann::json& j);
 };

@@ -21,10 +21,12 @@
 #include "brainsem/data/wordnet.h"
 #include "brainsem/eval/stats.h"
 #include "brainsem/experiment/ablation.h"
+#include "brainsem/experiment/roi_attribution.h"
 #include "brainsem/experiment/run_dir.h"
 #include "brainsem/experiment/score_context.h"
 #include "brainsem/experiment/study.h"
 #include "brainsem/report/html_report.h"
+#include "brainsem/report/roi_charts.h"
 #include "brainsem/report/results_table.h"
 #include "brainsem/train/checkpoint.h"
 
@@ -235,6 +237,31 @@ void ablation_section(HtmlReport& h, const fs::path& file) {
                       : "paired on (subject, test item) units, each item averaged over the seeds first: sign-flip on "
                         "the seed-averaged top-1 / top-5 hit rates and ranks.");
   h.add_table(tab);
+}
+
+void roi_section(HtmlReport& h, const fs::path& file) {
+  auto t = experiment::load_roi_table(file);
+  h.add_section("Where the semantics are: ROI attribution");
+  Table tab;
+  tab.caption = "BrainSem zero-shot accuracy by ROI token (" + t.prototype + " prototypes), " +
+                std::to_string(t.subjects.size()) + " subject(s) x " + std::to_string(t.seeds.size()) + " seed(s)";
+  const std::string top_k = t.top_k_test == "mcnemar" ? "McNemar" : "sign-flip";
+  tab.header = {"tokens",          "cells",         "top-1 %",   "95 % interval",
+                "top-5 %",         "95 % interval", "mean rank", "p " + top_k + " top-1",
+                "p sign-flip rank"};
+  for (const auto& r : t.rows) {
+    const bool ref = r.mode == "all";
+    tab.rows.push_back(
+        {r.name(), std::to_string(r.cells), pct(r.top1.mean), "[" + pct(r.ci_top1.lo) + ", " + pct(r.ci_top1.hi) + "]",
+         pct(r.top5.mean), "[" + pct(r.ci_top5.lo) + ", " + pct(r.ci_top5.hi) + "]", format_number(r.mean_rank, 2),
+         ref ? "reference" : format_p(r.test_top1.p_value), ref ? "reference" : format_p(r.test_rank.p_value)});
+  }
+  tab.note =
+      "without R: trained and tested without R's token; only R: R's token alone; masked R: the full model "
+      "with R's test token replaced by its training mean, no retraining. Intervals: " +
+      t.interval + ". p-values against 'all', paired on (subject, test item) units.";
+  h.add_table(tab);
+  for (const auto& chart : save_roi_charts(t, file.parent_path())) h.add_figure(chart.file, chart.caption);
 }
 
 struct Analyses {
@@ -584,6 +611,8 @@ fs::path write_study_report(const fs::path& dir, const StudyReportOptions& o) {
   score_context_section(h, ensure_score_contexts(analysis, runs, o, &an.seconds), runs);
   const fs::path ablation = demo ? dir / "ablation" / "ablation.json" : fs::path();
   if (!ablation.empty() && fs::exists(ablation)) ablation_section(h, ablation);
+  const fs::path roi = demo ? dir / "roi" / "roi.json" : fs::path();
+  if (!roi.empty() && fs::exists(roi)) roi_section(h, roi);
   maps_section(h, an.maps, runs[0].subject);
   if (!an.maps_skipped.empty()) {
     h.add_section("Embedding maps (Fig. 5)");

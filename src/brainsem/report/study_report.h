@@ -6,6 +6,7 @@
 // DIR is either
 //   (a) a run directory of `brainsem train` (config.json, inputs.json, checkpoint.safetensors, results.json), or
 //   (b) a demo directory: DIR/runs/Subject1..N/ (run directories), optional DIR/ablation/ablation.json,
+//       optional DIR/roi/roi.json (`brainsem roi --data DIR/data --out DIR/roi`, with its bar charts),
 //       optional DIR/manifest.json (and DIR/results.json, DIR/data/).
 // The analyses of the first run (Subject1) live in DIR/analysis/{retrieval,similarity,maps}/; any
 // that is missing is computed first, with small settings so it stays fast (maps: test items plus
