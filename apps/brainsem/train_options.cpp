@@ -128,6 +128,10 @@ void add_train_options(CLI::App& cmd, TrainOptions& o) {
   bind_flag(
       g, o, "--retrain-all", FIELD(retrain_all),
       "With --val-classes: after choosing the step, retrain from scratch on ALL training classes for that many steps");
+  bind_value(g, o, "--init", FIELD(init),
+             "Initial weights: random, or ridge (linear encoder: start from the ridge map of the trained classes, "
+             "alpha by class-grouped CV, and fine-tune it with the fuzzy loss; --steps 0 keeps the ridge itself)")
+      ->check(CLI::IsMember({"random", "ridge"}));
   bind_value(g, o, "--eval-every", FIELD(eval_every), "Steps between held-out-class checks");
   bind_value(g, o, "--checkpoint-every", FIELD(checkpoint_every), "Steps between checkpoints (0 = only at the end)");
   bind_value(g, o, "--log-every", FIELD(log_every), "Steps between lines of train_log.jsonl");

@@ -219,6 +219,66 @@ TEST(CliTrain, SelectionWithoutRetrainingSaysTheModelSawFewerClasses) {
   EXPECT_FALSE(fs::exists(tmp / "bad"));
 }
 
+// --init ridge with 0 steps is the ridge baseline itself, item for item: the same alpha, chosen by
+// the same class-grouped CV, the map folded into the linear encoder. Fine-tuning then starts there;
+// with held-out classes the ridge (step 0) competes with every fine-tuned step, and a resumed run
+// equals an uninterrupted one.
+TEST(CliTrain, RidgeInitWithZeroStepsIsTheRidgeBaselineAndFineTunesFromThere) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  ASSERT_EQ(run_cli("train -q" + study_args(dataset()) + " --init ridge --steps 0 --baselines --out '" +
+                        (tmp / "r0").string() + "'",
+                    &out),
+            0)
+      << out;
+  auto r0 = json::parse(brainsem::core::read_text_file(tmp / "r0/results.json"));
+  const json* brainsem_score = nullptr;
+  const json* ridge_score = nullptr;
+  for (const auto& m : r0["scores"]) {
+    if (m["prototype"] != "stimulus") continue;
+    if (m["method"] == "brainsem") brainsem_score = &m;
+    if (m["method"] == "ridge") ridge_score = &m;
+  }
+  ASSERT_TRUE(brainsem_score && ridge_score) << r0.dump();
+  EXPECT_EQ((*brainsem_score)["ranks"], (*ridge_score)["ranks"]);
+  EXPECT_GT((*ridge_score)["top5"].get<double>(), 0.3);  // a real decoder, not two equal failures
+  const auto log0 = brainsem::core::read_text_file(tmp / "r0/train_log.jsonl");
+  const auto alpha = (*ridge_score)["details"]["alpha"].get<double>();
+  const auto first = json::parse(log0.substr(0, log0.find('\n')));
+  EXPECT_EQ(first["init"], "ridge");
+  EXPECT_DOUBLE_EQ(first["ridge_alpha"].get<double>(), alpha);
+
+  // Held-out classes: step 0 is validated, so the chosen step may be the ridge itself.
+  const std::string tuned =
+      " -q" + study_args(dataset()) + " --init ridge --lr 1e-4 --batch 50 --val-classes 10 --eval-every 10";
+  ASSERT_EQ(run_cli("train" + tuned + " --steps 20 --out '" + (tmp / "tuned").string() + "'", &out), 0) << out;
+  const auto log = brainsem::core::read_text_file(tmp / "tuned/train_log.jsonl");
+  const auto step0 = json::parse(log.substr(0, log.find('\n')));
+  EXPECT_EQ(step0["step"], 0);
+  EXPECT_TRUE(step0.contains("val_top1")) << step0.dump();
+  auto tuned_results = json::parse(brainsem::core::read_text_file(tmp / "tuned/results.json"));
+  const int64_t best = tuned_results["selection"]["chosen_steps"].get<int64_t>();
+  EXPECT_TRUE(best == 0 || best == 10 || best == 20) << best;
+  // Stopped at step 10 and resumed: the same selection and scores as the uninterrupted run.
+  ASSERT_EQ(run_cli("train" + tuned + " --steps 10 --out '" + (tmp / "resumed").string() + "'", &out), 0) << out;
+  ASSERT_EQ(run_cli("train" + tuned + " --steps 20 --resume --out '" + (tmp / "resumed").string() + "'", &out), 0)
+      << out;
+  auto resumed = json::parse(brainsem::core::read_text_file(tmp / "resumed/results.json"));
+  EXPECT_EQ(resumed["scores"], tuned_results["scores"]);
+  EXPECT_EQ(resumed["selection"], tuned_results["selection"]);
+
+  // Only the linear encoder has a ridge map to start from.
+  EXPECT_NE(
+      run_cli("train -q" + study_args(dataset()) + " --init ridge --encoder mlp --out '" + (tmp / "bad").string() + "'",
+              &out),
+      0);
+  EXPECT_NE(out.find("init ridge sets a linear map"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "bad"));
+  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --init zeros --out '" + (tmp / "bad").string() + "'", &out),
+            0);
+  EXPECT_FALSE(fs::exists(tmp / "bad"));
+}
+
 TEST(CliTrain, PaperRecipeTrainsForEpochsOverTheLibraryWithoutAHead) {
   brainsem::testing::TempDir tmp;
   std::string out;

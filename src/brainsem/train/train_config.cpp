@@ -113,7 +113,12 @@ void apply_overrides(TrainConfig& c, const json& given, const std::string& where
 
 void validate(const TrainConfig& c, int64_t feature_dim) {
   BRAINSEM_CHECK(c.epochs >= 0, "epochs must be >= 0");
-  BRAINSEM_CHECK(c.steps >= 1 || c.epochs > 0, "steps must be >= 1 (or give epochs > 0)");
+  BRAINSEM_CHECK(c.init == "random" || c.init == "ridge", "init must be random or ridge, got '", c.init, "'");
+  BRAINSEM_CHECK(c.init != "ridge" || c.encoder.kind == "linear",
+                 "init ridge sets a linear map; it needs the linear encoder (--encoder linear), not ", c.encoder.kind);
+  // A ridge-initialised model is already a decoder, so 0 steps (the ridge itself) is a valid length.
+  BRAINSEM_CHECK(c.steps >= 1 || c.epochs > 0 || (c.init == "ridge" && c.steps == 0),
+                 "steps must be >= 1 (or give epochs > 0)");
   BRAINSEM_CHECK(c.batch >= 2, "batch must be >= 2 (the loss contrasts rows of a batch)");
   BRAINSEM_CHECK(c.lr > 0, "lr must be > 0");
   BRAINSEM_CHECK(c.weight_decay >= 0, "weight_decay must be >= 0");

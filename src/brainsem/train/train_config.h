@@ -37,6 +37,10 @@ struct TrainConfig {
   // every training class for that many steps (train_brainsem). A Trainer given this flag is that
   // final run: it holds nothing out.
   bool retrain_all = false;
+  // Initial weights: "random" (the encoder's own initialisation) or "ridge" (linear encoder only:
+  // the ridge solution fitted on the trained classes' real samples, eval/ridge.h, which the fuzzy
+  // loss then fine-tunes; with val_classes, step 0 = the ridge itself is a candidate step).
+  std::string init = "random";
   int64_t eval_every = 50;       // steps between held-out-class checks
   int64_t checkpoint_every = 0;  // 0 = only at the end
   int64_t log_every = 10;
@@ -55,7 +59,7 @@ TrainConfig paper_config();
 // such runs meant); the CLI's flags bind to the same fields (apps/brainsem/train_options.cpp).
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, encoder, steps, epochs, batch, lr, weight_decay, seed,
                                                 library, virtual_brain, virtual_mode, temperature, learn_temperature,
-                                                symmetric, normalize, val_classes, retrain_all, eval_every,
+                                                symmetric, normalize, val_classes, retrain_all, init, eval_every,
                                                 checkpoint_every, log_every)
 // The training-config document (a run's config.json, `--config` files): the fields plus format and
 // version (core/json_document.h). Version 1: the fields of to_json.

@@ -14,6 +14,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
 #include "brainsem/core/rng.h"
+#include "brainsem/eval/ridge.h"
 #include "brainsem/eval/zero_shot.h"
 #include "brainsem/model/fuzzy_matching_loss.h"
 #include "brainsem/model/virtual_brain.h"
@@ -172,6 +173,35 @@ void Trainer::keep_best_if_improved(double score) {
   for (const auto& p : encoder_->parameters()) best_params_.push_back(p.detach().clone());
 }
 
+void Trainer::initialise_from_ridge() {
+  // The real samples of the trained classes (held-out classes stay unseen, as in the loss).
+  std::set<int64_t> val(val_classes_.begin(), val_classes_.end());
+  std::vector<int64_t> rows, row_class;
+  for (size_t i = 0; i < data_.sample_class.size(); ++i)
+    if (!val.count(data_.sample_class[i])) {
+      rows.push_back(static_cast<int64_t>(i));
+      row_class.push_back(data_.sample_class[i]);
+    }
+  const auto index = torch::tensor(rows, torch::kInt64);
+  // Zero padding is a constant column: the ridge's standardisation gives it weight 0.
+  const auto x = data_.x.index_select(0, index).flatten(1);    // [N, R*P]
+  const auto y = data_.sample_feature.index_select(0, index);  // [N, E]
+  const auto cv = eval::fit_ridge_cv(x, y, row_class, eval::RidgeConfig{}, cfg_.seed);
+  ridge_alpha_ = cv.model.alpha;
+  // Fold the standardisation into the map: (x - mean) / scale W = x W' + b.
+  const auto w = cv.model.weight / cv.model.x_scale.unsqueeze(1);     // [R*P, E] float64
+  const auto b = -cv.model.x_mean.unsqueeze(0).matmul(w).squeeze(0);  // [E]
+  auto params = encoder_->named_parameters();
+  auto weight = params["head.weight"], bias = params["head.bias"];  // [E, R*P], [E]
+  // Cosine logits ignore the map's scale, but Adam's steps do not: rescale it to the random
+  // initialisation's RMS so that lr means the same relative step as in a randomly started run.
+  const double scale =
+      weight.pow(2).mean().sqrt().item<double>() / w.pow(2).mean().sqrt().clamp_min(1e-30).item<double>();
+  torch::NoGradGuard no_grad;
+  weight.copy_((w * scale).t().to(weight.dtype()));
+  bias.copy_((b * scale).to(bias.dtype()));
+}
+
 void Trainer::run(const fs::path& run_dir) {
   std::ofstream log;
   if (!run_dir.empty()) {
@@ -181,6 +211,16 @@ void Trainer::run(const fs::path& run_dir) {
     // (and a torn last line) are dropped, so a resumed log has each step once, in order.
     keep_log_until(run_dir / "train_log.jsonl", step_);
     log.open(run_dir / "train_log.jsonl", std::ios::app);
+  }
+  if (step_ == 0 && cfg_.init == "ridge") {
+    initialise_from_ridge();
+    json entry{{"step", 0}, {"init", "ridge"}, {"ridge_alpha", ridge_alpha_}};
+    if (!val_classes_.empty()) {  // the ridge itself competes with every fine-tuned step
+      const double v = validate_heldout();
+      keep_best_if_improved(v);
+      entry["val_top1"] = v;
+    }
+    if (log.is_open()) log << entry.dump() << "\n" << std::flush;
   }
   core::Progress bar("train", cfg_.steps, "step");
   auto t0 = std::chrono::steady_clock::now();

@@ -42,6 +42,8 @@ class Trainer {
   double best_val() const { return best_val_; }
   const std::vector<double>& losses() const { return losses_; }
   const std::vector<int64_t>& val_classes() const { return val_classes_; }
+  // The ridge alpha of an init-ridge run (0 before run() initialised it, or without init ridge).
+  double ridge_alpha() const { return ridge_alpha_; }
   // As run: steps resolved from epochs, encoder sizes set from the data.
   const TrainConfig& config() const { return cfg_; }
   // Items one epoch passes over: library rows (V on) or real samples (V off) of the trained classes.
@@ -49,6 +51,8 @@ class Trainer {
 
  private:
   double validate_heldout();
+  // cfg.init == "ridge": the linear encoder becomes the ridge map of the trained classes.
+  void initialise_from_ridge();
   void load_legacy_checkpoint(const std::filesystem::path& path);
   // Refuses a checkpoint whose stored config differs from this run's in anything but its length.
   void check_same_config(const std::filesystem::path& path, const nlohmann::json& stored) const;
@@ -67,6 +71,7 @@ class Trainer {
   int64_t best_step_ = -1;
   double best_val_ = -1;
   std::vector<torch::Tensor> best_params_;  // copy of the parameters at best_step_
+  double ridge_alpha_ = 0;
 };
 
 // Embeds x with an encoder in eval mode, in chunks (no grad).
