@@ -1,6 +1,9 @@
 // End-to-end tests of `brainsem synth`, `train`, `eval` and `demo` as a user runs them.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -277,6 +280,33 @@ TEST(CliTrain, RidgeInitWithZeroStepsIsTheRidgeBaselineAndFineTunesFromThere) {
   EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --init zeros --out '" + (tmp / "bad").string() + "'", &out),
             0);
   EXPECT_FALSE(fs::exists(tmp / "bad"));
+}
+
+// A full disk, simulated by a file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored so that a write
+// past it fails with EFBIG as on a full disk): the checkpoint cannot be written. The run must say
+// which file, exit non-zero, leave no temporary, and a plain rerun once space is back must work.
+TEST(CliTrain, FullDiskWhileCheckpointingFailsCleanlyAndARerunWorks) {
+  brainsem::testing::TempDir tmp;
+  const std::string args = "train -q" + study_args(dataset()) + " --steps 5 --out '" + (tmp / "run").string() + "'";
+  const std::string limited = "sh -c \"ulimit -f 3000; trap '' XFSZ; exec '" +
+                              brainsem::testing::cli_binary().string() + "' " + args + "\" 2>&1";
+  FILE* pipe = popen(limited.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status)) << out;  // an error exit, not a signal or an abort
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  EXPECT_NE(out.find("checkpoint.safetensors\" failed (disk full?)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("terminate called"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "run/checkpoint.safetensors"));
+  EXPECT_FALSE(fs::exists(tmp / "run/results.json"));
+  for (const auto& e : fs::directory_iterator(tmp / "run"))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+  ASSERT_EQ(run_cli(args, &out), 0) << out;
+  EXPECT_TRUE(fs::exists(tmp / "run/results.json"));
 }
 
 TEST(CliTrain, PaperRecipeTrainsForEpochsOverTheLibraryWithoutAHead) {
