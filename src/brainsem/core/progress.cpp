@@ -23,6 +23,10 @@ std::string format_seconds(double s) {
 
 void Progress::set_quiet(bool quiet) { g_quiet = quiet; }
 
+void Progress::status(const std::string& line) {
+  if (!g_quiet) std::fprintf(stderr, "%s\n", line.c_str());
+}
+
 Progress::Progress(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)),
       unit_(std::move(unit)),

@@ -15,6 +15,8 @@ class Progress {
   // Draws the final line and a newline.
   void finish(const std::string& status = "");
   static void set_quiet(bool quiet);  // --quiet: draw nothing
+  // A one-line status on stderr (e.g. "[3/15] training DIR"), silenced by --quiet like the bars.
+  static void status(const std::string& line);
 
  private:
   void draw(int64_t done, const std::string& status, bool final);

@@ -6,6 +6,7 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/json_document.h"
+#include "brainsem/core/progress.h"
 #include "brainsem/experiment/grid_cell.h"
 #include "brainsem/experiment/run_dir.h"
 #include "brainsem/experiment/study.h"
@@ -221,12 +222,10 @@ AblationTable run_ablation(const AblationOptions& o) {
           if (!studies[si]) studies[si] = std::make_unique<LoadedStudy>(load_study(inputs[si], o.base.normalize));
           return *studies[si];
         };
-        if (!fs::exists(dir / kRunResultsFile))
-          std::fprintf(stderr, "[%zu/%zu] training %s\n", done, total, dir.c_str());
-        per_row[g].push_back(run_grid_cell(dir, cfg, inputs[si], study, o.prototype, "ablate"));
+        per_row[g].push_back(run_grid_cell(dir, cfg, inputs[si], study, o.prototype, "ablate",
+                                           "[" + std::to_string(done) + "/" + std::to_string(total) + "]"));
         if (per_row[g].back().reused) {
           ++t.cells_reused;
-          std::fprintf(stderr, "[%zu/%zu] %s: finished earlier, reused\n", done, total, dir.c_str());
         } else {
           ++t.cells_run;
         }

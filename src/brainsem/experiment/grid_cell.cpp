@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "brainsem/core/error.h"
+#include "brainsem/core/progress.h"
 #include "brainsem/experiment/run_dir.h"
 #include "brainsem/train/checkpoint.h"
 
@@ -47,7 +48,7 @@ StudyInputs data_directory_inputs(const fs::path& data_dir, int subject, const s
 
 CellScores run_grid_cell(const fs::path& dir, const train::TrainConfig& cfg, const StudyInputs& inputs,
                          const std::function<const LoadedStudy&()>& study, const std::string& prototype,
-                         const std::string& command) {
+                         const std::string& command, const std::string& position) {
   if (fs::exists(dir / kRunConfigFile)) {
     // Read through TrainConfig so keys added since the cell ran compare as their defaults.
     // The documents leave out what the encoder kind ignores, as config.json does.
@@ -63,10 +64,12 @@ CellScores run_grid_cell(const fs::path& dir, const train::TrainConfig& cfg, con
                    " was run with a different training config; use another --out or delete it");
   }
   if (fs::exists(dir / kRunResultsFile)) {
+    core::Progress::status(position + " " + dir.string() + ": finished earlier, reused");
     auto scores = read_cell(dir, prototype);
     scores.reused = true;
     return scores;
   }
+  core::Progress::status(position + " training " + dir.string());
   const LoadedStudy& loaded = study();
   write_run_config(dir, cfg);
   write_run_inputs(dir, inputs);

@@ -26,9 +26,10 @@ struct CellScores {
 
 // Trains (or resumes, or reuses) the cell in `dir` with `cfg` on `inputs`, and returns its BrainSem
 // score with `prototype` prototypes. `study` loads the inputs on first use, so reused cells load
-// nothing. A cell that was run with a different training config is refused.
+// nothing. A cell that was run with a different training config is refused. `position` (e.g.
+// "[3/15]") starts the status line printed for the cell (silenced by --quiet).
 CellScores run_grid_cell(const std::filesystem::path& dir, const train::TrainConfig& cfg, const StudyInputs& inputs,
                          const std::function<const LoadedStudy&()>& study, const std::string& prototype,
-                         const std::string& command);
+                         const std::string& command, const std::string& position);
 
 }  // namespace brainsem::experiment

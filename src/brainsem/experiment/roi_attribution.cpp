@@ -11,6 +11,7 @@
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/json_document.h"
+#include "brainsem/core/progress.h"
 #include "brainsem/core/text.h"
 #include "brainsem/experiment/ablation.h"
 #include "brainsem/experiment/grid_cell.h"
@@ -145,7 +146,7 @@ RoiTable run_roi_attribution(const RoiAttributionOptions& o) {
                    " does not exist; add --no-library or point --data at a directory with a library");
   std::vector<LoadedStudy> studies;
   for (size_t si = 0; si < inputs.size(); ++si) {
-    std::fprintf(stderr, "roi: loading %s\n", inputs[si].subject.c_str());
+    core::Progress::status("roi: loading " + inputs[si].subject.string());
     studies.push_back(load_study(inputs[si], o.base.normalize));
   }
   const std::vector<std::string> rois = o.rois.empty() ? studies[0].subject.roi_names : o.rois;
@@ -197,12 +198,10 @@ RoiTable run_roi_attribution(const RoiAttributionOptions& o) {
           return *subset;
         };
         if (mode == "all" && rois != studies[si].subject.roi_names) in.rois = rois;
-        if (!fs::exists(dir / kRunResultsFile))
-          std::fprintf(stderr, "[%zu/%zu] training %s\n", done, total, dir.c_str());
-        auto cell = run_grid_cell(dir, cfg, in, study, o.prototype, "roi");
+        auto cell = run_grid_cell(dir, cfg, in, study, o.prototype, "roi",
+                                  "[" + std::to_string(done) + "/" + std::to_string(total) + "]");
         if (cell.reused) {
           ++t.cells_reused;
-          std::fprintf(stderr, "[%zu/%zu] %s: finished earlier, reused\n", done, total, dir.c_str());
         } else {
           ++t.cells_run;
         }
@@ -213,7 +212,7 @@ RoiTable run_roi_attribution(const RoiAttributionOptions& o) {
       for (uint64_t seed : o.seeds) {
         const fs::path dir =
             o.out / "cells" / "all" / ("Subject" + std::to_string(o.subjects[si]) + "-seed" + std::to_string(seed));
-        std::fprintf(stderr, "roi: masking each ROI of %s\n", dir.c_str());
+        core::Progress::status("roi: masking each ROI of " + dir.string());
         auto run = open_run(dir);
         for (size_t r = 0; r < rois.size(); ++r)
           cells[{"masked", rois[r]}].ranks.push_back(masked_ranks(run, static_cast<int64_t>(r), o.prototype));

@@ -12,8 +12,9 @@
 namespace brainsem::train {
 
 // Every training default lives here (and in model::FmriEncoderConfig): the CLI, `ablate`, `cv`
-// and the demo start from TrainConfig{} or paper_config(). The defaults are the best honest
-// configuration found on the demo data (docs/method.md, "Making it earn its place").
+// and the demo start from TrainConfig{} or paper_config(). The defaults were chosen on development
+// data that no table reports (docs/method.md, "How the default was chosen"); the stronger
+// init-ridge recipe is not the default yet (docs/method.md, "Starting from the ridge").
 struct TrainConfig {
   model::FmriEncoderConfig encoder;  // default: linear over the 7 zero-padded ROI tokens
   int64_t steps = 300;
