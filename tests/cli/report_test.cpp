@@ -239,6 +239,13 @@ TEST_F(CliReport, RoiAttributionRecoversTheGeneratorsRoiMix) {
   EXPECT_EQ(again["cells_reused"], 8);
   EXPECT_EQ(again["rows"], j["rows"]);
 
+  // The same --out with other ROI tokens would reuse cells trained on different data: refused.
+  EXPECT_NE(
+      run_cli("roi -q --data " + q(data()) + " --out " + q(demo / "roi") + " --modes only --rois LOC,FFA --steps 100",
+              &out),
+      0);
+  EXPECT_NE(out.find("with ROI tokens all of the subject's, not on"), std::string::npos) << out;
+
   // The report of a demo directory shows the table and the charts.
   fs::create_directories(demo / "runs");
   fs::copy(run(), demo / "runs" / "Subject1", fs::copy_options::recursive);

@@ -4,6 +4,7 @@
 
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
+#include "brainsem/core/text.h"
 #include "brainsem/experiment/run_dir.h"
 #include "brainsem/train/checkpoint.h"
 
@@ -62,6 +63,16 @@ CellScores run_grid_cell(const fs::path& dir, const train::TrainConfig& cfg, con
     }
     BRAINSEM_CHECK(old == wanted, command, ": cell ", dir,
                    " was run with a different training config; use another --out or delete it");
+  }
+  if (fs::exists(dir / kRunInputsFile)) {
+    // A cell is only reusable for the same data: the same subject file and ROI tokens.
+    const StudyInputs recorded = read_run_inputs(dir);
+    auto tokens = [](const std::vector<std::string>& rois) {
+      return rois.empty() ? std::string("all of the subject's") : core::join(rois, ",");
+    };
+    BRAINSEM_CHECK(recorded.subject == inputs.subject && recorded.rois == inputs.rois, command, ": cell ", dir,
+                   " was trained on ", recorded.subject, " with ROI tokens ", tokens(recorded.rois), ", not on ",
+                   inputs.subject, " with ", tokens(inputs.rois), "; use another --out or delete it");
   }
   if (fs::exists(dir / kRunResultsFile)) {
     core::Progress::status(position + " " + dir.string() + ": finished earlier, reused");
