@@ -56,6 +56,7 @@ void run(Options& o) {
   for (const auto& s : subsets) experiment::select_rois(full, s);  // fail on a bad ROI before any work
 
   experiment::CvOptions co = o.cv;
+  co.workers = o.common.threads;  // ridge folds at once; 0 = one per core
   co.seed = cfg.seed;
   co.train = cfg;
 
@@ -99,6 +100,7 @@ CommandRegistration reg(45, [](CLI::App& root) {
       "shuffles class<->embedding and reruns the whole cross-validation. Ridge permutations are cheap (the\n"
       "fold fits are reused); each BrainSem permutation retrains every fold, so --brainsem-permutations is 0\n"
       "by default (no BrainSem p-value) - set it, with --max-splits and a small model, when you can afford it.\n"
+      "Ridge folds run on one worker per CPU core (--threads N: N workers); the numbers do not depend on it.\n"
       "Example: brainsem cv --dataset mydata.safetensors --class-embeddings text.safetensors --rois V1,V2,LOC \\\n"
       "           --encoder vit --depth 2 --width 64 --mlp 128 --steps 300 --batch 32 --json cv.json");
   cmd->add_option("--dataset", o->dataset, "`data import`/`data export` .safetensors or GOD Subject*.h5")

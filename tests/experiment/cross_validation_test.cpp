@@ -3,10 +3,13 @@
 // 0.5, a learnable dataset far above chance, one sample per class, and bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <random>
 #include <set>
 
 #include "brainsem/core/error.h"
+#include "brainsem/eval/ridge.h"
 #include "brainsem/experiment/cross_validation.h"
 #include "brainsem/model/virtual_brain.h"
 #include "testing/errors.h"
@@ -197,6 +200,198 @@ TEST(CrossValidation, LearnableDataIsFarAboveChanceForRidgeAndBrainSem) {
   EXPECT_EQ(bs.observed.folds, 8);
   EXPECT_FALSE(bs.all_splits);
   EXPECT_GT(bs.observed.two_afc, 0.75);
+}
+
+// The naive protocol, written out: for every fold and permutation, the primal ridge solve
+// (Z^T Z + alpha I) W = Z^T Y_c on explicitly permuted targets, for every alpha, in every inner fold.
+// run_cross_validation computes the same thing in the dual with shared spectra and batched scoring.
+struct OracleFold {
+  double alpha = 0;
+  std::vector<int64_t> ranks;
+  double two_afc = 0;
+};
+
+// Predictions of each group's mean row (normalised) and their cosine to every class under `emb`.
+// rows: training rows; test: test rows with their group; returns sim [A, groups, C].
+torch::Tensor oracle_similarity(const torch::Tensor& x, const std::vector<int64_t>& rows,
+                                const std::vector<int64_t>& test, const std::vector<int64_t>& test_group,
+                                int64_t groups, const std::vector<int64_t>& row_class, const torch::Tensor& emb,
+                                const std::vector<double>& alphas) {
+  auto xtr = x.index_select(0, torch::tensor(rows, torch::kInt64));
+  auto mean = xtr.mean(0), scale = xtr.std(0).clamp_min(1e-8);
+  auto z = (xtr - mean) / scale;
+  auto zte = (x.index_select(0, torch::tensor(test, torch::kInt64)) - mean) / scale;
+  std::vector<int64_t> cls;
+  for (auto r : rows) cls.push_back(row_class[r]);
+  auto y = emb.index_select(0, torch::tensor(cls, torch::kInt64));
+  auto yc = y - y.mean(0);
+  auto avg = torch::zeros({groups, static_cast<int64_t>(test.size())}, torch::kFloat64);
+  for (size_t i = 0; i < test.size(); ++i) avg[test_group[i]][static_cast<int64_t>(i)] = 1.0;
+  avg = avg / avg.sum(1, true);
+  std::vector<torch::Tensor> out;
+  for (double a : alphas) {
+    auto w = torch::linalg::solve(z.t().matmul(z) + a * torch::eye(z.size(1), torch::kFloat64), z.t().matmul(yc), true);
+    auto pred = avg.matmul(zte.matmul(w));
+    out.push_back((pred / pred.norm(2, 1, true)).matmul(emb.t()));
+  }
+  return torch::stack(out);
+}
+
+// 2-AFC pair sum and ranks of rows (true class cls[i]) among the classes not in `excluded`.
+void oracle_score(const torch::Tensor& sim, const std::vector<int64_t>& cls, const std::set<int64_t>& excluded,
+                  double* pair_sum, std::vector<int64_t>* ranks) {
+  auto s = sim.accessor<double, 2>();
+  const int64_t g = static_cast<int64_t>(cls.size());
+  *pair_sum = 0;
+  for (int64_t i = 0; i < g; ++i)
+    for (int64_t j = i + 1; j < g; ++j) {
+      // grouped so that an exact tie (twin embeddings) gives exactly 0
+      double d = (s[i][cls[i]] - s[i][cls[j]]) + (s[j][cls[j]] - s[j][cls[i]]);
+      *pair_sum += d > 0 ? 1.0 : d == 0 ? 0.5 : 0.0;
+    }
+  ranks->clear();
+  for (int64_t i = 0; i < g; ++i) {
+    int64_t r = 0;
+    for (int64_t c = 0; c < sim.size(1); ++c) r += !excluded.count(c) && s[i][c] >= s[i][cls[i]];
+    ranks->push_back(r);
+  }
+}
+
+OracleFold oracle_fold(const experiment::CvDataset& d, const experiment::CvOptions& o, size_t fi,
+                       const std::vector<int64_t>& heldout, const torch::Tensor& emb) {
+  const int64_t c = d.num_classes(), k = static_cast<int64_t>(heldout.size());
+  auto alphas = o.alphas;
+  std::sort(alphas.begin(), alphas.end());
+  auto x = eval::flatten_rois(d.x, d.roi_sizes).to(torch::kFloat64);
+  std::set<int64_t> held(heldout.begin(), heldout.end());
+  std::vector<int64_t> train_classes;
+  for (int64_t cc = 0; cc < c; ++cc)
+    if (!held.count(cc)) train_classes.push_back(cc);
+  const int64_t folds_in = std::min<int64_t>(o.inner_folds, static_cast<int64_t>(train_classes.size()) / 2);
+  std::vector<double> score(alphas.size(), 0.0);
+  std::mt19937_64 rng(o.seed * 7919 + fi);
+  std::shuffle(train_classes.begin(), train_classes.end(), rng);
+  for (int64_t f = 0; f < folds_in; ++f) {
+    std::vector<int64_t> val;
+    for (size_t i = f; i < train_classes.size(); i += folds_in) val.push_back(train_classes[i]);
+    std::vector<int64_t> tr, te, grp;
+    for (size_t r = 0; r < d.sample_class.size(); ++r) {
+      auto cls = d.sample_class[r];
+      auto it = std::find(val.begin(), val.end(), cls);
+      if (held.count(cls)) continue;
+      if (it == val.end()) {
+        tr.push_back(static_cast<int64_t>(r));
+      } else {
+        te.push_back(static_cast<int64_t>(r));
+        grp.push_back(it - val.begin());
+      }
+    }
+    auto sim = oracle_similarity(x, tr, te, grp, static_cast<int64_t>(val.size()), d.sample_class, emb, alphas);
+    for (size_t a = 0; a < alphas.size(); ++a) {
+      double pairs = 0;
+      std::vector<int64_t> ranks;
+      oracle_score(sim[static_cast<int64_t>(a)], val, held, &pairs, &ranks);
+      const double g = static_cast<double>(val.size()), ctr = static_cast<double>(c - k);
+      double acc = 0;
+      for (auto r : ranks) acc += (ctr - static_cast<double>(r)) / (ctr - 1) / g;
+      score[a] += pairs / (g * (g - 1) / 2) + acc;
+    }
+  }
+  OracleFold out;
+  size_t best = alphas.size() / 2;
+  if (folds_in >= 2) best = eval::best_alpha_index(score);
+  out.alpha = alphas[best];
+  std::vector<int64_t> tr, te, grp;
+  for (size_t r = 0; r < d.sample_class.size(); ++r) {
+    auto cls = d.sample_class[r];
+    if (!held.count(cls)) {
+      tr.push_back(static_cast<int64_t>(r));
+    } else {
+      te.push_back(static_cast<int64_t>(r));
+      grp.push_back(std::find(heldout.begin(), heldout.end(), cls) - heldout.begin());
+    }
+  }
+  auto sim = oracle_similarity(x, tr, te, grp, k, d.sample_class, emb, {out.alpha})[0];
+  double pairs = 0;
+  oracle_score(sim, heldout, {}, &pairs, &out.ranks);
+  out.two_afc = pairs / static_cast<double>(k * (k - 1) / 2);
+  return out;
+}
+
+// Runs the cross-validation and the naive protocol and compares every fold's alpha, ranks and
+// 2-AFC and every permutation's metrics. Returns the number of distinct alphas chosen.
+size_t expect_ridge_matches_naive_protocol(const experiment::CvDataset& d) {
+  experiment::CvOptions o;
+  o.methods = {"ridge"};
+  o.k = 3;
+  o.permutations = 4;
+  o.inner_folds = 3;
+  o.seed = 5;
+  o.alphas = {1e4, 0.1, 1, 10, 100, 1e3};
+  o.workers = 3;  // folds on 3 threads; the numbers must not depend on it
+  auto r = experiment::run_cross_validation(d, o).at(0);
+  {
+    o.workers = 1;
+    auto serial = experiment::run_cross_validation(d, o).at(0).to_json();
+    auto parallel = r.to_json();
+    serial.erase("seconds");
+    parallel.erase("seconds");
+    EXPECT_EQ(serial, parallel) << "cross-validation numbers depend on the number of workers";
+  }
+  auto splits = experiment::leave_k_out_splits(d.num_classes(), o.k, o.max_splits, o.seed);
+  EXPECT_EQ(r.folds.size(), splits.size());
+  if (r.folds.size() != splits.size()) return 0;
+  std::set<double> chosen;
+  for (int64_t p = -1; p < o.permutations; ++p) {
+    auto emb = d.embeddings.to(torch::kFloat64);
+    if (p >= 0)
+      emb =
+          emb.index_select(0, torch::tensor(experiment::class_permutation(d.num_classes(), o.seed, p), torch::kInt64));
+    experiment::CvMetrics m;
+    for (size_t fi = 0; fi < splits.size(); ++fi) {
+      auto want = oracle_fold(d, o, fi, splits[fi], emb);
+      double pair_sum = want.two_afc * 3;
+      m.folds += 1;
+      m.pairs += 3;
+      m.two_afc += pair_sum;
+      for (auto rk : want.ranks) {
+        m.items += 1;
+        m.top1 += rk == 1;
+        m.top5 += rk <= 5;
+        m.mean_rank += static_cast<double>(rk);
+        m.rank_accuracy += static_cast<double>(d.num_classes() - rk) / static_cast<double>(d.num_classes() - 1);
+      }
+      if (p >= 0) continue;
+      chosen.insert(want.alpha);
+      EXPECT_EQ(r.folds[fi].alpha, want.alpha) << "fold " << fi;
+      EXPECT_EQ(r.folds[fi].ranks, want.ranks) << "fold " << fi;
+      EXPECT_NEAR(r.folds[fi].two_afc, want.two_afc, 1e-12) << "fold " << fi;
+    }
+    experiment::finish_metrics(m);
+    const auto& got = p < 0 ? r.observed : r.null.at(p);
+    EXPECT_NEAR(got.two_afc, m.two_afc, 1e-12) << "permutation " << p;
+    EXPECT_NEAR(got.top1, m.top1, 1e-12) << "permutation " << p;
+    EXPECT_NEAR(got.mean_rank, m.mean_rank, 1e-12) << "permutation " << p;
+    EXPECT_NEAR(got.rank_accuracy, m.rank_accuracy, 1e-12) << "permutation " << p;
+  }
+  return chosen.size();
+}
+
+TEST(CrossValidation, RidgeMatchesTheNaivePrimalProtocolInEveryFoldAndPermutation) {
+  // 10 classes x 2 samples, some signal, k = 3 (all 120 splits), 4 permutations, 3 inner folds,
+  // an alpha grid wide enough that the choice varies between folds.
+  auto s = make_synthetic(10, 2, true, 21, 2.0);
+  auto chosen = expect_ridge_matches_naive_protocol(experiment::make_cv_dataset(s.subject, s.table));
+  EXPECT_GE(chosen, 2u) << "the alpha choice never varied: the test would not see a wrong inner CV";
+}
+
+TEST(CrossValidation, RidgeTiesAreDecidedInFloat64) {
+  // Classes 2 and 7 share one embedding: their dot products with every prediction tie exactly, so
+  // the float32 scores cannot decide those ranks and 2-AFC pairs (both held out together: an exact
+  // 2-AFC tie, 0.5) and the float64 path must give the naive protocol's answer.
+  auto s = make_synthetic(10, 2, true, 21, 2.0);
+  s.table.embeddings[7] = s.table.embeddings[2];
+  expect_ridge_matches_naive_protocol(experiment::make_cv_dataset(s.subject, s.table));
 }
 
 TEST(CrossValidation, OneSamplePerClassVirtualBrainIsTheSampleItself) {

@@ -1,5 +1,6 @@
 #include "brainsem/core/runtime.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -23,6 +24,28 @@ void ensure_runtime_env(int argc, char** argv) {
 
 void set_threads(int threads) {
   if (threads > 0) torch::set_num_threads(threads);
+}
+
+namespace {
+
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+
+SetThreads openblas_set() { return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")); }
+GetThreads openblas_get() { return reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")); }
+
+}  // namespace
+
+ScopedBlasThreads::ScopedBlasThreads(int threads) {
+  auto set = openblas_set();
+  auto get = openblas_get();
+  if (threads <= 0 || !set || !get) return;
+  previous_ = get();
+  set(threads);
+}
+
+ScopedBlasThreads::~ScopedBlasThreads() {
+  if (previous_ > 0) openblas_set()(previous_);
 }
 
 }  // namespace brainsem::core

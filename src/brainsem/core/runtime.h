@@ -20,4 +20,19 @@ inline constexpr const char* kMallocTunables =
 // Sets LibTorch's intra-op threads (0 = leave LibTorch's default, which `brainsem info` prints).
 void set_threads(int threads);
 
+// While alive, OpenBLAS runs each call on `threads` threads (0 = leave it as it is), then the
+// previous number is restored. For code that runs its own workers, each calling BLAS: OpenBLAS's
+// pool shared by two callers made cross-validation 2x slower than one caller. A no-op when the
+// BLAS in use is not OpenBLAS (the symbols are looked up at run time).
+class ScopedBlasThreads {
+ public:
+  explicit ScopedBlasThreads(int threads);
+  ~ScopedBlasThreads();
+  ScopedBlasThreads(const ScopedBlasThreads&) = delete;
+  ScopedBlasThreads& operator=(const ScopedBlasThreads&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 }  // namespace brainsem::core

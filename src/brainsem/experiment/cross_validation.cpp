@@ -1,17 +1,21 @@
 #include "brainsem/experiment/cross_validation.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
+#include "brainsem/core/runtime.h"
 #include "brainsem/eval/ranks.h"
 #include "brainsem/eval/ridge.h"
 #include "brainsem/train/trainer.h"
@@ -254,28 +258,195 @@ torch::Tensor ridge_coefficients(const torch::Tensor& x, const std::vector<int64
   auto spectrum = eval::RidgeSpectrum::fit(x.index_select(0, torch::tensor(train_rows, torch::kInt64)));
   auto basis = spectrum.test_basis(x.index_select(0, torch::tensor(test_rows, torch::kInt64)));  // [m, n]
   auto s = torch::zeros({n, classes}, torch::kFloat64);
-  for (int64_t i = 0; i < n; ++i) s[i][sample_class[train_rows[i]]] = 1.0;
+  auto s_acc = s.accessor<double, 2>();
+  for (int64_t i = 0; i < n; ++i) s_acc[i][sample_class[train_rows[i]]] = 1.0;
   auto gavg = torch::zeros({groups, m}, torch::kFloat64);  // mean over each group's test rows
-  for (int64_t i = 0; i < m; ++i) gavg[test_group[i]][i] = 1.0;
+  auto g_acc = gavg.accessor<double, 2>();
+  for (int64_t i = 0; i < m; ++i) g_acc[test_group[i]][i] = 1.0;
   gavg = gavg / gavg.sum(1, true);
   return spectrum.predict_centred(gavg.matmul(basis), s - s.mean(0), alphas);  // [A, g, C]
 }
 
-// Cosine similarities of predictions coef [A, g, C] x E_p to every class embedding, for every
-// permutation p: q [Pm, C, C] = E_p E_p^T (unit diagonal). Returns [Pm, A, g, C].
-torch::Tensor ridge_similarity(const torch::Tensor& coef, const torch::Tensor& q) {
-  const int64_t a = coef.size(0), g = coef.size(1), c = coef.size(2);
-  auto flat = coef.reshape({a * g, c});
-  auto dots = torch::matmul(flat.unsqueeze(0), q);  // one batched matmul: [Pm, A*g, C]
-  auto normsq = (dots * flat.unsqueeze(0)).sum(-1, true).clamp_min(1e-300);
-  return (dots / normsq.sqrt()).view({q.size(0), a, g, c});
+// The scores of one fit's predictions coef [A, g, C] (row i predicts class cls[i]) under every
+// permutation p and alpha a: the 2-AFC pair sum among the g classes and each class's rank among
+// the classes not in `excluded`.
+struct FitScores {
+  torch::Tensor pair_sum;  // [Pm, A] float64
+  torch::Tensor ranks;     // [Pm, A, g] int64
+  int64_t pairs = 0;
+};
+
+// A dot product with four partial sums: a fixed order (so the same result on every run) that
+// the compiler can vectorise.
+template <typename T>
+double dot(const double* w, const T* v, int64_t n) {
+  double s[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int k = 0; k < 4; ++k) s[k] += w[j + k] * static_cast<double>(v[j + k]);
+  for (; j < n; ++j) s[0] += w[j] * static_cast<double>(v[j]);
+  return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-struct RidgeFoldWork {
-  std::vector<torch::Tensor> inner_coef;            // per inner fold [A, g, C]
-  std::vector<std::vector<int64_t>> inner_classes;  // per inner fold, group -> class
-  torch::Tensor outer_coef;                         // [A, k, C]
+// One (permutation p, alpha) block of a fit: its g rows of float32 dot products with every class
+// (row i predicts class cls[i]), the rows' float64 coefficients (zero outside the fitted classes),
+// and the float64 q_rows to recompute any dot product exactly.
+struct Block {
+  Block(const std::vector<int64_t>& classes, const std::vector<int64_t>& fitted_classes,
+        const std::vector<int64_t>& excluded_classes, int64_t candidates, int64_t permutations, const double* q)
+      : cls(classes), fitted(fitted_classes), excluded(excluded_classes), c(candidates), pm(permutations), q_rows(q) {
+    const size_t g = cls.size();
+    rows.resize(g);
+    for (auto* v : {&norm, &err, &rel, &inv}) v->resize(g);
+    m.resize(g * g);
+  }
+  const std::vector<int64_t>& cls;
+  const std::vector<int64_t>& fitted;
+  const std::vector<int64_t>& excluded;  // sorted classes that are no candidates (never a row's own)
+  int64_t c = 0, pm = 0, p = 0;
+  const double* coef = nullptr;    // [g, C]
+  const double* l1 = nullptr;      // [g] sum of |coef| per row
+  const double* q_rows = nullptr;  // [C, Pm, C], each q_rows[:, p, :] symmetric
+  std::vector<const float*> rows;  // g pointers to C float32 dot products
+  // Scratch of score_block, kept between blocks: [g] each, m [g, g].
+  std::vector<double> norm, err, rel, inv, m;
+
+  // The float64 dot product of row i's prediction with class j: coef_i . q_rows[:, p, j], read as
+  // the contiguous q_rows[j, p, :] (symmetry).
+  double exact(int64_t i, int64_t j) const { return dot(coef + i * c, q_rows + (j * pm + p) * c, c); }
+  // |prediction i|^2 in float64.
+  double exact_norm_sq(int64_t i) const {
+    double s = 0;
+    for (auto f : fitted) s += coef[i * c + f] * exact(i, f);
+    return s;
+  }
 };
+
+double score_block(Block& b, int64_t* ranks) {
+  const int64_t g = static_cast<int64_t>(b.cls.size()), nc = static_cast<int64_t>(b.fitted.size());
+  const double unit = 2.0 * static_cast<double>(nc + 2) * std::ldexp(1.0, -24);
+  auto& norm = b.norm;
+  auto& err = b.err;
+  auto& rel = b.rel;
+  auto exact_norm = [&](int64_t i) {
+    if (rel[i] == 0) return;
+    norm[i] = std::sqrt(std::max(b.exact_norm_sq(i), 1e-300));
+    rel[i] = 0;
+  };
+  for (int64_t i = 0; i < g; ++i) {
+    const float* d = b.rows[i];
+    const double sq = dot(b.coef + i * b.c, d, b.c);
+    err[i] = unit * b.l1[i];                 // of each dot product
+    const double sq_err = b.l1[i] * err[i];  // of |p|^2
+    rel[i] = 1;
+    if (sq > 4 * sq_err) {
+      norm[i] = std::sqrt(sq);
+      rel[i] = sq_err / sq;  // bounds the relative error of 1 / norm (sq_err / sq < 1/4)
+    } else {
+      exact_norm(i);
+    }
+    const int64_t own_class = b.cls[i];
+    const double own = d[own_class], band = 2 * err[i];
+    // float32 thresholds rounded outwards, so that they contain [own - band, own + band].
+    const float hi = std::nextafter(static_cast<float>(own + band), std::numeric_limits<float>::infinity());
+    const float lo = std::nextafter(static_cast<float>(own - band), -std::numeric_limits<float>::infinity());
+    // One branch-free pass; candidates between the thresholds (other than the true class) are rare.
+    int32_t above = 0, near_or_above = 0;
+    for (int64_t j = 0; j < b.c; ++j) {
+      above += d[j] > hi;
+      near_or_above += d[j] >= lo;
+    }
+    for (auto j : b.excluded) {
+      above -= d[j] > hi;
+      near_or_above -= d[j] >= lo;
+    }
+    int64_t rank = above + 1;  // + the true class itself
+    if (near_or_above - above > 1) {
+      const double own_exact = b.exact(i, own_class);
+      for (int64_t j = 0; j < b.c; ++j) {
+        if (j == own_class || d[j] > hi || d[j] < lo || std::binary_search(b.excluded.begin(), b.excluded.end(), j))
+          continue;
+        rank += b.exact(i, j) >= own_exact;
+      }
+    }
+    ranks[i] = rank;
+  }
+  // The 2-AFC of pair (i, k): (m_ii - m_ik) / |p_i| + (m_kk - m_ki) / |p_k| > 0, m_ik = p_i . e_k.
+  auto& m = b.m;
+  auto& inv = b.inv;
+  for (int64_t i = 0; i < g; ++i) {
+    for (int64_t k = 0; k < g; ++k) m[i * g + k] = b.rows[i][b.cls[k]];
+    inv[i] = 1 / norm[i];
+  }
+  double pairs = 0;
+  for (int64_t i = 0; i < g; ++i)
+    for (int64_t k = i + 1; k < g; ++k) {
+      const double num_i = m[i * g + i] - m[i * g + k], num_k = m[k * g + k] - m[k * g + i];
+      // Both terms surely of one sign settle it whatever the norms.
+      if ((num_i > 2 * err[i] && num_k > 2 * err[k]) || (num_i < -2 * err[i] && num_k < -2 * err[k])) {
+        pairs += num_i > 0;
+        continue;
+      }
+      double diff = num_i * inv[i] + num_k * inv[k];
+      const double bound =
+          2 * ((2 * err[i] + std::abs(num_i) * rel[i]) * inv[i] + (2 * err[k] + std::abs(num_k) * rel[k]) * inv[k]);
+      if (!(std::abs(diff) > bound)) {
+        exact_norm(i);
+        exact_norm(k);
+        inv[i] = 1 / norm[i];
+        inv[k] = 1 / norm[k];
+        const int64_t ci = b.cls[i], ck = b.cls[k];
+        diff = (b.exact(i, ci) - b.exact(i, ck)) / norm[i] + (b.exact(k, ck) - b.exact(k, ci)) / norm[k];
+      }
+      pairs += diff > 0 ? 1.0 : diff == 0 ? 0.5 : 0.0;
+    }
+  return pairs;
+}
+
+// q_rows [C, Pm, C]: q_rows[c][p] = row c of E_p E_p^T (unit diagonal), so a prediction coef x E_p
+// has dot products coef x q_rows[:, p, :] with every class; q_rows32 is its float32 copy. Only the
+// fit's training classes have nonzero coefficients, so the contraction runs over those rows: one
+// float32 GEMM for all alphas, rows and permutations, scored by score_block within its error bound.
+FitScores score_fit(const torch::Tensor& coef, const std::vector<int64_t>& cls, const std::vector<int64_t>& fitted,
+                    const std::vector<int64_t>& excluded, const torch::Tensor& q_rows, const torch::Tensor& q_rows32) {
+  const int64_t na = coef.size(0), g = coef.size(1), c = coef.size(2), pm = q_rows.size(1);
+  const int64_t nc = static_cast<int64_t>(fitted.size());
+  auto fitted_idx = torch::tensor(fitted, torch::kInt64);
+  auto coef_fitted = coef.index_select(2, fitted_idx).reshape({na * g, nc}).contiguous();  // [A*g, nc]
+  auto coef32 = coef_fitted.to(torch::kFloat32);
+  auto q32_fitted = q_rows32.index_select(0, fitted_idx);  // [nc, Pm, C]
+  FitScores out;
+  out.pair_sum = torch::zeros({pm, na}, torch::kFloat64);
+  out.ranks = torch::zeros({pm, na, g}, torch::kInt64);
+  out.pairs = g * (g - 1) / 2;
+  // Permutations in chunks so that the dot products stay under ~128 MB.
+  const int64_t per_perm = na * g * c;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(pm, (int64_t{32} << 20) / per_perm));
+  auto coef_full = coef.contiguous();             // [A, g, C]
+  auto l1 = coef_full.abs().sum(2).contiguous();  // [A, g]
+  const double* cf = coef_full.data_ptr<double>();
+  const double* l1p = l1.data_ptr<double>();
+  const double* q64 = q_rows.data_ptr<double>();
+  double* pair_out = out.pair_sum.data_ptr<double>();
+  int64_t* rank_out = out.ranks.data_ptr<int64_t>();
+  Block b(cls, fitted, excluded, c, pm, q64);
+  for (int64_t p0 = 0; p0 < pm; p0 += chunk) {
+    const int64_t np = std::min(chunk, pm - p0);
+    auto dots = coef32.matmul(q32_fitted.narrow(1, p0, np).reshape({nc, np * c})).contiguous();  // [A*g, np*C]
+    const float* dt = dots.data_ptr<float>();
+    // Serial: the folds are the parallelism (run_ridge's workers), and `b` is reused.
+    for (int64_t pl = 0; pl < np; ++pl)
+      for (int64_t a = 0; a < na; ++a) {
+        const int64_t p = p0 + pl;
+        b.p = p;
+        b.coef = cf + a * g * c;
+        b.l1 = l1p + a * g;
+        for (int64_t i = 0; i < g; ++i) b.rows[i] = dt + ((a * g + i) * np + pl) * c;
+        pair_out[p * na + a] = score_block(b, rank_out + (p * na + a) * g);
+      }
+  }
+  return out;
+}
 
 void check_embeddings_permutable(const CvDataset& d, int64_t perms) {
   const double bytes = static_cast<double>(perms + 1) * d.num_classes() * d.num_classes() * 8.0;
@@ -309,6 +480,117 @@ void finish_null(CvMethodResult& r) {
   r.null_mean_rank_accuracy = ra / n;
 }
 
+// What is shared by every fold of a ridge cross-validation.
+struct RidgeContext {
+  RidgeContext(const CvDataset& dataset, const CvOptions& options) : d(dataset), o(options) {}
+  const CvDataset& d;
+  const CvOptions& o;
+  std::vector<double> alphas;  // ascending
+  torch::Tensor x;             // [N, V] float64, ROIs flattened
+  torch::Tensor q_rows;        // [C, Pm, C] float64: q_rows[c][p] = row c of E_p E_p^T
+  torch::Tensor q_rows32;      // the same in float32
+  int64_t pm = 0;              // 1 + permutations
+  std::mutex observer_mutex;
+};
+
+// One fold's outcome for every permutation p (0 = the real assignment), at the alpha its inner CV
+// chose.
+struct RidgeFoldResult {
+  Fold fold;
+  std::vector<int64_t> best;     // [Pm] alpha index
+  std::vector<double> pair_sum;  // [Pm]
+  std::vector<int64_t> ranks;    // [Pm * k]
+  int64_t pairs = 0;
+};
+
+RidgeFoldResult ridge_fold(RidgeContext& ctx, size_t fi, const std::vector<int64_t>& split) {
+  const CvDataset& d = ctx.d;
+  const CvOptions& o = ctx.o;
+  const auto& alphas = ctx.alphas;
+  const int64_t c = d.num_classes(), pm = ctx.pm, na = static_cast<int64_t>(alphas.size());
+  RidgeFoldResult out;
+  out.fold = make_fold(d, split);
+  const Fold& fold = out.fold;
+  const int64_t k = static_cast<int64_t>(fold.heldout.size());
+  // Outer fit: groups = held-out classes.
+  std::map<int64_t, int64_t> group_of;
+  for (int64_t i = 0; i < k; ++i) group_of[fold.heldout[i]] = i;
+  std::vector<int64_t> test_group;
+  for (auto row : fold.test_rows) test_group.push_back(group_of.at(d.sample_class[row]));
+  auto outer = ridge_coefficients(ctx.x, fold.train_rows, fold.test_rows, d.sample_class, c, test_group, k, alphas);
+  double leak = outer.index_select(2, torch::tensor(fold.heldout, torch::kInt64)).abs().max().item<double>();
+  BRAINSEM_CHECK(leak == 0.0, "ridge fold ", fi, ": a held-out class's embedding entered the fit (", leak, ")");
+  if (o.observer) {
+    FoldView v;
+    v.method = "ridge";
+    v.fold = &fold;
+    for (auto row : fold.train_rows) v.train_row_classes.push_back(d.sample_class[row]);
+    auto used = outer.abs().amax({0, 1});  // [C] classes whose embedding the predictions depend on
+    for (int64_t cc = 0; cc < c; ++cc)
+      if (used[cc].item<double>() > 0) v.target_classes.push_back(cc);
+    v.heldout_target_weight = leak;
+    std::lock_guard<std::mutex> lock(ctx.observer_mutex);
+    o.observer(v);
+  }
+
+  // Inner class-grouped CV over the training classes picks alpha (per permutation: the targets
+  // differ). Fewer than 4 training classes: no inner CV, the grid's middle alpha.
+  std::vector<int64_t> train_classes;
+  for (int64_t cc = 0; cc < c; ++cc)
+    if (!std::binary_search(fold.heldout.begin(), fold.heldout.end(), cc)) train_classes.push_back(cc);
+  const std::vector<int64_t> outer_fitted = train_classes;
+  const int64_t folds_in = std::min<int64_t>(o.inner_folds, static_cast<int64_t>(train_classes.size()) / 2);
+  auto inner_score = torch::zeros({pm, na}, torch::kFloat64);
+  if (folds_in >= 2) {
+    std::mt19937_64 rng(o.seed * 7919 + fi);
+    std::shuffle(train_classes.begin(), train_classes.end(), rng);
+    for (int64_t f = 0; f < folds_in; ++f) {
+      std::vector<int64_t> val_classes;
+      for (size_t i = f; i < train_classes.size(); i += folds_in) val_classes.push_back(train_classes[i]);
+      std::map<int64_t, int64_t> vg;
+      for (size_t i = 0; i < val_classes.size(); ++i) vg[val_classes[i]] = static_cast<int64_t>(i);
+      std::vector<int64_t> tr, te, grp;
+      for (auto row : fold.train_rows) {
+        auto it = vg.find(d.sample_class[row]);
+        if (it == vg.end()) {
+          tr.push_back(row);
+        } else {
+          te.push_back(row);
+          grp.push_back(it->second);
+        }
+      }
+      auto coef =
+          ridge_coefficients(ctx.x, tr, te, d.sample_class, c, grp, static_cast<int64_t>(val_classes.size()), alphas);
+      std::vector<int64_t> fitted;
+      for (auto cc : outer_fitted)
+        if (!vg.count(cc)) fitted.push_back(cc);
+      // The outer held-out classes take no part in choosing alpha: not even as distractors.
+      auto b = score_fit(coef, val_classes, fitted, fold.heldout, ctx.q_rows, ctx.q_rows32);
+      // 2-AFC alone ignores a shrinkage towards the training-class mean (it cancels in a pair)
+      // but that shrinkage ruins ranks among all classes; so score both.
+      const double ctr = static_cast<double>(c - k);
+      auto rank_acc = ((ctr - b.ranks.to(torch::kFloat64)) / (ctr - 1)).mean(2);  // [Pm, A]
+      inner_score += b.pair_sum / static_cast<double>(b.pairs) + rank_acc;
+    }
+  }
+  auto b = score_fit(outer, fold.heldout, outer_fitted, {}, ctx.q_rows, ctx.q_rows32);
+  out.pairs = b.pairs;
+  auto score_acc = inner_score.accessor<double, 2>();
+  auto pair_acc = b.pair_sum.accessor<double, 2>();
+  auto rank_acc = b.ranks.accessor<int64_t, 3>();
+  for (int64_t p = 0; p < pm; ++p) {
+    int64_t best = na / 2;
+    if (folds_in >= 2) {
+      std::vector<double> scores(score_acc[p].data(), score_acc[p].data() + na);
+      best = static_cast<int64_t>(eval::best_alpha_index(scores));  // ties: the stronger regularisation
+    }
+    out.best.push_back(best);
+    out.pair_sum.push_back(pair_acc[p][best]);
+    for (int64_t i = 0; i < k; ++i) out.ranks.push_back(rank_acc[p][best][i]);
+  }
+  return out;
+}
+
 CvMethodResult run_ridge(const CvDataset& d, const CvOptions& o, const std::vector<std::vector<int64_t>>& splits,
                          const std::vector<std::vector<int64_t>>& perms, const std::string& label) {
   auto t0 = std::chrono::steady_clock::now();
@@ -316,115 +598,76 @@ CvMethodResult run_ridge(const CvDataset& d, const CvOptions& o, const std::vect
   r.method = "ridge";
   r.rois = label;
   r.null.resize(perms.size());
-  const int64_t c = d.num_classes(), pm = static_cast<int64_t>(perms.size()) + 1;
-  auto alpha_list = o.alphas.empty() ? eval::RidgeConfig::default_alphas() : o.alphas;
-  for (double a : alpha_list) BRAINSEM_CHECK(a > 0, "ridge alphas must be > 0, got ", a);
-  std::sort(alpha_list.begin(), alpha_list.end());
-  const auto& alphas = alpha_list;
-  const int64_t na = static_cast<int64_t>(alphas.size());
+  RidgeContext ctx(d, o);
+  const int64_t c = d.num_classes();
+  ctx.pm = static_cast<int64_t>(perms.size()) + 1;
+  ctx.alphas = o.alphas.empty() ? eval::RidgeConfig::default_alphas() : o.alphas;
+  for (double a : ctx.alphas) BRAINSEM_CHECK(a > 0, "ridge alphas must be > 0, got ", a);
+  std::sort(ctx.alphas.begin(), ctx.alphas.end());
   // q[p] = E_p E_p^T, p = 0 the real assignment, p >= 1 permutation p - 1.
   auto e = d.embeddings.to(torch::kFloat64);
   auto q0 = e.matmul(e.t());
+  q0 = 0.5 * (q0 + q0.t());  // exactly symmetric: score_block reads columns as rows
   std::vector<torch::Tensor> qs{q0};
   for (const auto& p : perms) {
     auto idx = torch::tensor(p, torch::kInt64);
     qs.push_back(q0.index_select(0, idx).index_select(1, idx));
   }
-  auto q = torch::stack(qs);  // [Pm, C, C]
-  auto x = eval::flatten_rois(d.x, d.roi_sizes).to(torch::kFloat64);
+  ctx.q_rows = torch::stack(qs, 1).contiguous();  // [C, Pm, C]
+  ctx.q_rows32 = ctx.q_rows.to(torch::kFloat32);
+  ctx.x = eval::flatten_rois(d.x, d.roi_sizes).to(torch::kFloat64);
 
+  // Folds run concurrently, one worker per core (each with single-threaded BLAS: one GEMM per
+  // worker beats two workers fighting over BLAS's threads); results are combined in fold order,
+  // so the numbers do not depend on the worker count.
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t workers = std::min<size_t>(o.workers > 0 ? static_cast<size_t>(o.workers) : cores, splits.size());
+  core::ScopedBlasThreads blas_threads(workers > 1 ? 1 : 0);
+  std::vector<RidgeFoldResult> results(splits.size());
   core::Progress bar("cv ridge " + label, static_cast<int64_t>(splits.size()), "fold");
-  for (size_t fi = 0; fi < splits.size(); ++fi) {
-    Fold fold = make_fold(d, splits[fi]);
-    const int64_t k = static_cast<int64_t>(fold.heldout.size());
-    // Outer fit: groups = held-out classes.
-    std::map<int64_t, int64_t> group_of;
-    for (int64_t i = 0; i < k; ++i) group_of[fold.heldout[i]] = i;
-    std::vector<int64_t> test_group;
-    for (auto row : fold.test_rows) test_group.push_back(group_of.at(d.sample_class[row]));
-    auto outer = ridge_coefficients(x, fold.train_rows, fold.test_rows, d.sample_class, c, test_group, k, alphas);
-    double leak = outer.index_select(2, torch::tensor(fold.heldout, torch::kInt64)).abs().max().item<double>();
-    BRAINSEM_CHECK(leak == 0.0, "ridge fold ", fi, ": a held-out class's embedding entered the fit (", leak, ")");
-    if (o.observer) {
-      FoldView v;
-      v.method = "ridge";
-      v.fold = &fold;
-      for (auto row : fold.train_rows) v.train_row_classes.push_back(d.sample_class[row]);
-      auto used = outer.abs().amax({0, 1});  // [C] classes whose embedding the predictions depend on
-      for (int64_t cc = 0; cc < c; ++cc)
-        if (used[cc].item<double>() > 0) v.target_classes.push_back(cc);
-      v.heldout_target_weight = leak;
-      o.observer(v);
+  std::mutex progress_mutex;
+  std::atomic<size_t> next{0}, done{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr failure;
+  auto work = [&] {
+    for (size_t fi = next++; fi < splits.size() && !failed; fi = next++) {
+      try {
+        results[fi] = ridge_fold(ctx, fi, splits[fi]);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        if (!failed.exchange(true)) failure = std::current_exception();
+        return;
+      }
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      bar.update(static_cast<int64_t>(++done));
     }
+  };
+  if (workers <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> pool;
+    for (size_t w = 0; w < workers; ++w) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+  }
+  if (failure) std::rethrow_exception(failure);
+  bar.finish();
 
-    // Inner class-grouped CV over the training classes picks alpha (per permutation: the targets
-    // differ). Fewer than 4 training classes: no inner CV, the grid's middle alpha.
-    std::vector<int64_t> train_classes;
-    {
-      std::set<int64_t> held(fold.heldout.begin(), fold.heldout.end());
-      for (int64_t cc = 0; cc < c; ++cc)
-        if (!held.count(cc)) train_classes.push_back(cc);
-    }
-    const int64_t folds_in = std::min<int64_t>(o.inner_folds, static_cast<int64_t>(train_classes.size()) / 2);
-    auto inner_score = torch::zeros({pm, na}, torch::kFloat64);
-    auto held_idx = torch::tensor(fold.heldout, torch::kInt64);
-    if (folds_in >= 2) {
-      std::mt19937_64 rng(o.seed * 7919 + fi);
-      std::shuffle(train_classes.begin(), train_classes.end(), rng);
-      for (int64_t f = 0; f < folds_in; ++f) {
-        std::vector<int64_t> val_classes;
-        for (size_t i = f; i < train_classes.size(); i += folds_in) val_classes.push_back(train_classes[i]);
-        std::map<int64_t, int64_t> vg;
-        for (size_t i = 0; i < val_classes.size(); ++i) vg[val_classes[i]] = static_cast<int64_t>(i);
-        std::vector<int64_t> tr, te, grp;
-        for (auto row : fold.train_rows) {
-          auto it = vg.find(d.sample_class[row]);
-          if (it == vg.end()) {
-            tr.push_back(row);
-          } else {
-            te.push_back(row);
-            grp.push_back(it->second);
-          }
-        }
-        auto coef =
-            ridge_coefficients(x, tr, te, d.sample_class, c, grp, static_cast<int64_t>(val_classes.size()), alphas);
-        // The outer held-out classes take no part in choosing alpha: not even as distractors.
-        auto sim = ridge_similarity(coef, q).index_fill(3, held_idx, -std::numeric_limits<double>::infinity());
-        auto b = score_batch(sim.flatten(0, 1), val_classes);
-        // 2-AFC alone ignores a shrinkage towards the training-class mean (it cancels in a pair)
-        // but that shrinkage ruins ranks among all classes; so score both.
-        const double ctr = static_cast<double>(c - k);
-        auto rank_acc = ((ctr - b.ranks.to(torch::kFloat64)) / (ctr - 1)).mean(1);
-        inner_score += (b.pair_sum / static_cast<double>(b.pairs) + rank_acc).view({pm, na});
-      }
-    }
-    auto sim = ridge_similarity(outer, q);  // [Pm, A, k, C]
-    auto b = score_batch(sim.flatten(0, 1), fold.heldout);
-    auto pair_sum = b.pair_sum.view({pm, na}).contiguous();
-    auto ranks = b.ranks.view({pm, na, k}).contiguous();
-    auto score_acc = inner_score.accessor<double, 2>();
-    auto pair_acc = pair_sum.accessor<double, 2>();
-    for (int64_t p = 0; p < pm; ++p) {
-      int64_t best = na / 2;
-      if (folds_in >= 2) {
-        std::vector<double> scores(score_acc[p].data(), score_acc[p].data() + na);
-        best = static_cast<int64_t>(eval::best_alpha_index(scores));  // ties: the stronger regularisation
-      }
-      const int64_t* rk = ranks[p][best].data_ptr<int64_t>();
+  for (const auto& f : results) {
+    const int64_t k = static_cast<int64_t>(f.fold.heldout.size());
+    for (int64_t p = 0; p < ctx.pm; ++p) {
+      const int64_t* rk = f.ranks.data() + p * k;
       CvMetrics& m = p == 0 ? r.observed : r.null[p - 1];
-      add_fold(m, pair_acc[p][best], b.pairs, rk, k, c);
+      add_fold(m, f.pair_sum[p], f.pairs, rk, k, c);
       if (p == 0) {
         FoldOutcome fo;
-        fo.heldout = fold.heldout;
-        fo.two_afc = pair_acc[p][best] / b.pairs;
+        fo.heldout = f.fold.heldout;
+        fo.two_afc = f.pair_sum[p] / f.pairs;
         fo.ranks.assign(rk, rk + k);
-        fo.alpha = alpha_list[best];
+        fo.alpha = ctx.alphas[f.best[p]];
         r.folds.push_back(fo);
       }
     }
-    bar.update(static_cast<int64_t>(fi) + 1);
   }
-  bar.finish();
   finish_null(r);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -78,9 +78,10 @@ struct CvOptions {
   int64_t brainsem_permutations = 0;  // BrainSem: each one retrains every fold, so off by default
   std::vector<std::string> methods{"ridge", "brainsem"};
   uint64_t seed = 0;
-  std::vector<double> alphas;                     // ridge grid (empty = eval::RidgeConfig::default_alphas())
-  int inner_folds = 5;                            // class-grouped inner CV that picks alpha per fold
-  train::TrainConfig train;                       // BrainSem configuration
+  std::vector<double> alphas;  // ridge grid (empty = eval::RidgeConfig::default_alphas())
+  int inner_folds = 5;         // class-grouped inner CV that picks alpha per fold
+  int workers = 0;             // ridge folds fitted at once (0 = one per CPU core); the results do not depend on it
+  train::TrainConfig train;    // BrainSem configuration
   std::function<void(const FoldView&)> observer;  // optional instrumentation
 };
 
