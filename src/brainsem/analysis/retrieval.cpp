@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -60,12 +61,43 @@ json RetrievalResult::to_json() const {
   return j;
 }
 
+namespace {
+
+// Top-k of one query by (similarity desc, pool index asc), kept as a heap whose front is the
+// worst entry kept.
+struct TopK {
+  using Entry = std::pair<double, int64_t>;  // (similarity, pool index)
+  static bool better(const Entry& a, const Entry& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  }
+  size_t k = 0;
+  std::vector<Entry> heap;
+  void offer(double v, int64_t j) {
+    if (heap.size() < k) {
+      heap.emplace_back(v, j);
+      std::push_heap(heap.begin(), heap.end(), better);
+    } else if (better({v, j}, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = {v, j};
+      std::push_heap(heap.begin(), heap.end(), better);
+    }
+  }
+  std::vector<Entry> sorted() const {
+    auto out = heap;
+    std::sort(out.begin(), out.end(), better);
+    return out;
+  }
+};
+
+}  // namespace
+
 RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::string>& names,
                          const std::vector<std::string>& classes, const data::FeatureStore& store,
                          const torch::Tensor& test_features, const RetrievalOptions& o) {
   torch::NoGradGuard ng;
   BRAINSEM_CHECK(o.k >= 1, "retrieval: k must be >= 1 (got ", o.k, ")");
   BRAINSEM_CHECK(o.subset >= 1, "retrieval: subset must be >= 1 (got ", o.subset, ")");
+  BRAINSEM_CHECK(o.block_rows >= 1, "retrieval: block_rows must be >= 1 (got ", o.block_rows, ")");
   BRAINSEM_CHECK(
       queries.dim() == 2 && queries.size(0) == static_cast<int64_t>(names.size()) && names.size() == classes.size(),
       "retrieval: queries ", queries.sizes(), " do not match ", names.size(), " test names");
@@ -75,23 +107,30 @@ RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::st
   RetrievalResult r;
   r.k = o.k;
   r.store_rows = store.size();
+  const int64_t n_queries = static_cast<int64_t>(names.size());
+  // The store is read in blocks of block_rows rows (it stays memory-mapped): memory is
+  // O(block_rows x E + queries x (block_rows + k)), whatever the store's size.
   // Exclusions: test stimuli by name, then near-duplicates of their features.
   std::set<std::string> test_names(names.begin(), names.end());
+  torch::Tensor test_unit;
+  if (test_features.defined() && test_features.numel() > 0) test_unit = unit_rows(test_features);
   std::vector<int64_t> candidates;
-  auto feats = unit_rows(store.features);  // [S, E]
-  torch::Tensor dup_max;
-  if (test_features.defined() && test_features.numel() > 0)
-    dup_max = std::get<0>(torch::mm(feats, unit_rows(test_features).t()).max(1));  // [S]
-  for (int64_t i = 0; i < store.size(); ++i) {
-    if (test_names.count(store.names[i])) {
-      ++r.excluded_names;
-      continue;
+  for (int64_t b0 = 0; b0 < store.size(); b0 += o.block_rows) {
+    const int64_t nb = std::min(o.block_rows, store.size() - b0);
+    torch::Tensor dup_max;  // [nb] the closest test stimulus's cosine
+    if (test_unit.defined())
+      dup_max = std::get<0>(torch::mm(unit_rows(store.features.narrow(0, b0, nb)), test_unit.t()).max(1)).contiguous();
+    for (int64_t i = b0; i < b0 + nb; ++i) {
+      if (test_names.count(store.names[i])) {
+        ++r.excluded_names;
+        continue;
+      }
+      if (dup_max.defined() && dup_max.data_ptr<float>()[i - b0] >= o.duplicate_cosine) {
+        ++r.excluded_duplicates;
+        continue;
+      }
+      candidates.push_back(i);
     }
-    if (dup_max.defined() && dup_max[i].item<float>() >= o.duplicate_cosine) {
-      ++r.excluded_duplicates;
-      continue;
-    }
-    candidates.push_back(i);
   }
   BRAINSEM_CHECK(!candidates.empty(), "retrieval: no image of ", store.size(),
                  " is left in the pool after excluding the test stimuli");
@@ -103,40 +142,77 @@ RetrievalResult retrieve(const torch::Tensor& queries, const std::vector<std::st
   }
   r.pool = static_cast<int64_t>(candidates.size());
   const int64_t k = std::min(o.k, r.pool);
-  auto idx = torch::tensor(candidates, torch::kInt64);
-  // [N, pool] float64, non-finite entries as -Inf (eval/ranks.h): a NaN feature is never a top hit.
-  auto sim = eval::rankable_similarity(torch::mm(unit_rows(queries), feats.index_select(0, idx).t())).contiguous();
-  // Rank of each query's first true-class image (eval/ranks.h): the best image of the class is
-  // the truth, the other images of the class step aside, ties with other classes count against.
-  auto same_class = torch::zeros({static_cast<int64_t>(names.size()), r.pool}, torch::kBool);
-  for (size_t q = 0; q < names.size(); ++q)
-    for (int64_t j = 0; j < r.pool; ++j)
-      if (store.classes[candidates[j]] == classes[q]) same_class[q][j] = true;
+
+  // Classes as integers: query q's class id, and each pool image's (-1: no query's class).
+  std::map<std::string, int> class_id;
+  std::vector<int> query_class(n_queries);
+  for (int64_t q = 0; q < n_queries; ++q)
+    query_class[q] = class_id.emplace(classes[q], static_cast<int>(class_id.size())).first->second;
+  std::vector<int> pool_class(r.pool);
+  std::vector<int64_t> in_pool(class_id.size(), 0);
+  for (int64_t j = 0; j < r.pool; ++j) {
+    auto it = class_id.find(store.classes[candidates[j]]);
+    pool_class[j] = it == class_id.end() ? -1 : it->second;
+    if (pool_class[j] >= 0) ++in_pool[pool_class[j]];
+  }
+
+  // Similarities of one block of the pool: [N, nb] float64, non-finite entries as -Inf
+  // (eval/ranks.h), so that a NaN feature is never a top hit.
+  auto query_unit = unit_rows(queries);
+  auto block_similarity = [&](int64_t j0, int64_t nb) {
+    auto rows = torch::tensor(std::vector<int64_t>(candidates.begin() + j0, candidates.begin() + j0 + nb));
+    return eval::rankable_similarity(torch::mm(query_unit, unit_rows(store.features.index_select(0, rows)).t()))
+        .contiguous();
+  };
+  // Pass 1: each query's top k and its best true-class image.
+  std::vector<TopK> top(n_queries);
+  for (auto& t : top) t.k = static_cast<size_t>(k);
   const double minus_inf = -std::numeric_limits<double>::infinity();
-  auto best_of_class = torch::where(same_class, sim, torch::full({}, minus_inf, sim.options())).argmax(1);  // [N]
-  auto is_best = torch::zeros_like(same_class).scatter_(1, best_of_class.unsqueeze(1), true);
-  auto class_ranks = eval::true_ranks(torch::where(same_class.logical_and(is_best.logical_not()),
-                                                   torch::full({}, minus_inf, sim.options()), sim),
-                                      best_of_class)
-                         .contiguous();
-  auto top = sim.topk(k, 1, true, true);
-  auto topv = std::get<0>(top).contiguous(), topi = std::get<1>(top).contiguous();
+  std::vector<double> best_of_class(n_queries, minus_inf);
+  std::vector<int64_t> best_index(n_queries, -1);
+  for (int64_t j0 = 0; j0 < r.pool; j0 += o.block_rows) {
+    const int64_t nb = std::min(o.block_rows, r.pool - j0);
+    auto sim = block_similarity(j0, nb);
+    for (int64_t q = 0; q < n_queries; ++q) {
+      const double* s = sim.data_ptr<double>() + q * nb;
+      for (int64_t j = 0; j < nb; ++j) {
+        top[q].offer(s[j], j0 + j);
+        if (pool_class[j0 + j] == query_class[q] && (best_index[q] < 0 || s[j] > best_of_class[q])) {
+          best_of_class[q] = s[j];
+          best_index[q] = j0 + j;
+        }
+      }
+    }
+  }
+  // Pass 2: the rank of the best true-class image (eval/ranks.h): the other images of the class
+  // step aside, every other image as similar or more counts against.
+  std::vector<int64_t> class_rank(n_queries, 1);
+  for (int64_t j0 = 0; j0 < r.pool; j0 += o.block_rows) {
+    const int64_t nb = std::min(o.block_rows, r.pool - j0);
+    auto sim = block_similarity(j0, nb);
+    for (int64_t q = 0; q < n_queries; ++q) {
+      const double* s = sim.data_ptr<double>() + q * nb;
+      for (int64_t j = 0; j < nb; ++j)
+        class_rank[q] += pool_class[j0 + j] != query_class[q] && s[j] >= best_of_class[q];
+    }
+  }
+
   double rank_sum = 0, chance_sum = 0;
   int64_t ranked = 0, hits = 0;
   double prec_sum = 0;
-  for (size_t q = 0; q < names.size(); ++q) {
+  for (int64_t q = 0; q < n_queries; ++q) {
     RetrievalItem it;
     it.name = names[q];
     it.cls = classes[q];
     int64_t correct = 0;
-    for (int64_t j = 0; j < k; ++j) {
-      int64_t row = candidates[topi[q][j].item<int64_t>()];
-      it.hits.push_back({store.names[row], store.classes[row], topv[q][j].item<double>()});
-      if (store.classes[row] == it.cls) ++correct;
+    for (const auto& [similarity, j] : top[q].sorted()) {
+      const int64_t row = candidates[j];
+      it.hits.push_back({store.names[row], store.classes[row], similarity});
+      correct += pool_class[j] == query_class[q];
     }
-    for (int64_t j = 0; j < r.pool; ++j) it.class_in_pool += store.classes[candidates[j]] == it.cls;
+    it.class_in_pool = in_pool[query_class[q]];
     if (it.class_in_pool > 0) {
-      it.class_rank = class_ranks[static_cast<int64_t>(q)].item<int64_t>();
+      it.class_rank = class_rank[q];
       rank_sum += it.class_rank;
       ++ranked;
     }

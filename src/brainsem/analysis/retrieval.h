@@ -24,6 +24,7 @@ struct RetrievalOptions {
   int64_t subset = 10000;  // pool size after exclusions (all rows when the store is smaller)
   uint64_t seed = 0;
   double duplicate_cosine = 0.999;  // rows this close to a test stimulus are excluded
+  int64_t block_rows = 8192;        // store rows scored at once (memory, not results, depends on it)
 };
 
 struct RetrievalHit {
