@@ -30,6 +30,7 @@ train::TrainingData tiny_data(int64_t classes, int64_t per, int64_t lib, int64_t
     }
     for (int64_t i = 0; i < lib; ++i) {
       d.library_rows_of_class[c].push_back(static_cast<int64_t>(d.library_class.size()));
+      d.library_rows.push_back(static_cast<int64_t>(d.library_class.size()));
       d.library_class.push_back(c);
       libs.push_back(centre + 0.1 * torch::randn({e}));
     }

@@ -52,6 +52,7 @@ World make_world(int64_t train_classes = 40, int64_t test_classes = 20, uint64_t
     }
     for (int64_t i = 0; i < lib; ++i) {
       d.library_rows_of_class[c].push_back(static_cast<int64_t>(d.library_class.size()));
+      d.library_rows.push_back(static_cast<int64_t>(d.library_class.size()));
       d.library_class.push_back(c);
       libs.push_back(image(c));
     }

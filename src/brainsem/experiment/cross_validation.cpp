@@ -707,6 +707,8 @@ train::TrainingData fold_training_data(const CvDataset& d, const Fold& fold, con
   for (auto row : fold.train_rows) sample_global.push_back(d.sample_class[row]);
   t.sample_feature = emb.index_select(0, torch::tensor(sample_global, torch::kInt64)).contiguous();
   t.library = emb.index_select(0, gidx).contiguous();
+  t.library_rows.resize(global.size());
+  std::iota(t.library_rows.begin(), t.library_rows.end(), 0);
   t.rows_of_class.resize(global.size());
   t.library_rows_of_class.resize(global.size());
   for (size_t i = 0; i < t.sample_class.size(); ++i)

@@ -68,6 +68,14 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), 
   BRAINSEM_CHECK(!cfg_.library || data_.library.defined(),
                  "training with the semantic library (V on) needs a library "
                  "feature store; pass --library or train with --no-library");
+  if (data_.library.defined()) {
+    BRAINSEM_CHECK(data_.library_rows.size() == data_.library_class.size(),
+                   "training data: ", data_.library_rows.size(), " library rows for ", data_.library_class.size(),
+                   " library classes");
+    for (auto row : data_.library_rows)
+      BRAINSEM_CHECK(row >= 0 && row < data_.library.size(0), "training data: library row ", row, " is outside [0, ",
+                     data_.library.size(0), ")");
+  }
   cfg_.encoder.tokens = data_.x.size(1);
   cfg_.encoder.token_width = data_.x.size(2);
   cfg_.encoder.out_dim = data_.sample_feature.size(1);
@@ -127,9 +135,14 @@ double Trainer::step_once() {
   torch::Tensor x = cfg_.virtual_brain
                         ? model::virtual_batch(data_.x, data_.rows_of_class, classes, cfg_.virtual_mode, rng)
                         : data_.x.index_select(0, torch::tensor(sample_rows, torch::kInt64));
-  auto image_idx = torch::tensor(image_rows, torch::kInt64);
-  torch::Tensor y =
-      cfg_.library ? data_.library.index_select(0, image_idx) : data_.sample_feature.index_select(0, image_idx);
+  torch::Tensor y;  // [B, E]
+  if (cfg_.library) {
+    std::vector<int64_t> store_rows(b);
+    for (int64_t i = 0; i < b; ++i) store_rows[i] = data_.library_rows[image_rows[i]];
+    y = data_.library.index_select(0, torch::tensor(store_rows, torch::kInt64));
+  } else {
+    y = data_.sample_feature.index_select(0, torch::tensor(image_rows, torch::kInt64));
+  }
 
   encoder_->train();
   auto brain = encoder_->forward(x);

@@ -53,7 +53,8 @@ TrainingData make_training_data(const data::SubjectData& subject, const data::Fe
     for (size_t c = 0; c < d.class_names.size(); ++c)
       BRAINSEM_CHECK(!d.library_rows_of_class[c].empty(), "semantic library has no image of training class ",
                      d.class_names[c], "; add images of every training class or train with --no-library");
-    d.library = library->features.index_select(0, torch::tensor(keep, torch::kInt64)).to(torch::kFloat32).clone();
+    d.library = library->features.to(torch::kFloat32);  // stores are float32: no copy
+    d.library_rows = std::move(keep);
   }
   return d;
 }

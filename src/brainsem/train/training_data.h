@@ -12,14 +12,18 @@
 namespace brainsem::train {
 
 struct TrainingData {
-  torch::Tensor x;                                          // [N, R, P] float32 real training samples
-  std::vector<int64_t> sample_class;                        // [N] class index in [0, C)
-  torch::Tensor sample_feature;                             // [N, E] feature of each sample's own stimulus image
-  torch::Tensor library;                                    // [L, E] semantic library (undefined when absent)
+  torch::Tensor x;                    // [N, R, P] float32 real training samples
+  std::vector<int64_t> sample_class;  // [N] class index in [0, C)
+  torch::Tensor sample_feature;       // [N, E] feature of each sample's own stimulus image
+  // The semantic library: `library` holds the library store's rows as they are (a view of its
+  // memory mapping, not a copy: ImageNet-sized libraries stay on disk until a batch gathers them);
+  // the L images used are library[library_rows[j]], j in [0, L). Undefined when absent.
+  torch::Tensor library;                                    // [S, E] float32
+  std::vector<int64_t> library_rows;                        // [L] row of `library` of image j
   std::vector<int64_t> library_class;                       // [L]
   std::vector<std::string> class_names;                     // [C] class ids (synsets)
   std::vector<std::vector<int64_t>> rows_of_class;          // [C] rows of x per class
-  std::vector<std::vector<int64_t>> library_rows_of_class;  // [C] rows of library per class
+  std::vector<std::vector<int64_t>> library_rows_of_class;  // [C] images j (not store rows) per class
 
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
 };
