@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "brainsem/data/feature_store.h"
+#include "brainsem/train/trainer.h"
 #include "brainsem/train/training_data.h"
 #include "testing/errors.h"
 #include "testing/paths.h"
@@ -49,5 +50,28 @@ TEST(TrainingData, LibraryIsTheMappedStoreWithRowsPickedByClass) {
   EXPECT_NE(brainsem::testing::error_of([&] {
               train::make_training_data(subject, stimuli, &leaky);
             }).find("semantic library contains class t"),
+            std::string::npos);
+}
+
+TEST(TrainingData, TrainerRefusesLibraryRowsThatDoNotMatchTheLibrary) {
+  data::SubjectData subject;
+  subject.source = "subject";
+  subject.train_x = torch::randn({2, 2, 3});
+  subject.train_names = {"s0", "s1"};
+  subject.train_classes = {"a", "b"};
+  auto stimuli = store(subject.train_names, subject.train_classes);
+  auto library = store({"l0", "l1"}, {"a", "b"});
+  auto good = train::make_training_data(subject, stimuli, &library);
+  train::TrainConfig cfg;
+  cfg.library = true;
+  EXPECT_NO_THROW(train::Trainer(cfg, good));
+  auto missing = good;
+  missing.library_rows.pop_back();
+  EXPECT_NE(
+      brainsem::testing::error_of([&] { train::Trainer(cfg, missing); }).find("1 library rows for 2 library classes"),
+      std::string::npos);
+  auto outside = good;
+  outside.library_rows[1] = 2;
+  EXPECT_NE(brainsem::testing::error_of([&] { train::Trainer(cfg, outside); }).find("library row 2 is outside [0, 2)"),
             std::string::npos);
 }
