@@ -58,6 +58,7 @@ CommandRegistration reg(63, [](CLI::App& root) {
                 "The paper's full grid on the paper-like recipe (24 configurations; hours on a CPU)");
   add_train_options(*cmd, o->train);
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

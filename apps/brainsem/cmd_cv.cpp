@@ -129,6 +129,7 @@ CommandRegistration reg(45, [](CLI::App& root) {
   cmd->add_option("--json", o->json_out, "Write every result (per fold, null distribution) as JSON");
   add_train_options(*cmd, o->train);
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

@@ -40,6 +40,7 @@ CommandRegistration reg(10, [](CLI::App& root) {
   cmd->add_flag("--no-report", o->no_report, "Skip report.html");
   add_train_options(*cmd, o->train);
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] {
     apply_common_options(o->common);
     const core::OutputLock lock(o->out);  // one writer per demo directory

@@ -13,7 +13,7 @@ namespace brainsem::app {
 namespace {
 
 struct EmbedArgs {
-  std::string model, images, out, classes, device = "cpu", dtype = "fp32", encoder_id;
+  std::string model, images, out, classes, encoder_id;
   int per_class = 0, batch = 32, decode_threads = 0;
   int64_t checkpoint = 2048;
   int64_t max_pixels = clip::EmbedOptions{}.max_pixels;
@@ -41,9 +41,6 @@ CommandRegistration reg(200, [](CLI::App& root) {
   cmd->add_option("--classes", args->classes, "Only these synsets (a file, one per line)");
   cmd->add_option("--per-class", args->per_class, "At most N images per class (0 = all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--dtype", args->dtype, "Model precision: fp32, bf16 or fp16 (fp16 needs cuda)")
-      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   cmd->add_option("--batch", args->batch, "Images per model batch")->check(CLI::PositiveNumber);
   cmd->add_option("--decode-threads", args->decode_threads, "Threads decoding images (0 = one per core)")
       ->check(CLI::NonNegativeNumber);
@@ -58,25 +55,18 @@ CommandRegistration reg(200, [](CLI::App& root) {
   cmd->add_flag("--allow-god-test", args->allow_god_test,
                 "Allow GOD test classes/images in an ImageNet train layout (for a test-class library)");
   add_common_options(*cmd, args->common);
+  add_device_options(*cmd, args->common, Precisions::bf16_fp16);
   cmd->callback([args] {
-    apply_common_options(args->common);
+    const auto target = apply_common_options(args->common);
     const core::OutputLock lock(args->out);  // one writer per feature store (a rerun resumes it)
-    const torch::Device device = args->device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    BRAINSEM_CHECK(device.is_cpu() || torch::cuda::is_available(),
-                   "--device cuda: CUDA is not available in this build or machine; use --device cpu");
-    const torch::ScalarType dtype = args->dtype == "bf16"   ? torch::kBFloat16
-                                    : args->dtype == "fp16" ? torch::kFloat16
-                                                            : torch::kFloat32;
-    BRAINSEM_CHECK(!(dtype == torch::kFloat16 && device.is_cpu()),
-                   "--dtype fp16 needs --device cuda; use bf16 on the CPU");
     auto encoder = clip::load_image_encoder(args->model);
-    encoder->to(device, dtype);
+    encoder->to(target.device, target.dtype);  // the whole tower in that precision (inference only)
     auto entries = clip::list_images(args->images);
     if (!args->classes.empty() || args->per_class > 0)
       entries = clip::select_classes(entries, args->classes, args->per_class);
     std::fprintf(stderr, "embed: %zu images, model %s (%s), preprocessing %s, %s %s\n", entries.size(),
                  encoder->info().id.c_str(), encoder->info().arch.c_str(), encoder->info().preprocess.id().c_str(),
-                 args->device.c_str(), args->dtype.c_str());
+                 args->common.device.c_str(), args->common.dtype.c_str());
     clip::EmbedOptions opts;
     opts.batch = args->batch;
     opts.decode_threads = args->decode_threads > 0 ? args->decode_threads : args->common.threads;
@@ -84,7 +74,7 @@ CommandRegistration reg(200, [](CLI::App& root) {
     opts.checkpoint_every = args->checkpoint;
     opts.max_pixels = args->max_pixels;
     opts.encoder_id = args->encoder_id;
-    opts.extra = {{"model_path", args->model}, {"dtype", args->dtype}, {"device", args->device}};
+    opts.extra = {{"model_path", args->model}, {"dtype", args->common.dtype}, {"device", args->common.device}};
     const auto r = clip::embed_images(*encoder, entries, args->out, opts);
     std::printf("embedded %lld new, %lld already present, %lld skipped -> %s (%lld rows, dim %lld)\n",
                 static_cast<long long>(r.embedded), static_cast<long long>(r.reused), static_cast<long long>(r.skipped),

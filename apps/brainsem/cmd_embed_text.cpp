@@ -18,7 +18,7 @@ namespace brainsem::app {
 namespace {
 
 struct EmbedTextArgs {
-  std::string model, classes, templates = "default", out, device = "cpu";
+  std::string model, classes, templates = "default", out;
   int batch = 256;
   CommonOptions common;
 };
@@ -57,14 +57,11 @@ CommandRegistration reg(210, [](CLI::App& root) {
   cmd->add_option("--classes", args->classes, "Class names, one per line")->required();
   cmd->add_option("--templates", args->templates, "default, imagenet80 or a file of templates with {}");
   cmd->add_option("--out", args->out, "Output class-embedding table (.safetensors)")->required();
-  cmd->add_option("--device", args->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--batch", args->batch, "Prompts per forward pass")->check(CLI::PositiveNumber);
   add_common_options(*cmd, args->common);
+  add_device_options(*cmd, args->common, Precisions::fp32_only);
   cmd->callback([args] {
-    apply_common_options(args->common);
-    const torch::Device device = args->device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    BRAINSEM_CHECK(device.is_cpu() || torch::cuda::is_available(),
-                   "--device cuda: CUDA is not available in this build or machine; use --device cpu");
+    const torch::Device device = apply_common_options(args->common).device;
     // Inputs are checked before the model is loaded, so bad input fails fast and writes nothing.
     const auto classes = read_class_names(args->classes);
     const bool builtin = args->templates == "default" || args->templates == "imagenet80";
@@ -73,7 +70,7 @@ CommandRegistration reg(210, [](CLI::App& root) {
     auto encoder = clip::load_text_encoder(args->model);
     encoder->to(device, torch::kFloat32);
     std::fprintf(stderr, "embed-text: %zu classes x %zu templates, model %s (%s), %s\n", classes.size(),
-                 templates.size(), encoder->info().id.c_str(), encoder->info().arch.c_str(), args->device.c_str());
+                 templates.size(), encoder->info().id.c_str(), encoder->info().arch.c_str(), device.str().c_str());
     const auto protos = clip::class_prototypes(*encoder, classes, templates, args->batch, !args->common.quiet);
     BRAINSEM_CHECK(torch::isfinite(protos).all().item<bool>(), args->model,
                    ": the text tower produced non-finite embeddings; check the weights");

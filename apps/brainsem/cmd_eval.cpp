@@ -117,6 +117,7 @@ CommandRegistration reg(40, [](CLI::App& root) {
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 40))
       ->capture_default_str();
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

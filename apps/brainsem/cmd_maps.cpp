@@ -78,6 +78,7 @@ CommandRegistration reg(62, [](CLI::App& root) {
   cmd->add_option("--wordnet", o->wordnet, "WordNet 3.0 dict directory (Debian wordnet-base)");
   cmd->add_option("--out", o->out, "New output directory")->required();
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

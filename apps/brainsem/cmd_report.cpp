@@ -44,6 +44,7 @@ CommandRegistration reg(64, [](CLI::App& root) {
   cmd->add_option("--wordnet", o->r.wordnet, "WordNet 3.0 dict directory (Debian wordnet-base)");
   cmd->add_flag("--no-compute", o->no_compute, "Only show analyses that already exist");
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

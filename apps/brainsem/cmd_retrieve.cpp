@@ -68,6 +68,7 @@ CommandRegistration reg(60, [](CLI::App& root) {
   cmd->add_option("--show", o->show, "Test items to print");
   cmd->add_option("--out", o->out, "New output directory")->required();
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

@@ -77,6 +77,7 @@ CommandRegistration reg(63, [](CLI::App& root) {
                   "Comma-separated ROI tokens to use and attribute (default: every ROI of the first subject)");
   add_train_options(*cmd, o->train);
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

@@ -47,6 +47,7 @@ CommandRegistration reg(61, [](CLI::App& root) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--out", o->out, "New output directory")->required();
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

@@ -71,6 +71,7 @@ CommandRegistration reg(30, [](CLI::App& root) {
                 "Continue OUT/checkpoint.safetensors with the same options (exactly as if never stopped)");
   cmd->add_flag("--baselines", o->baselines, "Also score ridge, nearest class mean and (with --truth) the oracle");
   add_common_options(*cmd, o->common);
+  add_device_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 });
 

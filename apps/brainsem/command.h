@@ -4,6 +4,8 @@
 // call the library and print; the algorithms live in src/brainsem.
 #include <CLI/CLI.hpp>
 
+#include "brainsem/core/device.h"
+
 #include <functional>
 #include <string>
 
@@ -24,13 +26,23 @@ CLI::App* command_group(CLI::App& root, const std::string& name, const std::stri
 // `brainsem data` (inspect, export, import, unpack).
 CLI::App* data_group(CLI::App& root);
 
-// Options every command shares: --threads, --quiet.
+// Options every command shares: --threads, --quiet; and, for commands that run a model,
+// --device/--dtype (add_device_options).
 struct CommonOptions {
   int threads = 0;
   bool quiet = false;
+  std::string device = "cpu";
+  std::string dtype = "fp32";
+  bool allow_fp16 = false;
 };
 void add_common_options(CLI::App& cmd, CommonOptions& opts);
-// Applies CommonOptions (thread count, progress bars). Call at the start of a callback.
-void apply_common_options(const CommonOptions& opts);
+// Which --dtype values a command offers: none (float32 only, no --dtype option), fp32/bf16, or
+// also fp16 (CUDA inference).
+enum class Precisions { fp32_only, bf16, bf16_fp16 };
+void add_device_options(CLI::App& cmd, CommonOptions& opts, Precisions precisions = Precisions::bf16);
+// Applies CommonOptions (thread count, progress bars, and the compute target every model of the run
+// uses, core/device.h) and returns the target. Call at the start of a callback: a device that
+// cannot run fails here, before any output.
+core::ComputeTarget apply_common_options(const CommonOptions& opts);
 
 }  // namespace brainsem::app

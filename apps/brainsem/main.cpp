@@ -49,9 +49,27 @@ void add_common_options(CLI::App& cmd, CommonOptions& opts) {
   cmd.add_flag("--quiet,-q", opts.quiet, "No progress bars");
 }
 
-void apply_common_options(const CommonOptions& opts) {
+void add_device_options(CLI::App& cmd, CommonOptions& opts, Precisions precisions) {
+  cmd.add_option("--device", opts.device,
+                 "Where models run: cpu, cuda (the first GPU) or cuda:N; scores and statistics are computed on the "
+                 "CPU in float64 either way (docs/performance.md)")
+      ->capture_default_str();
+  if (precisions == Precisions::fp32_only) return;
+  opts.allow_fp16 = precisions == Precisions::bf16_fp16;
+  cmd.add_option("--dtype", opts.dtype,
+                 opts.allow_fp16 ? "Model precision: fp32, bf16 or fp16 (fp16 needs cuda); on cuda fp32 matrix "
+                                   "products use TF32"
+                                 : "Model precision: fp32, or bf16 (autocast: matrix products in bf16, weights, "
+                                   "optimiser and loss in fp32); on cuda fp32 matrix products use TF32")
+      ->capture_default_str();
+}
+
+core::ComputeTarget apply_common_options(const CommonOptions& opts) {
   core::set_threads(opts.threads);
   core::Progress::set_quiet(opts.quiet);
+  const auto target = core::parse_compute_target(opts.device, opts.dtype, opts.allow_fp16);
+  core::set_compute_target(target);
+  return target;
 }
 
 }  // namespace brainsem::app

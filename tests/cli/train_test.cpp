@@ -1,5 +1,6 @@
 // End-to-end tests of `brainsem synth`, `train`, `eval` and `demo` as a user runs them.
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <sys/wait.h>
 
@@ -388,6 +389,17 @@ TEST(CliTrain, BadInputFailsCleanlyWithoutOutput) {
                &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("unknown config key 'stpes'"), std::string::npos) << out;
+  // A device this machine does not have: refused before anything is written.
+  if (!torch::cuda::is_available()) {
+    rc = run_cli("train -q" + study_args(d) + " --device cuda --out '" + (tmp / "r6").string() + "'", &out);
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(out.find("--device cuda: CUDA is not available"), std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(tmp / "r6"));
+  }
+  rc = run_cli("train -q" + study_args(d) + " --dtype fp16 --out '" + (tmp / "r7").string() + "'", &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("--dtype 'fp16' is not supported here"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "r7"));
   fs::create_directories(tmp / "busy");
   std::ofstream(tmp / "busy/x") << "x";
   rc = run_cli("train -q" + study_args(d) + " --out '" + (tmp / "busy").string() + "'", &out);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -355,5 +356,105 @@ TEST(Trainer, DamagedOrForeignCheckpointsAreRefusedNotReadOutOfBounds) {
     FAIL() << "a checkpoint of another model shape was loaded";
   } catch (const brainsem::Error& e) {
     EXPECT_NE(std::string(e.what()).find("has shape"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, LossesReadBackEveryFewStepsEqualStepByStep) {
+  // run() reads losses from the device only at log, validation and checkpoint steps; the curve and
+  // the weights must be those of stepping one at a time.
+  auto w = make_world(20, 5);
+  auto cfg = small_config("vit");
+  cfg.steps = 23;
+  cfg.batch = 32;
+  cfg.log_every = 7;
+  train::Trainer a(cfg, w.data), b(cfg, w.data);
+  a.run();
+  std::vector<double> one_by_one;
+  for (int i = 0; i < 23; ++i) one_by_one.push_back(b.step_once());
+  EXPECT_EQ(a.losses().size(), 23u);
+  EXPECT_EQ(a.losses(), one_by_one);
+  EXPECT_EQ(b.losses(), one_by_one);
+  expect_same_parameters(a, b);
+}
+
+TEST(Trainer, ADivergedRunStopsNamingTheFirstBadStepBeforeAnyCheckpoint) {
+  auto w = make_world(20, 5);
+  w.data.x[0][0][0] = std::numeric_limits<float>::quiet_NaN();  // every virtual sample of class 0 is NaN
+  auto cfg = small_config("linear");
+  cfg.steps = 40;
+  cfg.log_every = 10;
+  cfg.checkpoint_every = 5;
+  train::Trainer t(cfg, w.data);
+  brainsem::testing::TempDir dir;
+  try {
+    t.run(dir / "run");
+    FAIL() << "a NaN loss was not reported";
+  } catch (const brainsem::Error& e) {
+    // Read back at step 5 (the first checkpoint), the message names the step that diverged.
+    EXPECT_NE(std::string(e.what()).find("training diverged at step 1 (loss "), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(train::checkpoint_in(dir / "run")));
+}
+
+TEST(Trainer, Bf16AutocastOnTheCpuTrainsCloseToFloat32ButNotIdentically) {
+  auto w = make_world(20, 5);
+  auto cfg = small_config("vit");
+  cfg.steps = 40;
+  cfg.batch = 32;
+  train::Trainer fp32(cfg, w.data);
+  train::Trainer bf16(cfg, w.data, core::parse_compute_target("cpu", "bf16"));
+  fp32.run();
+  bf16.run();
+  ASSERT_EQ(bf16.losses().size(), 40u);
+  EXPECT_NE(bf16.losses(), fp32.losses());  // the matrix products did run in bf16
+  EXPECT_LT(bf16.losses().back(), bf16.losses().front());
+  EXPECT_NEAR(bf16.losses().back(), fp32.losses().back(), 0.05 * fp32.losses().back());
+  // Weights stay float32; embeddings come back float32 on the CPU.
+  for (const auto& p : bf16.encoder()->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+  const auto e = bf16.embed(w.test_x);
+  EXPECT_EQ(e.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(e.device().is_cpu());
+  EXPECT_TRUE(torch::allclose(e, fp32.embed(w.test_x), 0.1, 0.1));
+}
+
+TEST(Device, TrainingOnTheTestDeviceMatchesTheCpuAndResumesOnTheCpu) {
+  // BRAINSEM_TEST_DEVICE picks the device (scripts/device_check.sh sets cuda); on the CPU every
+  // number must be identical, on a GPU close (TF32 products, other reduction orders).
+  const char* env = std::getenv("BRAINSEM_TEST_DEVICE");
+  const auto target = core::parse_compute_target(env ? env : "cpu", "fp32");
+  const bool exact = target.device.is_cpu();
+  auto w = make_world(20, 5);
+  auto cfg = small_config("vit");
+  cfg.steps = 20;
+  cfg.batch = 32;
+  cfg.val_classes = 5;  // validation and a learnable temperature: state beyond the weights
+  cfg.eval_every = 10;
+  cfg.learn_temperature = true;
+  train::Trainer on_cpu(cfg, w.data);
+  on_cpu.run();
+  auto half = cfg;
+  half.steps = 10;
+  train::Trainer on_device(half, w.data, target);
+  on_device.run();
+  brainsem::testing::TempDir dir;
+  on_device.save_checkpoint(dir / "ck.safetensors");
+  train::Trainer resumed(cfg, w.data);  // the CPU continues the device's run
+  resumed.load_checkpoint(dir / "ck.safetensors");
+  resumed.run();
+  ASSERT_EQ(on_device.losses().size(), 10u);
+  for (size_t i = 0; i < 10; ++i) {
+    if (exact)
+      EXPECT_EQ(on_device.losses()[i], on_cpu.losses()[i]) << "step " << i + 1;
+    else
+      EXPECT_NEAR(on_device.losses()[i], on_cpu.losses()[i], 0.02 * on_cpu.losses()[i]) << "step " << i + 1;
+  }
+  const auto e_device = on_device.embed(w.test_x), e_cpu = resumed.embed(w.test_x), e_ref = on_cpu.embed(w.test_x);
+  EXPECT_TRUE(e_device.device().is_cpu());
+  if (exact) {
+    EXPECT_EQ(resumed.best_step(), on_cpu.best_step());
+    expect_same_parameters(resumed, on_cpu);
+    EXPECT_TRUE(torch::equal(e_cpu, e_ref));
+  } else {
+    EXPECT_TRUE(torch::allclose(e_cpu, e_ref, 0.05, 0.05));
   }
 }

@@ -77,8 +77,10 @@ torch::Tensor virtual_batch(const torch::Tensor& samples, const std::vector<std:
       wts[i][j] = w[j];
     }
   }
-  auto gathered = samples.index_select(0, index.flatten()).view({b, kmax, samples.size(1), samples.size(2)});
-  return (gathered * weights.to(samples.dtype()).view({b, kmax, 1, 1})).sum(1);
+  // Drawn on the host, applied where the samples live.
+  auto gathered =
+      samples.index_select(0, index.flatten().to(samples.device())).view({b, kmax, samples.size(1), samples.size(2)});
+  return (gathered * weights.to(samples.device(), samples.dtype()).view({b, kmax, 1, 1})).sum(1);
 }
 
 }  // namespace brainsem::model

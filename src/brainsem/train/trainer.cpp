@@ -33,13 +33,17 @@ std::mt19937_64 step_rng(uint64_t seed, int64_t step) {
 }
 }  // namespace
 
-torch::Tensor embed_all(model::FmriEncoder& encoder, const torch::Tensor& x, int64_t chunk) {
+torch::Tensor embed_all(model::FmriEncoder& encoder, const torch::Tensor& x, int64_t chunk,
+                        const core::ComputeTarget& target) {
   torch::NoGradGuard no_grad;
+  core::AutocastScope autocast(target);
+  const auto device = encoder->parameters().front().device();
   bool was_training = encoder->is_training();
   encoder->eval();
   std::vector<torch::Tensor> parts;
   for (int64_t i = 0; i < x.size(0); i += chunk)
-    parts.push_back(encoder->forward(x.slice(0, i, std::min(i + chunk, x.size(0)))));
+    parts.push_back(
+        encoder->forward(x.slice(0, i, std::min(i + chunk, x.size(0))).to(device)).to(torch::kCPU, torch::kFloat32));
   encoder->train(was_training);
   return torch::cat(parts, 0);
 }
@@ -63,7 +67,8 @@ void keep_log_until(const fs::path& path, int64_t step) {
 }
 }  // namespace
 
-Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), data_(data) {
+Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data, const core::ComputeTarget& target)
+    : cfg_(cfg), data_(data), target_(target) {
   validate(cfg_);
   BRAINSEM_CHECK(!cfg_.library || data_.library.defined(),
                  "training with the semantic library (V on) needs a library "
@@ -83,9 +88,15 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), 
     core::SeededTorchScope seeded(cfg_.seed);  // initial weights
     encoder_ = model::FmriEncoder(cfg_.encoder);
   }
+  // Initialised on the CPU (the same weights on every device), then moved.
+  encoder_->to(target_.device);
+  x_ = data_.x.to(target_.device);
+  sample_feature_ = data_.sample_feature.to(target_.device);
+  if (data_.library.defined()) library_ = data_.library.to(target_.device);
   std::vector<torch::Tensor> params = encoder_->parameters();
   if (cfg_.learn_temperature) {
-    log_scale_ = torch::full({1}, std::log(1.0 / cfg_.temperature), torch::requires_grad());
+    log_scale_ = torch::full({1}, std::log(1.0 / cfg_.temperature),
+                             torch::TensorOptions().device(target_.device).requires_grad(true));
     params.push_back(log_scale_);
   }
   optimizer_ = std::make_unique<torch::optim::AdamW>(
@@ -116,6 +127,24 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data) : cfg_(cfg), 
 }
 
 double Trainer::step_once() {
+  pending_losses_.push_back(step_on_device());
+  read_pending_losses();
+  return losses_.back();
+}
+
+void Trainer::read_pending_losses() {
+  if (pending_losses_.empty()) return;
+  const auto values = torch::cat(pending_losses_).to(torch::kCPU, torch::kFloat64);  // one transfer
+  const int64_t first = step_ - static_cast<int64_t>(pending_losses_.size()) + 1;
+  pending_losses_.clear();
+  const auto* v = values.data_ptr<double>();
+  for (int64_t i = 0; i < values.numel(); ++i) {
+    BRAINSEM_CHECK(std::isfinite(v[i]), "training diverged at step ", first + i, " (loss ", v[i], "); lower --lr");
+    losses_.push_back(v[i]);
+  }
+}
+
+torch::Tensor Trainer::step_on_device() {
   auto rng = step_rng(cfg_.seed, step_);
   core::SeededTorchScope seeded(cfg_.seed * 1000003ull + static_cast<uint64_t>(step_));  // dropout masks
   std::uniform_int_distribution<size_t> pick(0, pool_.size() - 1);
@@ -132,35 +161,38 @@ double Trainer::step_once() {
       sample_rows[i] = rows[std::uniform_int_distribution<size_t>(0, rows.size() - 1)(rng)];
     }
   }
-  torch::Tensor x = cfg_.virtual_brain
-                        ? model::virtual_batch(data_.x, data_.rows_of_class, classes, cfg_.virtual_mode, rng)
-                        : data_.x.index_select(0, torch::tensor(sample_rows, torch::kInt64));
+  auto on_device = [&](const std::vector<int64_t>& rows) { return torch::tensor(rows).to(target_.device); };
+  torch::Tensor x = cfg_.virtual_brain  // [B, R, P]
+                        ? model::virtual_batch(x_, data_.rows_of_class, classes, cfg_.virtual_mode, rng)
+                        : x_.index_select(0, on_device(sample_rows));
   torch::Tensor y;  // [B, E]
   if (cfg_.library) {
     std::vector<int64_t> store_rows(b);
     for (int64_t i = 0; i < b; ++i) store_rows[i] = data_.library_rows[image_rows[i]];
-    y = data_.library.index_select(0, torch::tensor(store_rows, torch::kInt64));
+    y = library_.index_select(0, on_device(store_rows));
   } else {
-    y = data_.sample_feature.index_select(0, torch::tensor(image_rows, torch::kInt64));
+    y = sample_feature_.index_select(0, on_device(image_rows));
   }
 
   encoder_->train();
-  auto brain = encoder_->forward(x);
+  torch::Tensor brain;  // [B, E]
+  {
+    core::AutocastScope autocast(target_);  // bf16: the encoder's matrix products; the loss stays float32
+    brain = encoder_->forward(x);
+  }
+  brain = brain.to(torch::kFloat32);
   model::FuzzyLossOptions opts;
   opts.symmetric = cfg_.symmetric;
   if (cfg_.learn_temperature)
     opts.scale = log_scale_.exp().clamp_max(100.0);  // CLIP's learnable logit scale, clamped at 100 as CLIP does
   else
     opts.temperature = cfg_.temperature;
-  torch::Tensor loss = model::fuzzy_matching_loss(brain, y, torch::tensor(classes, torch::kInt64), opts);
+  torch::Tensor loss = model::fuzzy_matching_loss(brain, y, on_device(classes), opts);
   optimizer_->zero_grad();
   loss.backward();
   optimizer_->step();
   ++step_;
-  double value = loss.item<double>();
-  BRAINSEM_CHECK(std::isfinite(value), "training diverged at step ", step_, " (loss ", value, "); lower --lr");
-  losses_.push_back(value);
-  return value;
+  return loss.detach().reshape({1});
 }
 
 double Trainer::validate_heldout() {
@@ -175,7 +207,8 @@ double Trainer::validate_heldout() {
   auto idx = torch::tensor(rows, torch::kInt64);
   auto protos = eval::class_prototypes(data_.sample_feature.index_select(0, idx), truth,
                                        static_cast<int64_t>(val_classes_.size()));
-  return eval::zero_shot(embed_all(encoder_, data_.x.index_select(0, idx)), protos, truth).top1;
+  return eval::zero_shot(embed_all(encoder_, x_.index_select(0, idx.to(target_.device)), 256, target_), protos, truth)
+      .top1;
 }
 
 void Trainer::keep_best_if_improved(double score) {
@@ -240,27 +273,33 @@ void Trainer::run(const fs::path& run_dir) {
   int64_t start = step_;
   double recent = 0;
   while (step_ < cfg_.steps) {
-    double loss = step_once();
-    recent = recent == 0 ? loss : 0.9 * recent + 0.1 * loss;
+    pending_losses_.push_back(step_on_device());
+    const bool validate_now = !val_classes_.empty() && (step_ % cfg_.eval_every == 0 || step_ == cfg_.steps);
+    const bool checkpoint_now =
+        !run_dir.empty() && cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0 && step_ < cfg_.steps;
+    const bool log_now = step_ % cfg_.log_every == 0 || step_ == cfg_.steps || validate_now;
+    if (log_now || checkpoint_now) {  // the only points where the host waits for the device
+      const size_t first = losses_.size();
+      read_pending_losses();  // a diverged run stops here, before anything records its state
+      for (size_t i = first; i < losses_.size(); ++i)
+        recent = recent == 0 ? losses_[i] : 0.9 * recent + 0.1 * losses_[i];
+    }
     json entry;
-    bool log_now = step_ % cfg_.log_every == 0 || step_ == cfg_.steps;
-    if (!val_classes_.empty() && (step_ % cfg_.eval_every == 0 || step_ == cfg_.steps)) {
+    if (validate_now) {
       double v = validate_heldout();
       keep_best_if_improved(v);
       entry["val_top1"] = v;
-      log_now = true;
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (log_now && log.is_open()) {
       entry["step"] = step_;
-      entry["loss"] = loss;
+      entry["loss"] = losses_.back();
       entry["samples_per_s"] = (step_ - start) * cfg_.batch / std::max(secs, 1e-9);
       entry["elapsed_s"] = secs;
       if (cfg_.learn_temperature) entry["temperature"] = std::exp(-log_scale_.item<double>());
       log << entry.dump() << "\n" << std::flush;
     }
-    if (!run_dir.empty() && cfg_.checkpoint_every > 0 && step_ % cfg_.checkpoint_every == 0 && step_ < cfg_.steps)
-      save_checkpoint(run_dir / kCheckpointFile);
+    if (checkpoint_now) save_checkpoint(run_dir / kCheckpointFile);
     char status[64];
     std::snprintf(status, sizeof status, "loss %.4f", recent);
     bar.update(step_, status);
@@ -273,7 +312,7 @@ void Trainer::run(const fs::path& run_dir) {
 }
 
 torch::Tensor Trainer::embed(const torch::Tensor& x) {
-  if (best_params_.empty()) return embed_all(encoder_, x);
+  if (best_params_.empty()) return embed_all(encoder_, x, 256, target_);
   // Use the weights chosen on held-out training classes, leaving the training state untouched.
   std::vector<torch::Tensor> current;
   auto params = encoder_->parameters();
@@ -284,7 +323,7 @@ torch::Tensor Trainer::embed(const torch::Tensor& x) {
       params[i].copy_(best_params_[i]);
     }
   }
-  auto out = embed_all(encoder_, x);
+  auto out = embed_all(encoder_, x, 256, target_);
   torch::NoGradGuard g;
   for (size_t i = 0; i < params.size(); ++i) params[i].copy_(current[i]);
   return out;
@@ -361,6 +400,7 @@ void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
   BRAINSEM_CHECK(fs::exists(path), "checkpoint ", path, " does not exist");
   if (is_legacy_checkpoint(path)) {
     if (!trust_legacy) refuse_legacy_checkpoint(path);
+    BRAINSEM_CHECK(target_.device.is_cpu(), "legacy checkpoint ", path, " loads on --device cpu only");
     load_legacy_checkpoint(path);
     check_loaded_state_is_finite(path);
     return;
@@ -391,7 +431,8 @@ void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
   for (size_t i = 0; i < s.best.size(); ++i)
     BRAINSEM_CHECK(s.best[i].sizes() == params[i].sizes(), "checkpoint ", path, ": best-step tensor ", i, " has shape ",
                    s.best[i].sizes(), ", expected ", params[i].sizes());
-  best_params_ = s.best;
+  best_params_.clear();
+  for (const auto& p : s.best) best_params_.push_back(p.to(target_.device));
 
   BRAINSEM_CHECK(s.log_scale.defined() == log_scale_.defined(), "checkpoint ", path,
                  s.log_scale.defined() ? " has" : " lacks", " a learnable temperature, unlike this configuration");
@@ -408,8 +449,8 @@ void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
                    " has shape ", s.adam[i]->exp_avg.sizes(), ", expected ", opt_params[i].sizes());
     auto st = std::make_unique<torch::optim::AdamWParamState>();
     st->step(s.adam[i]->step);
-    st->exp_avg(s.adam[i]->exp_avg);
-    st->exp_avg_sq(s.adam[i]->exp_avg_sq);
+    st->exp_avg(s.adam[i]->exp_avg.to(target_.device));
+    st->exp_avg_sq(s.adam[i]->exp_avg_sq.to(target_.device));
     state[optimizer_state_key(state, opt_params[i])] = std::move(st);
   }
   step_ = s.step;

@@ -3,6 +3,11 @@
 // sample of a class with an image feature of the same class, and takes an Adam step on the fuzzy
 // matching loss. Every random choice of step s comes from a generator seeded by (seed, s), so a
 // run resumed from a checkpoint at step s continues exactly as if it had never stopped.
+//
+// The model, the optimiser state, the training samples, their stimulus features and the library
+// live on the compute target's device (core/device.h; on the CPU the library stays the store's
+// memory mapping). Batch indices are drawn on the host; a step never waits for the device: the loss
+// is read back every log_every steps (and by step_once).
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -10,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "brainsem/core/device.h"
 #include "brainsem/model/fmri_encoder.h"
 #include "brainsem/train/train_config.h"
 #include "brainsem/train/training_data.h"
@@ -18,7 +24,7 @@ namespace brainsem::train {
 
 class Trainer {
  public:
-  Trainer(const TrainConfig& cfg, const TrainingData& data);
+  Trainer(const TrainConfig& cfg, const TrainingData& data, const core::ComputeTarget& target = core::compute_target());
 
   // Trains until cfg.steps. With a run directory: appends to train_log.jsonl, writes
   // checkpoint.safetensors every cfg.checkpoint_every steps and at the end (atomically).
@@ -34,7 +40,8 @@ class Trainer {
   // The step a checkpoint was written at.
   static int64_t checkpoint_step(const std::filesystem::path& path);
 
-  // Brain embeddings of x [M, R, P] -> [M, E] with the selected weights (eval mode, no grad).
+  // Brain embeddings of x [M, R, P] (any device) -> [M, E] float32 on the CPU, with the selected
+  // weights (eval mode, no grad).
   torch::Tensor embed(const torch::Tensor& x);
   model::FmriEncoder& encoder() { return encoder_; }
   int64_t step() const { return step_; }
@@ -50,6 +57,10 @@ class Trainer {
   int64_t pool_size() const { return static_cast<int64_t>(pool_.size()); }
 
  private:
+  // One step; its loss stays on the device (no host synchronisation).
+  torch::Tensor step_on_device();
+  // Reads the losses of the steps since the last read, checks them finite, appends them to losses_.
+  void read_pending_losses();
   double validate_heldout();
   // cfg.init == "ridge": the linear encoder becomes the ridge map of the trained classes.
   void initialise_from_ridge();
@@ -61,6 +72,11 @@ class Trainer {
 
   TrainConfig cfg_;
   const TrainingData& data_;
+  core::ComputeTarget target_;
+  // data_'s tensors on the target's device (the same tensors on the CPU): x [N, R, P],
+  // sample_feature [N, E], library [S, E].
+  torch::Tensor x_, sample_feature_, library_;
+  std::vector<torch::Tensor> pending_losses_;  // [1] device tensors of steps not yet read back
   model::FmriEncoder encoder_{nullptr};
   torch::Tensor log_scale_;  // learnable temperature (log of 1/T) when cfg.learn_temperature
   std::unique_ptr<torch::optim::AdamW> optimizer_;
@@ -74,7 +90,9 @@ class Trainer {
   double ridge_alpha_ = 0;
 };
 
-// Embeds x with an encoder in eval mode, in chunks (no grad).
-torch::Tensor embed_all(model::FmriEncoder& encoder, const torch::Tensor& x, int64_t chunk = 256);
+// Embeds x [M, R, P] with an encoder in eval mode, in chunks (no grad), on the encoder's device
+// under `target`'s autocast: -> [M, E] float32 on the CPU.
+torch::Tensor embed_all(model::FmriEncoder& encoder, const torch::Tensor& x, int64_t chunk = 256,
+                        const core::ComputeTarget& target = core::compute_target());
 
 }  // namespace brainsem::train
