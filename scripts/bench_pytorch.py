@@ -164,9 +164,9 @@ class ImageFolder(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         im = Image.open(self.paths[i]).convert("RGB")
-        w, h = im.size
-        s = 224 / min(w, h)
-        im = im.resize((max(224, round(w * s)), max(224, round(h * s))), Image.BICUBIC)
+        w, h = im.size  # torchvision's Resize(224): the short side to 224, the long one int(224 * long / short)
+        size = (224, int(224 * h / w)) if w <= h else (int(224 * w / h), 224)
+        im = im.resize(size, Image.BICUBIC)
         w, h = im.size
         left, top = int(round((w - 224) / 2.0)), int(round((h - 224) / 2.0))
         im = im.crop((left, top, left + 224, top + 224))
