@@ -193,6 +193,37 @@ TEST_F(CliReport, AblateDefaultGridIsResumable) {
   EXPECT_NE(out.find("different training config"), std::string::npos) << out;
 }
 
+TEST_F(CliReport, AblateSharesTheGridOverSlurmArrayTasksAndRanks) {
+  std::string out;
+  const std::string args = "ablate -q --data " + q(data()) + " --steps 12 --out ";
+  ASSERT_EQ(run_cli(args + q(dir("abl_one")), &out), 0) << out;
+  const auto single = read_json(dir("abl_one/ablation.json"));
+  // sbatch --array=0-1: task 0 trains cells 0 and 2 and leaves the table to task 1, which finishes last.
+  const std::string array = "SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_COUNT=2 SLURM_ARRAY_TASK_ID=";
+  ASSERT_EQ(brainsem::testing::run_cli_with_env(array + "0", args + q(dir("abl_array")), &out), 0) << out;
+  EXPECT_NE(out.find("Slurm array task 0: 2 cells trained, 0 reused; 2 cells of other shares are not finished"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(fs::exists(dir("abl_array/ablation.json")));
+  EXPECT_TRUE(fs::exists(dir("abl_array/cells/V+B+_b200_linear/Subject1-seed0/results.json")));
+  EXPECT_FALSE(fs::exists(dir("abl_array/cells/V+B-_b200_linear/Subject1-seed0")));
+  ASSERT_EQ(brainsem::testing::run_cli_with_env(array + "1", args + q(dir("abl_array")), &out), 0) << out;
+  auto shared = read_json(dir("abl_array/ablation.json"));
+  EXPECT_EQ(shared["cells_run"], 2);
+  EXPECT_EQ(shared["rows"], single["rows"]);  // the same table as one process
+  // torchrun ranks (or --shard) over the finished grid: nothing is trained again.
+  ASSERT_EQ(brainsem::testing::run_cli_with_env("RANK=1 WORLD_SIZE=2", args + q(dir("abl_array")), &out), 0) << out;
+  shared = read_json(dir("abl_array/ablation.json"));
+  EXPECT_EQ(shared["cells_run"], 0);
+  EXPECT_EQ(shared["cells_reused"], 2);
+  EXPECT_EQ(shared["rows"], single["rows"]);
+  EXPECT_NE(run_cli(args + q(dir("abl_bad")) + " --shard 2/2", &out), 0);
+  EXPECT_NE(out.find("--shard 2/2: K must be below N"), std::string::npos) << out;
+  EXPECT_NE(brainsem::testing::run_cli_with_env("RANK=0", args + q(dir("abl_bad")), &out), 0);
+  EXPECT_NE(out.find("RANK is set but WORLD_SIZE is not"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir("abl_bad")));
+}
+
 // The generator's ROI mix (docs/synthetic_data.md §3): V1-V3 carry mostly low-level drive (semantic
 // weight 0.10-0.25), LOC/FFA/PPA mostly semantics (0.80). The attribution must find that: a model
 // trained on one high-level ROI ranks the true class far better than one trained on an early area,

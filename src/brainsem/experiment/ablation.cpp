@@ -1,5 +1,6 @@
 #include "brainsem/experiment/ablation.h"
 
+#include <optional>
 #include <cstdio>
 #include <sstream>
 
@@ -207,29 +208,52 @@ AblationTable run_ablation(const AblationOptions& o) {
   t.seeds = o.seeds;
   t.prototype = o.prototype;
   std::vector<std::unique_ptr<experiment::LoadedStudy>> studies(o.subjects.size());
-  const size_t total = grid.size() * o.subjects.size() * o.seeds.size();
-  size_t done = 0;
-  std::vector<std::vector<CellScores>> per_row(grid.size());
+  struct Cell {
+    size_t row, subject;
+    train::TrainConfig config;
+    fs::path dir;
+  };
+  std::vector<Cell> cells;  // in table order
   for (size_t g = 0; g < grid.size(); ++g)
     for (size_t si = 0; si < o.subjects.size(); ++si)
       for (uint64_t seed : o.seeds) {
-        ++done;
         auto cfg = grid[g].config;
         cfg.seed = seed;
-        const fs::path dir = o.out / "cells" / grid[g].name /
-                             ("Subject" + std::to_string(o.subjects[si]) + "-seed" + std::to_string(seed));
-        auto study = [&]() -> const LoadedStudy& {
-          if (!studies[si]) studies[si] = std::make_unique<LoadedStudy>(load_study(inputs[si], o.base.normalize));
-          return *studies[si];
-        };
-        per_row[g].push_back(run_grid_cell(dir, cfg, inputs[si], study, o.prototype, "ablate",
-                                           "[" + std::to_string(done) + "/" + std::to_string(total) + "]"));
-        if (per_row[g].back().reused) {
-          ++t.cells_reused;
-        } else {
-          ++t.cells_run;
-        }
+        cells.push_back({g, si, cfg,
+                         o.out / "cells" / grid[g].name /
+                             ("Subject" + std::to_string(o.subjects[si]) + "-seed" + std::to_string(seed))});
       }
+  auto run_cell = [&](size_t k) {
+    const Cell& c = cells[k];
+    auto study = [&]() -> const LoadedStudy& {
+      if (!studies[c.subject])
+        studies[c.subject] = std::make_unique<LoadedStudy>(load_study(inputs[c.subject], o.base.normalize));
+      return *studies[c.subject];
+    };
+    return run_grid_cell(c.dir, c.config, inputs[c.subject], study, o.prototype, "ablate",
+                         "[" + std::to_string(k + 1) + "/" + std::to_string(cells.size()) + "]");
+  };
+  // This share's cells first; then the whole grid, which is complete only for the share that
+  // finishes its own cells last (every other share finished before it looks).
+  std::vector<std::optional<CellScores>> scores(cells.size());
+  for (size_t k = 0; k < cells.size(); ++k) {
+    if (!o.share.mine(k)) continue;
+    scores[k] = run_cell(k);
+    if (scores[k]->reused) {
+      ++t.cells_reused;
+    } else {
+      ++t.cells_run;
+    }
+  }
+  std::vector<std::vector<CellScores>> per_row(grid.size());
+  for (size_t k = 0; k < cells.size(); ++k) {
+    if (!scores[k] && grid_cell_finished(cells[k].dir)) scores[k] = run_cell(k);  // another share's
+    if (scores[k])
+      per_row[cells[k].row].push_back(*scores[k]);
+    else
+      ++t.cells_waiting;  // another share's, still to come
+  }
+  if (t.cells_waiting > 0) return t;  // another share finishes the grid and writes the table
   auto ranks_of = [](const std::vector<CellScores>& cells) {
     std::vector<std::vector<int64_t>> r;
     for (const auto& c : cells) r.push_back(c.ranks);

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "brainsem/core/launch.h"
 #include "brainsem/eval/stats.h"
 #include "brainsem/train/train_config.h"
 
@@ -45,6 +46,10 @@ struct AblationOptions {
   bool full = false;
   train::TrainConfig base;
   std::string prototype = "stimulus";
+  // This process's share of the cells (core/launch.h: a Slurm array task, a torchrun/srun rank, or
+  // --shard): cell k (in table order) is trained here when share.mine(k); other shares' cells are
+  // reused when finished.
+  core::WorkShare share;
 };
 
 struct AblationRow {
@@ -78,15 +83,21 @@ struct AblationTable {
   std::vector<int> subjects;
   std::vector<uint64_t> seeds;
   std::string prototype;
-  std::string top_k_test = "mcnemar";  // the top-1/top-5 test of every row (PairedComparison)
-  int64_t paired_units = 0;            // (subject, item) units of the paired tests
-  int64_t cells_run = 0, cells_reused = 0;
+  std::string top_k_test = "mcnemar";       // the top-1/top-5 test of every row (PairedComparison)
+  int64_t paired_units = 0;                 // (subject, item) units of the paired tests
+  int64_t cells_run = 0, cells_reused = 0;  // by this invocation
+  // Cells of other shares not finished yet: the table is incomplete (no rows) and was not written;
+  // the share that finishes last writes it.
+  int64_t cells_waiting = 0;
   nlohmann::json to_json() const;
   std::string text() const;  // plain-text table
   std::string csv() const;
 };
 
-// Runs (or reuses) every cell, then writes OUT/ablation.json and OUT/ablation.csv atomically.
+// Runs (or reuses) every cell of options.share, then, once every cell of the grid is finished,
+// writes OUT/ablation.json and OUT/ablation.csv atomically. Each cell directory is locked while it
+// trains, so shares never train one cell twice; every share that sees the grid finished writes the
+// same rows.
 AblationTable run_ablation(const AblationOptions& options);
 
 // Reads OUT/ablation.json back (for the report).

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "brainsem/core/output_lock.h"
 #include "brainsem/core/error.h"
 #include "brainsem/core/progress.h"
 #include "brainsem/core/text.h"
@@ -47,6 +48,8 @@ StudyInputs data_directory_inputs(const fs::path& data_dir, int subject, const s
   return in;
 }
 
+bool grid_cell_finished(const fs::path& dir) { return fs::exists(dir / kRunResultsFile); }
+
 CellScores run_grid_cell(const fs::path& dir, const train::TrainConfig& cfg, const StudyInputs& inputs,
                          const std::function<const LoadedStudy&()>& study, const std::string& prototype,
                          const std::string& command, const std::string& position) {
@@ -74,8 +77,16 @@ CellScores run_grid_cell(const fs::path& dir, const train::TrainConfig& cfg, con
                    " was trained on ", recorded.subject, " with ROI tokens ", tokens(recorded.rois), ", not on ",
                    inputs.subject, " with ", tokens(inputs.rois), "; use another --out or delete it");
   }
-  if (fs::exists(dir / kRunResultsFile)) {
+  if (grid_cell_finished(dir)) {
     core::Progress::status(position + " " + dir.string() + ": finished earlier, reused");
+    auto scores = read_cell(dir, prototype);
+    scores.reused = true;
+    return scores;
+  }
+  // One trainer per cell, whichever shares or reruns of the grid meet it (a second one stops,
+  // naming the first); one that finished while we waited for nothing is reused.
+  const core::OutputLock lock(dir);
+  if (grid_cell_finished(dir)) {
     auto scores = read_cell(dir, prototype);
     scores.reused = true;
     return scores;

@@ -18,6 +18,9 @@ namespace brainsem::experiment {
 // truth .safetensors where present. `command` prefixes the error messages.
 StudyInputs data_directory_inputs(const std::filesystem::path& data, int subject, const std::string& command);
 
+// True once the cell in `dir` has its results (it is then reused, never trained again).
+bool grid_cell_finished(const std::filesystem::path& dir);
+
 struct CellScores {
   std::vector<int64_t> ranks;  // [N_test] rank of the true class
   double top1 = 0, top5 = 0;
