@@ -47,7 +47,7 @@ stage "device-path tests on $device"
 # The Device tests read BRAINSEM_TEST_DEVICE (tests/train/trainer_test.cpp); the rest of the suite is
 # the README's test command and runs on the CPU.
 (cd "$build" && BRAINSEM_TEST_DEVICE="$device" ctest -j "$(nproc)" --output-on-failure \
-  -R 'ComputeTarget|Trainer\.|Device' | tail -5)
+  -R 'ComputeTarget|Trainer\.|Device' | grep -E 'tests passed|Failed|Not Run')
 
 stage "benchmarks on $device"
 bench/run.sh --device "$device" --build "$build" --python "$python" --quick --no-retrieval | tee "$build/device_check.txt"

@@ -7,9 +7,10 @@
 //
 // Numbers: on the CPU in float32 every result is identical to a run without a target (the same ops
 // in the same order). On CUDA, float32 matrix products use TF32 (10-bit mantissa inputs, float32
-// accumulation; on since the fuzzy loss compares cosines to ~1e-3) and results are reproducible
-// run to run only up to CUDA's non-deterministic reductions. bf16 runs the models' matrix products
-// under autocast (weights, optimiser state and the loss stay float32).
+// accumulation; on because the fuzzy loss compares cosines at ~1e-3, not yet measured on a GPU)
+// and results are reproducible run to run only up to CUDA's non-deterministic reductions. bf16
+// runs the models' matrix products under autocast (weights, optimiser state and the loss stay
+// float32).
 #include <torch/torch.h>
 
 #include <string>
