@@ -7,6 +7,7 @@ packages=(
   build-essential make cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread   # LibTorch + a fast BLAS (reference BLAS is 25x slower)
   libhdf5-dev nlohmann-json3-dev libcli11-dev
+  libgloo-dev                          # Gloo headers: torch.distributed (c10d) on the CPU
   libgtest-dev libgmock-dev libbenchmark-dev
   libjpeg-dev libpng-dev libcairo2-dev libicu-dev zlib1g-dev
   wordnet-base                         # WordNet 3.0: synset names and biotic/abiotic classes

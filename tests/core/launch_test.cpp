@@ -75,3 +75,97 @@ TEST(WorkShare, ParsesShardOptions) {
   EXPECT_THROW(core::parse_work_share("-1/4"), Error);
   EXPECT_THROW(core::parse_work_share("0/0"), Error);
 }
+
+namespace {
+std::function<const char*(const char*)> env_of(const std::map<std::string, std::string>& env) {
+  return [&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+}
+std::string launch_error(const std::map<std::string, std::string>& env) {
+  try {
+    core::launch_from_environment(env_of(env));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(LaunchSpec, NoLauncherIsASingleProcess) {
+  const auto s = core::launch_from_environment(env_of({}));
+  EXPECT_FALSE(s.distributed());
+  EXPECT_EQ(s.rank, 0);
+  // One srun task or a torchrun of one is also a single process: nothing to connect to.
+  EXPECT_FALSE(core::launch_from_environment(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}})).distributed());
+}
+
+TEST(LaunchSpec, ReadsTorchrunsVariables) {
+  const std::map<std::string, std::string> env{
+      {"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29511"}};
+  const auto s = core::launch_from_environment(env_of(env));
+  EXPECT_EQ(s.rank, 3);
+  EXPECT_EQ(s.world_size, 4);
+  EXPECT_EQ(s.local_rank, 1);
+  EXPECT_EQ(s.master_addr, "node7");
+  EXPECT_EQ(s.master_port, 29511);
+  EXPECT_EQ(s.source, "torchrun rank 3 of 4");
+}
+
+TEST(LaunchSpec, UnderSrunRankZerosHostIsTheNodeListsFirstAndThePortFollowsTheJob) {
+  const std::map<std::string, std::string> env{{"SLURM_PROCID", "5"},
+                                               {"SLURM_NTASKS", "8"},
+                                               {"SLURM_LOCALID", "1"},
+                                               {"SLURM_JOB_NODELIST", "gpu[03-05,07],cpu1"},
+                                               {"SLURM_JOB_ID", "123456"}};
+  const auto s = core::launch_from_environment(env_of(env));
+  EXPECT_EQ(s.rank, 5);
+  EXPECT_EQ(s.world_size, 8);
+  EXPECT_EQ(s.local_rank, 1);
+  EXPECT_EQ(s.master_addr, "gpu03");
+  EXPECT_EQ(s.master_port, 20000 + 123456 % 20000);
+  EXPECT_EQ(s.source, "srun task 5 of 8");
+  auto with_master = env;
+  with_master["MASTER_ADDR"] = "login1";
+  with_master["MASTER_PORT"] = "29600";
+  const auto m = core::launch_from_environment(env_of(with_master));
+  EXPECT_EQ(m.master_addr, "login1");
+  EXPECT_EQ(m.master_port, 29600);
+}
+
+TEST(LaunchSpec, FirstSlurmHostOfEveryNodeListForm) {
+  EXPECT_EQ(core::first_slurm_host("node1"), "node1");
+  EXPECT_EQ(core::first_slurm_host("a,b,c"), "a");
+  EXPECT_EQ(core::first_slurm_host("gpu[03-05,07]"), "gpu03");
+  EXPECT_EQ(core::first_slurm_host("gpu[7,9],cpu[1-2]"), "gpu7");
+  EXPECT_EQ(core::first_slurm_host("rack1-n[010-012]"), "rack1-n010");
+  EXPECT_THROW(core::first_slurm_host(""), Error);
+  EXPECT_THROW(core::first_slurm_host("gpu[03-05"), Error);
+}
+
+TEST(LaunchSpec, ExplicitInitMethod) {
+  const auto s = core::launch_from_init("tcp://10.0.0.2:29700", 1, 2, env_of({}));
+  EXPECT_EQ(s.master_addr, "10.0.0.2");
+  EXPECT_EQ(s.master_port, 29700);
+  EXPECT_EQ(s.rank, 1);
+  EXPECT_TRUE(s.distributed());
+  EXPECT_EQ(core::launch_from_init("tcp://[::1]:29700", 0, 2, env_of({})).master_addr, "::1");
+  EXPECT_THROW(core::launch_from_init("env://", 0, 2, env_of({})), Error);
+  EXPECT_THROW(core::launch_from_init("tcp://host", 0, 2, env_of({})), Error);
+  EXPECT_THROW(core::launch_from_init("tcp://host:70000", 0, 2, env_of({})), Error);
+  EXPECT_THROW(core::launch_from_init("tcp://host:29700", 2, 2, env_of({})), Error);
+}
+
+TEST(LaunchSpec, IncompleteOrBadVariablesAreRefusedNamingThem) {
+  EXPECT_NE(launch_error({{"RANK", "0"}}).find("WORLD_SIZE is not"), std::string::npos);
+  EXPECT_NE(launch_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}).find("MASTER_ADDR is not set"),
+            std::string::npos);
+  EXPECT_NE(launch_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}}).find("MASTER_PORT is not set"),
+            std::string::npos);
+  EXPECT_NE(launch_error({{"RANK", "2"}, {"WORLD_SIZE", "2"}}).find("not below the world size"), std::string::npos);
+  EXPECT_NE(launch_error({{"RANK", "x"}, {"WORLD_SIZE", "2"}}).find("RANK = 'x'"), std::string::npos);
+  EXPECT_NE(launch_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "99999"}})
+                .find("TCP port"),
+            std::string::npos);
+}
