@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include "brainsem/core/device.h"
+#include "brainsem/core/process_group.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace brainsem::app {
@@ -44,5 +46,17 @@ void add_device_options(CLI::App& cmd, CommonOptions& opts, Precisions precision
 // uses, core/device.h) and returns the target. Call at the start of a callback: a device that
 // cannot run fails here, before any output.
 core::ComputeTarget apply_common_options(const CommonOptions& opts);
+
+// How a command joins a torch.distributed job (core/process_group.h): from torchrun's or srun's
+// variables, or explicitly with --init tcp://HOST:PORT --rank R --world-size N.
+struct DistributedOptions {
+  std::string init;
+  int rank = -1, world_size = -1;
+  int timeout_s = 1800;  // joining, and each collective: a rank that hangs fails the job after it
+};
+void add_distributed_options(CLI::App& cmd, DistributedOptions& opts);
+// The job's process group, or nullptr for a single process. In a job, `--device cuda` means this
+// rank's local GPU (cuda:LOCAL_RANK). Call before apply_common_options.
+std::unique_ptr<core::ProcessGroup> join_job(const DistributedOptions& opts, CommonOptions& common);
 
 }  // namespace brainsem::app

@@ -72,6 +72,37 @@ core::ComputeTarget apply_common_options(const CommonOptions& opts) {
   return target;
 }
 
+void add_distributed_options(CLI::App& cmd, DistributedOptions& opts) {
+  const char* group = "Distributed (torchrun and srun set these through the environment)";
+  cmd.add_option("--init", opts.init,
+                 "Join a multi-process job at tcp://HOST:PORT (rank 0's host); needs --rank and --world-size. "
+                 "Without it the job comes from torchrun's (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) or srun's "
+                 "(SLURM_PROCID, SLURM_NTASKS, SLURM_JOB_NODELIST) variables, else this is a single process")
+      ->group(group);
+  cmd.add_option("--rank", opts.rank, "This process's rank with --init (0 to world size - 1)")->group(group);
+  cmd.add_option("--world-size", opts.world_size, "Number of processes with --init")->group(group);
+  cmd.add_option("--dist-timeout", opts.timeout_s,
+                 "Seconds to wait for every rank to join, and for each collective step; a rank that hangs fails the "
+                 "job after this long (a rank that dies fails it at once)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group(group);
+}
+
+std::unique_ptr<core::ProcessGroup> join_job(const DistributedOptions& opts, CommonOptions& common) {
+  BRAINSEM_CHECK(opts.init.empty() == (opts.rank < 0) && opts.init.empty() == (opts.world_size < 0),
+                 "--init, --rank and --world-size go together (or none of them, under torchrun or srun)");
+  const auto spec = opts.init.empty() ? core::launch_from_environment()
+                                      : core::launch_from_init(opts.init, opts.rank, opts.world_size);
+  if (!spec.distributed()) return nullptr;
+  if (common.device == "cuda") common.device = "cuda:" + std::to_string(spec.local_rank);
+  auto group = std::make_unique<core::ProcessGroup>(spec, std::chrono::seconds(opts.timeout_s));
+  if (!common.quiet)
+    std::fprintf(stderr, "%s: joined the job at %s:%d\n", spec.source.c_str(), spec.master_addr.c_str(),
+                 spec.master_port);
+  return group;
+}
+
 }  // namespace brainsem::app
 
 int main(int argc, char** argv) {

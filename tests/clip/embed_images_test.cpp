@@ -158,3 +158,21 @@ TEST(EmbedImages, GodGuardTablesAreLoaded) {
 
 }  // namespace
 }  // namespace brainsem::clip
+
+TEST(PartSlice, ContiguousBatchAlignedAndCoveringTheList) {
+  // 14 entries, batch 3: 5 windows over 2 parts -> [0, 6) and [6, 14).
+  EXPECT_EQ(brainsem::clip::part_slice(14, 3, 0, 2), (std::pair<size_t, size_t>{0, 6}));
+  EXPECT_EQ(brainsem::clip::part_slice(14, 3, 1, 2), (std::pair<size_t, size_t>{6, 14}));
+  for (size_t n : {0, 1, 7, 100, 1001})
+    for (int count : {1, 2, 3, 8}) {
+      size_t next = 0;
+      for (int k = 0; k < count; ++k) {
+        const auto [first, last] = brainsem::clip::part_slice(n, 32, k, count);
+        EXPECT_EQ(first, next) << n << " " << k << "/" << count;
+        EXPECT_LE(first, last);
+        EXPECT_TRUE(first % 32 == 0 || first == n);
+        next = last;
+      }
+      EXPECT_EQ(next, n);
+    }
+}

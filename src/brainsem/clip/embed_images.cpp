@@ -209,6 +209,21 @@ class DecodePipeline {
 
 }  // namespace
 
+namespace {
+struct Skip {
+  size_t index;  // in the entry list: the store lists skips in the entries' order
+  std::string name, reason;
+};
+}  // namespace
+
+std::pair<size_t, size_t> part_slice(size_t n, int batch, int index, int count) {
+  const size_t b = static_cast<size_t>(std::max(batch, 1)), windows = (n + b - 1) / b;
+  const auto bound = [&](int k) {
+    return std::min(n, windows * static_cast<size_t>(k) / static_cast<size_t>(count) * b);
+  };
+  return {bound(index), bound(index + 1)};
+}
+
 EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& entries, const fs::path& out,
                          const EmbedOptions& opts) {
   BRAINSEM_CHECK(opts.batch > 0, "embed: --batch must be positive");
@@ -216,45 +231,67 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
   const std::string encoder_id = opts.encoder_id.empty() ? info.id : opts.encoder_id;
   const std::string prep_id = info.preprocess.id();
 
-  // Resume: keep what the output already holds.
+  // Resume: keep what the output (or the store to resume from) already holds of this share.
+  const size_t first = std::min(opts.first, entries.size()), last = std::min(opts.last, entries.size());
+  const bool whole_list = first == 0 && last == entries.size();
+  std::unordered_set<std::string> share_names;  // names first listed in this part: its rows
+  if (!whole_list) {
+    std::unordered_set<std::string> earlier;
+    for (size_t i = 0; i < last; ++i)
+      if (earlier.insert(entries[i].name).second && i >= first) share_names.insert(entries[i].name);
+  }
   torch::Tensor old_features;
   std::vector<std::string> names, classes;
-  std::vector<std::pair<std::string, std::string>> skipped;
+  std::vector<Skip> skipped;
   std::unordered_set<std::string> have;
   EmbedReport report;
-  if (fs::exists(out)) {
-    auto old = data::FeatureStore::open(out);
-    BRAINSEM_CHECK(old.encoder == encoder_id && old.preprocessing == prep_id, out.string(), ": exists with encoder '",
-                   old.encoder, "' / preprocessing '", old.preprocessing, "', but this run uses '", encoder_id, "' / '",
-                   prep_id, "'; choose another --out or delete it to start over");
-    BRAINSEM_CHECK(old.dim() == info.embed_dim, out.string(), ": exists with dimension ", old.dim(),
+  const fs::path resume = fs::exists(out) || opts.resume_from.empty() ? out : opts.resume_from;
+  if (fs::exists(resume)) {
+    auto old = data::FeatureStore::open(resume);
+    BRAINSEM_CHECK(old.encoder == encoder_id && old.preprocessing == prep_id, resume.string(),
+                   ": exists with encoder '", old.encoder, "' / preprocessing '", old.preprocessing,
+                   "', but this run uses '", encoder_id, "' / '", prep_id,
+                   "'; choose another --out or delete it to start over");
+    BRAINSEM_CHECK(old.dim() == info.embed_dim, resume.string(), ": exists with dimension ", old.dim(),
                    ", the model gives ", info.embed_dim);
-    old_features = old.features.clone();
-    names = old.names;
-    classes = old.classes;
+    std::vector<int64_t> keep;  // a share keeps only its own rows
+    for (int64_t r = 0; r < old.size(); ++r)
+      if (whole_list || share_names.count(old.names[static_cast<size_t>(r)])) keep.push_back(r);
+    old_features = old.features.index_select(0, torch::tensor(keep, torch::kInt64));
+    for (int64_t r : keep) {
+      names.push_back(old.names[static_cast<size_t>(r)]);
+      classes.push_back(old.classes[static_cast<size_t>(r)]);
+    }
     have.insert(names.begin(), names.end());
-    report.reused = old.size();
+    report.reused = static_cast<int64_t>(names.size());
   }
 
-  // What to compute: new, unique, allowed.
+  // What to compute: new, unique, allowed. Refusals are decided again on every run (and over the
+  // whole list, whichever share is embedded), so a resumed or shared store lists the same ones.
   const LeakageGuard guard = opts.leakage_guard ? LeakageGuard::god() : LeakageGuard{};
   std::vector<const ImageEntry*> todo;
+  std::vector<size_t> todo_index;  // position of todo[k] in `entries`
   std::unordered_set<std::string> seen;
-  for (const auto& e : entries) {
-    if (have.count(e.name)) continue;
+  for (size_t i = 0; i < last; ++i) {
+    const auto& e = entries[i];
+    const bool mine = i >= first;
     if (!seen.insert(e.name).second) {
-      skipped.emplace_back(e.name,
-                           "duplicate image name (" + e.path.string() + "); names are file stems and must be unique");
+      if (mine)
+        skipped.push_back(
+            {i, e.name, "duplicate image name (" + e.path.string() + "); names are file stems and must be unique"});
       continue;
     }
+    if (!mine) continue;
     if (opts.leakage_guard && e.imagenet_layout) {
       const std::string why = guard.refusal(e);
       if (!why.empty()) {
-        skipped.emplace_back(e.name, why);
+        skipped.push_back({i, e.name, why});
         continue;
       }
     }
+    if (have.count(e.name)) continue;
     todo.push_back(&e);
+    todo_index.push_back(i);
   }
   int64_t guarded = static_cast<int64_t>(skipped.size());
 
@@ -275,7 +312,8 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
     s.classes.insert(s.classes.end(), new_classes.begin(), new_classes.end());
     s.encoder = encoder_id;
     s.preprocessing = prep_id;
-    s.skipped = skipped;
+    std::stable_sort(skipped.begin(), skipped.end(), [](const Skip& a, const Skip& b) { return a.index < b.index; });
+    for (const auto& k : skipped) s.skipped.emplace_back(k.name, k.reason);
     s.extra = opts.extra;
     s.extra["arch"] = info.arch;
     s.extra["format"] = info.format;
@@ -305,16 +343,22 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
         since_checkpoint = 0;
       }
     };
+    // A batch holds the images of one window of `batch` consecutive list entries: a row's numbers
+    // depend (in the last float bits) on which images share its batch, so fixed windows make a row
+    // the same whether the list is embedded whole, in parts, or resumed.
+    const size_t window = static_cast<size_t>(opts.batch);
+    size_t batch_window = 0;
     for (size_t i = 0; i < todo.size(); ++i) {
       auto item = pipe.take(i);  // the next batch decodes while the model runs on this one
+      if (!batch.empty() && todo_index[i] / window != batch_window) flush();
+      batch_window = todo_index[i] / window;
       if (item.pixels.defined()) {
         batch.push_back(item.pixels);
         batch_entries.push_back(todo[i]);
       } else {
         std::fprintf(stderr, "brainsem embed: skipped: %s\n", item.error.c_str());  // the error names the file
-        skipped.emplace_back(todo[i]->name, item.error);
+        skipped.push_back({todo_index[i], todo[i]->name, item.error});
       }
-      if (static_cast<int>(batch.size()) == opts.batch) flush();
       bar.update(static_cast<int64_t>(i + 1), cat(skipped.size() - guarded, " unreadable"));
     }
     flush();
@@ -322,7 +366,8 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
   bar.finish(cat(new_names.size(), " embedded, ", skipped.size(), " skipped, ", report.reused, " already present"));
   report.embedded = static_cast<int64_t>(new_names.size());
   report.skipped = static_cast<int64_t>(skipped.size());
-  if (report.embedded + report.reused > 0) report.total_rows = save();
+  // A part is written even when empty: its skipped list belongs to the joined store.
+  if (report.embedded + report.reused > 0 || !whole_list) report.total_rows = save();
   return report;
 }
 

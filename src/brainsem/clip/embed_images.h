@@ -46,13 +46,21 @@ struct LeakageGuard {
 };
 
 struct EmbedOptions {
-  int batch = 32;
-  int decode_threads = 0;                    // 0 = one per core
-  bool leakage_guard = true;                 // applies to ImageNet-layout (train/nXXXXXXXX/) inputs
+  int batch = 32;             // a batch is the images of `batch` consecutive entries (fewer where some are skipped)
+  int decode_threads = 0;     // 0 = one per core
+  bool leakage_guard = true;  // applies to ImageNet-layout (train/nXXXXXXXX/) inputs
   int64_t checkpoint_every = 2048;           // images between checkpoints of the output store
   int64_t max_pixels = kDefaultMaxPixels;    // larger images are skipped as decompression bombs (0 = no limit)
   std::string encoder_id;                    // overrides the encoder's id in the store when set
   std::map<std::string, std::string> extra;  // provenance written to the store
+  // A part of the list (a distributed or --shard run): only entries [first, last) are embedded
+  // and only their rows are kept from a store resumed from; the entries before `first` still count
+  // for duplicate names. With `first` a multiple of `batch`, the parts join into the bytes of the
+  // single-process store (part_slice).
+  size_t first = 0, last = SIZE_MAX;
+  // Resume from this store instead of `out` when `out` does not exist yet (a share resuming from the
+  // joined store of an earlier run).
+  std::filesystem::path resume_from;
 };
 
 struct EmbedReport {
@@ -62,9 +70,14 @@ struct EmbedReport {
   int64_t total_rows = 0;
 };
 
+// Entries [first, last) of part `index` of `count` over `n` entries: contiguous slices whose bounds
+// are multiples of `batch`, so every part batches its images as one process would.
+std::pair<size_t, size_t> part_slice(size_t n, int batch, int index, int count);
+
 // Embeds `entries` into the feature store at `out` (created, or resumed when it exists with the
-// same encoder and preprocessing). Never throws for a bad image; throws for a bad output or an
-// incompatible existing store.
+// same encoder and preprocessing). Rows follow the entries' order; `skipped` lists refused and
+// unreadable inputs in the entries' order too. Never throws for a bad image; throws for a bad output
+// or an incompatible existing store.
 EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& entries,
                          const std::filesystem::path& out, const EmbedOptions& opts);
 

@@ -1,6 +1,7 @@
 #include "brainsem/data/feature_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -160,6 +161,42 @@ FeatureStore concat_stores(const std::vector<FeatureStore>& parts) {
   }
   out.features = torch::cat(feats, 0);
   return out;
+}
+
+std::filesystem::path part_path(const std::filesystem::path& out, int index, int count) {
+  return out.parent_path() / (out.stem().string() + ".part-" + std::to_string(index) + "-of-" + std::to_string(count) +
+                              out.extension().string());
+}
+
+FeatureStore join_parts(const std::vector<FeatureStore>& parts, const std::vector<std::string>& paths) {
+  BRAINSEM_CHECK(!parts.empty() && parts.size() == paths.size(), "join_parts: no parts given");
+  const int count = static_cast<int>(parts.size());
+  std::vector<const FeatureStore*> in_order(parts.size(), nullptr);
+  std::vector<FeatureStore> stripped;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto it = parts[i].extra.find(kPartKey);
+    BRAINSEM_CHECK(it != parts[i].extra.end(), paths[i],
+                   " is not a part of an embed run (its metadata has no \"part\"); join whole stores with "
+                   "retrieve's several --library stores instead");
+    int k = -1, n = -1;
+    char tail = 0;
+    BRAINSEM_CHECK(std::sscanf(it->second.c_str(), "%d/%d%c", &k, &n, &tail) == 2 && k >= 0 && k < n, paths[i],
+                   ": part \"", it->second, "\" is not K/N");
+    BRAINSEM_CHECK(n == count, paths[i], " is part ", k, " of ", n, ", but ", count,
+                   " parts were given; give all of them (", kPartKey, " 0 to ", n - 1, ")");
+    BRAINSEM_CHECK(in_order[k] == nullptr, paths[i], " and another input are both part ", k, " of ", n);
+    in_order[k] = &parts[i];
+  }
+  for (int k = 0; k < count; ++k) {
+    FeatureStore p = *in_order[k];
+    p.extra.erase(kPartKey);
+    if (!stripped.empty())
+      BRAINSEM_CHECK(p.extra == stripped[0].extra, "part ", k, " of ", count,
+                     " was embedded with other settings than part 0 (model path, device or precision differ); "
+                     "re-embed it with the same command");
+    stripped.push_back(std::move(p));
+  }
+  return concat_stores(stripped);
 }
 
 }  // namespace brainsem::data

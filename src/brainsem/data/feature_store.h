@@ -58,4 +58,14 @@ struct FeatureStore {
 // Concatenates stores (same encoder/preprocessing/dimension required).
 FeatureStore concat_stores(const std::vector<FeatureStore>& parts);
 
+// A store built in parts (`embed` over ranks or Slurm array tasks): part K of N embeds the K-th
+// contiguous slice of the image list and records "K/N" under extra["part"]. Joined in K order, the
+// parts are the store one process writes, byte for byte.
+inline constexpr const char* kPartKey = "part";
+// OUT's part K of N, beside it: "lib.safetensors" -> "lib.part-K-of-N.safetensors".
+std::filesystem::path part_path(const std::filesystem::path& out, int index, int count);
+// Joins parts given in any order; every part 0..N-1 must be there once, built alike (encoder,
+// preprocessing, dimension, provenance). `paths` name them in errors.
+FeatureStore join_parts(const std::vector<FeatureStore>& parts, const std::vector<std::string>& paths);
+
 }  // namespace brainsem::data

@@ -1,0 +1,148 @@
+// Multi-process runs of the program, started as torchrun and srun start them (real processes over
+// Gloo on 127.0.0.1): a distributed or sharded `embed` writes the same bytes as one process, a failed
+// rank fails the job naming it, and a rerun redoes only the missing part.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "brainsem/core/atomic_file.h"
+#include "brainsem/core/output_lock.h"
+#include "brainsem/core/process_group.h"
+#include "brainsem/data/feature_store.h"
+#include "testing/paths.h"
+#include "testing/ranks.h"
+
+namespace fs = std::filesystem;
+namespace bt = brainsem::testing;
+using bt::run_cli;
+using bt::shared_dir;
+
+namespace {
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+std::string bytes_of(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// 12 photos, one of them again under another folder (a duplicate name) and one corrupt JPEG: the
+// store lists both as skipped, so the parts must agree on them too.
+fs::path make_image_folder(const fs::path& dir) {
+  const fs::path imgs = dir / "imgs";
+  fs::create_directories(imgs / "more");
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(shared_dir() / "images/k92")) {
+    if (e.path().extension() != ".png" || n >= 12) continue;
+    fs::create_symlink(e.path(), imgs / e.path().filename());
+    if (n++ == 3) fs::create_symlink(e.path(), imgs / "more" / e.path().filename());
+  }
+  brainsem::core::write_text_atomically(imgs / "05_broken.jpg", "not a jpeg");
+  return imgs;
+}
+
+std::string embed_args(const fs::path& imgs, const fs::path& out) {
+  return "'" + bt::cli_binary().string() + "' embed -q --model " +
+         q(shared_dir() / "golden/clip_openai/openai_vit_tiny.safetensors") + " --images " + q(imgs) + " --out " +
+         q(out) + " --batch 3 --checkpoint-every 2 --threads 1";
+}
+
+std::vector<bt::RankOutcome> embed_job(int world, bool srun, const fs::path& imgs, const fs::path& out,
+                                       const fs::path& logs) {
+  const int port = bt::free_tcp_port();
+  return bt::run_ranks(
+      world, [&](int) { return embed_args(imgs, out); },
+      [&](int r) { return srun ? bt::srun_env(r, world, port) : bt::torchrun_env(r, world, port); }, logs);
+}
+}  // namespace
+
+TEST(CliDistributed, EmbedOverTwoAndThreeRanksWritesTheSingleProcessBytes) {
+  BRAINSEM_REQUIRE_SHARED("images/k92/01_human_bodypart.png");
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/openai_vit_tiny.safetensors");
+  if (!brainsem::core::has_distributed_support()) GTEST_SKIP() << "built without Gloo (libgloo-dev)";
+  bt::TempDir dir;
+  const auto imgs = make_image_folder(dir.path());
+  std::string out;
+  ASSERT_EQ(run_cli(embed_args(imgs, dir / "single.safetensors").substr(bt::cli_binary().string().size() + 3), &out), 0)
+      << out;
+  const auto single = brainsem::data::FeatureStore::open(dir / "single.safetensors");
+  ASSERT_EQ(single.size(), 12);
+  ASSERT_EQ(single.skipped.size(), 2u);  // the duplicate name and the corrupt file
+  const std::string reference = bytes_of(dir / "single.safetensors");
+
+  for (const auto& [world, srun] : {std::pair{2, false}, std::pair{3, true}}) {
+    const fs::path joined = dir / ("joined" + std::to_string(world) + ".safetensors");
+    const auto ranks = embed_job(world, srun, imgs, joined, dir.path());
+    for (int r = 0; r < world; ++r) ASSERT_EQ(ranks[r].exit_code, 0) << "rank " << r << ": " << ranks[r].output;
+    EXPECT_NE(ranks[0].output.find("joined " + std::to_string(world) + " parts"), std::string::npos) << ranks[0].output;
+    EXPECT_TRUE(bytes_of(joined) == reference) << world << " ranks wrote other bytes than one process";
+    for (int k = 0; k < world; ++k) EXPECT_FALSE(fs::exists(brainsem::data::part_path(joined, k, world)));
+  }
+}
+
+TEST(CliDistributed, AFailedRankFailsTheEmbedJobNamingItAndARerunRedoesOnlyItsPart) {
+  BRAINSEM_REQUIRE_SHARED("images/k92/01_human_bodypart.png");
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/openai_vit_tiny.safetensors");
+  if (!brainsem::core::has_distributed_support()) GTEST_SKIP() << "built without Gloo (libgloo-dev)";
+  bt::TempDir dir;
+  const auto imgs = make_image_folder(dir.path());
+  std::string out;
+  ASSERT_EQ(run_cli(embed_args(imgs, dir / "single.safetensors").substr(bt::cli_binary().string().size() + 3), &out), 0)
+      << out;
+  const fs::path joined = dir / "lib.safetensors";
+  {
+    // Another process holds part 1: rank 1 stops at once, and rank 0 finishes its part, then fails.
+    const brainsem::core::OutputLock held(brainsem::data::part_path(joined, 1, 2));
+    const auto ranks = embed_job(2, false, imgs, joined, dir.path());
+    EXPECT_NE(ranks[1].exit_code, 0) << ranks[1].output;
+    EXPECT_NE(ranks[0].exit_code, 0) << ranks[0].output;
+    EXPECT_NE(ranks[0].output.find("rank 1 failed: "), std::string::npos) << ranks[0].output;
+    EXPECT_NE(ranks[0].output.find("is in use by process"), std::string::npos) << ranks[0].output;
+    EXPECT_FALSE(fs::exists(joined));
+    EXPECT_TRUE(fs::exists(brainsem::data::part_path(joined, 0, 2)));
+  }
+  const auto ranks = embed_job(2, false, imgs, joined, dir.path());
+  for (int r = 0; r < 2; ++r) ASSERT_EQ(ranks[r].exit_code, 0) << "rank " << r << ": " << ranks[r].output;
+  EXPECT_NE(ranks[0].output.find("embedded 0 new, "), std::string::npos) << ranks[0].output;
+  EXPECT_NE(ranks[1].output.find(" new, 0 already present"), std::string::npos) << ranks[1].output;
+  EXPECT_TRUE(bytes_of(joined) == bytes_of(dir / "single.safetensors"));
+
+  // A second rerun reuses the joined store: nothing is embedded again.
+  const auto again = embed_job(2, false, imgs, joined, dir.path());
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(again[r].exit_code, 0) << again[r].output;
+    EXPECT_NE(again[r].output.find("embedded 0 new, "), std::string::npos) << again[r].output;
+  }
+  EXPECT_TRUE(bytes_of(joined) == bytes_of(dir / "single.safetensors"));
+}
+
+TEST(CliDistributed, ShardsFromAnArrayJobMergeIntoTheSingleProcessBytes) {
+  BRAINSEM_REQUIRE_SHARED("images/k92/01_human_bodypart.png");
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/openai_vit_tiny.safetensors");
+  bt::TempDir dir;
+  const auto imgs = make_image_folder(dir.path());
+  const auto args = [&](const fs::path& o) { return embed_args(imgs, o).substr(bt::cli_binary().string().size() + 3); };
+  std::string out;
+  ASSERT_EQ(run_cli(args(dir / "single.safetensors"), &out), 0) << out;
+  const fs::path lib = dir / "lib.safetensors";
+  for (int k : {2, 0, 1}) {
+    ASSERT_EQ(run_cli(args(lib) + " --shard " + std::to_string(k) + "/3", &out), 0) << out;
+    EXPECT_NE(out.find("part " + std::to_string(k) + " of 3 done"), std::string::npos) << out;
+  }
+  const auto part = [&](int k) { return q(brainsem::data::part_path(lib, k, 3)); };
+  EXPECT_NE(run_cli("features merge --out " + q(lib) + " " + part(0) + " " + part(2), &out), 0);
+  EXPECT_NE(out.find("2 parts were given"), std::string::npos) << out;
+  EXPECT_NE(
+      run_cli("features merge --out " + q(lib) + " " + part(0) + " " + q(dir / "single.safetensors") + " " + part(2),
+              &out),
+      0);
+  EXPECT_NE(out.find("is not a part of an embed run"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(lib));
+  ASSERT_EQ(run_cli("features merge --out " + q(lib) + " " + part(2) + " " + part(0) + " " + part(1), &out), 0) << out;
+  EXPECT_NE(out.find("joined 3 parts: 12 rows"), std::string::npos) << out;
+  EXPECT_TRUE(bytes_of(lib) == bytes_of(dir / "single.safetensors"));
+  EXPECT_NE(run_cli("embed --shard 3/3 --model m --images " + q(imgs) + " --out " + q(lib), &out), 0);
+  EXPECT_NE(out.find("K must be below N"), std::string::npos) << out;
+}
