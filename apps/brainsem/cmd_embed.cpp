@@ -118,7 +118,7 @@ CommandRegistration reg(200, [](CLI::App& root) {
       "already in it are not recomputed. Unreadable images are reported, skipped and listed in the store.\n"
       "In the ImageNet train layout, GOD test classes and test images are refused (--allow-god-test).\n"
       "Exit status is non-zero only when no image could be embedded.\n"
-      "Several processes (torchrun, srun or --init; docs/distributed.md): rank K embeds the K-th slice of the\n"
+      "Several processes (torchrun, srun or --dist-url; docs/distributed.md): rank K embeds the K-th slice of the\n"
       "list into OUT.part-K-of-N and rank 0 joins the parts into OUT, the same bytes one process writes. A\n"
       "rerun resumes each part. --shard K/N (e.g. a Slurm array task) writes only part K; join the parts\n"
       "with `brainsem features merge`.");

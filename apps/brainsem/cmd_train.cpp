@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "brainsem/core/error.h"
 #include "brainsem/core/output_lock.h"
@@ -22,6 +23,7 @@ namespace {
 
 struct Options {
   CommonOptions common;
+  DistributedOptions dist;
   StudyOptions study;
   TrainOptions train;
   std::string out;
@@ -29,12 +31,14 @@ struct Options {
   bool baselines = false;
 };
 
-void run(Options& o) {
+void run(Options& o, core::ProcessGroup* group) {
   apply_common_options(o.common);
-  const core::OutputLock lock(o.out);  // one writer per run directory
+  const bool writer = group == nullptr || group->rank() == 0;  // rank 0 alone writes the run directory
+  std::optional<core::OutputLock> lock;
+  if (writer) lock.emplace(o.out);  // one writer per run directory
   auto cfg = resolve_train_config(o.train);
   const fs::path dir = o.out;
-  const bool resume = experiment::prepare_run_directory(dir, o.resume, cfg.retrain_all);
+  bool resume = writer ? experiment::prepare_run_directory(dir, o.resume, cfg.retrain_all) : false;
   auto inputs = o.study.inputs();
   // A class-embedding table doubles as the library (one target per class).
   BRAINSEM_CHECK(!cfg.library || !inputs.library.empty() || !inputs.class_embeddings.empty(),
@@ -42,9 +46,20 @@ void run(Options& o) {
                  "was given; pass --library FILE or train with --no-library");
   auto study = experiment::load_study(inputs, cfg.normalize);  // validates everything before any output
   train::validate(cfg, study.stimuli.dim());                   // the encoder's output fits the image features
-  experiment::write_run_inputs(dir, inputs);
+  if (group) {
+    // Every rank has checked its inputs; rank 0 tells the others whether the run resumes.
+    std::vector<torch::Tensor> flag{torch::full({1}, writer && resume ? 1.0 : 0.0)};
+    group->all_reduce_sum(flag);
+    resume = flag[0].item<double>() > 0;
+  }
+  if (writer) experiment::write_run_inputs(dir, inputs);
   // Writes config.json (the config as run: steps resolved from --epochs).
-  auto result = experiment::train_brainsem(cfg, study, dir, resume, "brainsem", cfg.seed);
+  auto result = experiment::train_brainsem(cfg, study, dir, resume, "brainsem", cfg.seed, group);
+  if (!writer) {
+    std::printf("%s: trained its share of every step; rank 0 scores and writes %s\n", group->spec().source.c_str(),
+                dir.c_str());
+    return;
+  }
   auto scores = result.scores;
   if (o.baselines)
     for (auto& m : experiment::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);
@@ -62,6 +77,8 @@ CommandRegistration reg(30, [](CLI::App& root) {
       "The test set is scored once, after training; it never chooses a step (--val-classes uses training classes;\n"
       "with --retrain-all the chosen step count is then retrained on all classes, the selection run in "
       "OUT/selection/).\n"
+      "Several processes (torchrun, srun or --dist-url; docs/distributed.md) train data-parallel: each rank encodes\n"
+      "its slice of every batch, gradients are summed over ranks (c10d, Gloo), rank 0 writes OUT.\n"
       "Example: brainsem train --subject data/Subject1.h5 --stimuli data/stimuli.safetensors \\\n"
       "           --library data/library_train.safetensors --library-test data/library_test.safetensors --out runs/s1");
   add_study_options(*cmd, o->study);
@@ -72,7 +89,11 @@ CommandRegistration reg(30, [](CLI::App& root) {
   cmd->add_flag("--baselines", o->baselines, "Also score ridge, nearest class mean and (with --truth) the oracle");
   add_common_options(*cmd, o->common);
   add_device_options(*cmd, o->common);
-  cmd->callback([o] { run(*o); });
+  add_distributed_options(*cmd, o->dist);
+  cmd->callback([o] {
+    const auto group = join_job(o->dist, o->common);
+    core::run_as_rank(group.get(), [&] { run(*o, group.get()); });
+  });
 });
 
 }  // namespace

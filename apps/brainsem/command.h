@@ -48,9 +48,9 @@ void add_device_options(CLI::App& cmd, CommonOptions& opts, Precisions precision
 core::ComputeTarget apply_common_options(const CommonOptions& opts);
 
 // How a command joins a torch.distributed job (core/process_group.h): from torchrun's or srun's
-// variables, or explicitly with --init tcp://HOST:PORT --rank R --world-size N.
+// variables, or explicitly with --dist-url tcp://HOST:PORT --rank R --world-size N.
 struct DistributedOptions {
-  std::string init;
+  std::string url;  // tcp://HOST:PORT
   int rank = -1, world_size = -1;
   int timeout_s = 1800;  // joining, and each collective: a rank that hangs fails the job after it
 };

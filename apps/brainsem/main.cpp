@@ -74,13 +74,14 @@ core::ComputeTarget apply_common_options(const CommonOptions& opts) {
 
 void add_distributed_options(CLI::App& cmd, DistributedOptions& opts) {
   const char* group = "Distributed (torchrun and srun set these through the environment)";
-  cmd.add_option("--init", opts.init,
-                 "Join a multi-process job at tcp://HOST:PORT (rank 0's host); needs --rank and --world-size. "
-                 "Without it the job comes from torchrun's (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) or srun's "
-                 "(SLURM_PROCID, SLURM_NTASKS, SLURM_JOB_NODELIST) variables, else this is a single process")
+  cmd.add_option(
+         "--dist-url", opts.url,
+         "Join a multi-process job at tcp://HOST:PORT (rank 0's host and a free port); needs --rank and --world-size. "
+         "Without it the job comes from torchrun's (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) or srun's "
+         "(SLURM_PROCID, SLURM_NTASKS, SLURM_JOB_NODELIST) variables, else this is a single process")
       ->group(group);
-  cmd.add_option("--rank", opts.rank, "This process's rank with --init (0 to world size - 1)")->group(group);
-  cmd.add_option("--world-size", opts.world_size, "Number of processes with --init")->group(group);
+  cmd.add_option("--rank", opts.rank, "This process's rank with --dist-url (0 to world size - 1)")->group(group);
+  cmd.add_option("--world-size", opts.world_size, "Number of processes with --dist-url")->group(group);
   cmd.add_option("--dist-timeout", opts.timeout_s,
                  "Seconds to wait for every rank to join, and for each collective step; a rank that hangs fails the "
                  "job after this long (a rank that dies fails it at once)")
@@ -90,10 +91,10 @@ void add_distributed_options(CLI::App& cmd, DistributedOptions& opts) {
 }
 
 std::unique_ptr<core::ProcessGroup> join_job(const DistributedOptions& opts, CommonOptions& common) {
-  BRAINSEM_CHECK(opts.init.empty() == (opts.rank < 0) && opts.init.empty() == (opts.world_size < 0),
-                 "--init, --rank and --world-size go together (or none of them, under torchrun or srun)");
-  const auto spec = opts.init.empty() ? core::launch_from_environment()
-                                      : core::launch_from_init(opts.init, opts.rank, opts.world_size);
+  BRAINSEM_CHECK(opts.url.empty() == (opts.rank < 0) && opts.url.empty() == (opts.world_size < 0),
+                 "--dist-url, --rank and --world-size go together (or none of them, under torchrun or srun)");
+  const auto spec =
+      opts.url.empty() ? core::launch_from_environment() : core::launch_from_url(opts.url, opts.rank, opts.world_size);
   if (!spec.distributed()) return nullptr;
   if (common.device == "cuda") common.device = "cuda:" + std::to_string(spec.local_rank);
   auto group = std::make_unique<core::ProcessGroup>(spec, std::chrono::seconds(opts.timeout_s));

@@ -145,16 +145,16 @@ TEST(LaunchSpec, FirstSlurmHostOfEveryNodeListForm) {
 }
 
 TEST(LaunchSpec, ExplicitInitMethod) {
-  const auto s = core::launch_from_init("tcp://10.0.0.2:29700", 1, 2, env_of({}));
+  const auto s = core::launch_from_url("tcp://10.0.0.2:29700", 1, 2, env_of({}));
   EXPECT_EQ(s.master_addr, "10.0.0.2");
   EXPECT_EQ(s.master_port, 29700);
   EXPECT_EQ(s.rank, 1);
   EXPECT_TRUE(s.distributed());
-  EXPECT_EQ(core::launch_from_init("tcp://[::1]:29700", 0, 2, env_of({})).master_addr, "::1");
-  EXPECT_THROW(core::launch_from_init("env://", 0, 2, env_of({})), Error);
-  EXPECT_THROW(core::launch_from_init("tcp://host", 0, 2, env_of({})), Error);
-  EXPECT_THROW(core::launch_from_init("tcp://host:70000", 0, 2, env_of({})), Error);
-  EXPECT_THROW(core::launch_from_init("tcp://host:29700", 2, 2, env_of({})), Error);
+  EXPECT_EQ(core::launch_from_url("tcp://[::1]:29700", 0, 2, env_of({})).master_addr, "::1");
+  EXPECT_THROW(core::launch_from_url("env://", 0, 2, env_of({})), Error);
+  EXPECT_THROW(core::launch_from_url("tcp://host", 0, 2, env_of({})), Error);
+  EXPECT_THROW(core::launch_from_url("tcp://host:70000", 0, 2, env_of({})), Error);
+  EXPECT_THROW(core::launch_from_url("tcp://host:29700", 2, 2, env_of({})), Error);
 }
 
 TEST(LaunchSpec, IncompleteOrBadVariablesAreRefusedNamingThem) {

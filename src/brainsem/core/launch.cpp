@@ -136,24 +136,24 @@ LaunchSpec launch_from_environment(const Getenv& getenv_fn) {
   return s;
 }
 
-LaunchSpec launch_from_init(const std::string& init_method, int rank, int world_size, const Getenv& getenv_fn) {
+LaunchSpec launch_from_url(const std::string& init_method, int rank, int world_size, const Getenv& getenv_fn) {
   const std::string scheme = "tcp://";
-  BRAINSEM_CHECK(init_method.rfind(scheme, 0) == 0, "--init '", init_method,
+  BRAINSEM_CHECK(init_method.rfind(scheme, 0) == 0, "--dist-url '", init_method,
                  "' must be tcp://HOST:PORT (rank 0's host and a free port)");
   const std::string hostport = init_method.substr(scheme.size());
   const auto colon = hostport.rfind(':');
-  BRAINSEM_CHECK(colon != std::string::npos && colon > 0, "--init '", init_method, "' must be tcp://HOST:PORT");
+  BRAINSEM_CHECK(colon != std::string::npos && colon > 0, "--dist-url '", init_method, "' must be tcp://HOST:PORT");
   LaunchSpec s;
   s.master_addr = hostport.substr(0, colon);
   if (s.master_addr.size() > 2 && s.master_addr.front() == '[' && s.master_addr.back() == ']')
     s.master_addr = s.master_addr.substr(1, s.master_addr.size() - 2);  // [::1]:port
-  s.master_port = parse_port(hostport.substr(colon + 1), "--init's port");
+  s.master_port = parse_port(hostport.substr(colon + 1), "--dist-url's port");
   BRAINSEM_CHECK(world_size >= 1 && rank >= 0 && rank < world_size,
-                 "--init needs --rank R and --world-size N with 0 <= R < N (got ", rank, " and ", world_size, ")");
+                 "--dist-url needs --rank R and --world-size N with 0 <= R < N (got ", rank, " and ", world_size, ")");
   s.rank = rank;
   s.world_size = world_size;
   if (const char* local = lookup(getenv_fn, "LOCAL_RANK")) s.local_rank = parse_count(local, "LOCAL_RANK", 0);
-  s.source = cat("--init rank ", rank, " of ", world_size);
+  s.source = cat("--dist-url rank ", rank, " of ", world_size);
   return s;
 }
 

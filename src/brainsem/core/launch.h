@@ -46,9 +46,9 @@ struct LaunchSpec {
 // job: ablate and embed --shard use core::WorkShare for it). `getenv` is injectable for tests.
 LaunchSpec launch_from_environment(const std::function<const char*(const char*)>& getenv = {});
 
-// Explicit `--init tcp://HOST:PORT --rank R --world-size N` (LOCAL_RANK still from the environment).
-LaunchSpec launch_from_init(const std::string& init_method, int rank, int world_size,
-                            const std::function<const char*(const char*)>& getenv = {});
+// Explicit `--dist-url tcp://HOST:PORT --rank R --world-size N` (LOCAL_RANK still from the environment).
+LaunchSpec launch_from_url(const std::string& init_method, int rank, int world_size,
+                           const std::function<const char*(const char*)>& getenv = {});
 
 // The first host of a Slurm node list: "gpu[03-05,07],cpu1" -> "gpu03", "a,b" -> "a".
 std::string first_slurm_host(const std::string& nodelist);

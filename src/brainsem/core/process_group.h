@@ -1,6 +1,6 @@
 #pragma once
 // A torch.distributed process group: PyTorch's own c10d engine (a TCPStore rendezvous served by
-// rank 0, Gloo collectives over TCP), joined from a core::LaunchSpec (torchrun, srun or --init).
+// rank 0, Gloo collectives over TCP), joined from a core::LaunchSpec (torchrun, srun or --dist-url).
 // c10d only says that a connection closed when a peer dies; every collective here turns that into
 // which rank stopped and why: a rank that fails records its error in the store before it exits
 // (run_as_rank), and every rank bumps a heartbeat counter in the store, so a killed rank is the one

@@ -237,7 +237,7 @@ std::string BrainSemRun::Selection::summary() const {
 }
 
 BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& study, const fs::path& run_dir,
-                           bool resume, const std::string& method, uint64_t seed) {
+                           bool resume, const std::string& method, uint64_t seed, core::ProcessGroup* group) {
   BRAINSEM_CHECK(!cfg.library || study.library,
                  "the semantic library is on (V) but no library feature store was given; "
                  "pass --library FILE or train with --no-library");
@@ -248,9 +248,10 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
   out.config.encoder.out_dim = data.sample_feature.size(1);  // E, set by the features (as the trainer does)
   out.selection.val_classes = cfg.val_classes;
   out.selection.training_classes = data.num_classes();
+  const fs::path write_dir = group == nullptr || group->rank() == 0 ? run_dir : fs::path();  // one writer
   auto record_config = [&] {
-    if (run_dir.empty()) return;
-    write_run_config(run_dir, out.config);
+    if (write_dir.empty()) return;
+    write_run_config(write_dir, out.config);
   };
   auto t0 = std::chrono::steady_clock::now();
   train::TrainConfig final_cfg = cfg;
@@ -260,16 +261,18 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
     select_cfg.retrain_all = false;
     const fs::path select_dir = run_dir.empty() ? fs::path() : run_dir / "selection";
     train::Trainer selector(select_cfg, data);
+    selector.distribute(group);
     out.config.steps = selector.config().steps;
     record_config();
     if (resume) selector.load_checkpoint(train::checkpoint_in(select_dir));
-    selector.run(select_dir);
+    selector.run(write_dir.empty() ? fs::path() : select_dir);
     out.selection.chosen_steps = selector.best_step();
     // The final run: every class (retrain_all holds nothing out), for exactly the chosen steps.
     final_cfg.steps = selector.best_step();
     final_cfg.epochs = 0;
   }
   train::Trainer trainer(final_cfg, data);
+  trainer.distribute(group);
   if (!cfg.retrain_all) {
     out.config.steps = trainer.config().steps;
     record_config();
@@ -282,7 +285,7 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
     if (train::Trainer::checkpoint_step(train::checkpoint_in(run_dir)) <= final_cfg.steps)
       trainer.load_checkpoint(train::checkpoint_in(run_dir));
   }
-  trainer.run(run_dir);
+  trainer.run(write_dir);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out.test_embedding = trainer.embed(study.subject.test_x);
   out.scores = score_prediction(method, out.test_embedding, study, seed);

@@ -19,6 +19,7 @@
 #include "brainsem/data/subject.h"
 #include "brainsem/eval/stats.h"
 #include "brainsem/eval/zero_shot.h"
+#include "brainsem/core/process_group.h"
 #include "brainsem/train/train_config.h"
 #include "brainsem/train/trainer.h"
 #include "brainsem/train/training_data.h"
@@ -110,9 +111,12 @@ struct BrainSemRun {
 // cfg.retrain_all: first a selection run holding out cfg.val_classes classes (run_dir/selection/),
 // then the final model from scratch on every class for the chosen steps (run_dir/checkpoint.safetensors),
 // identical to a plain run with steps = the chosen steps and the same seed.
+// With a process group, training is data-parallel over its ranks (Trainer::distribute); every rank
+// reads a resumed checkpoint from run_dir, and only rank 0 writes there.
 BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& study,
                            const std::filesystem::path& run_dir = {}, bool resume = false,
-                           const std::string& method = "brainsem", uint64_t seed = 0);
+                           const std::string& method = "brainsem", uint64_t seed = 0,
+                           core::ProcessGroup* group = nullptr);
 
 // A finished run directory of `brainsem train` (config.json, inputs.json, checkpoint.safetensors),
 // reopened with its inputs and its trained weights.

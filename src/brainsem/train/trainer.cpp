@@ -176,11 +176,21 @@ torch::Tensor Trainer::step_on_device() {
 
   encoder_->train();
   torch::Tensor brain;  // [B, E]
-  {
+  if (group_ == nullptr) {
     core::AutocastScope autocast(target_);  // bf16: the encoder's matrix products; the loss stays float32
-    brain = encoder_->forward(x);
+    brain = encoder_->forward(x).to(torch::kFloat32);
+  } else {
+    // This rank encodes rows [r*b/n, (r+1)*b/n); the loss sees every rank's rows, and the gradient
+    // flows back through this rank's own (all_reduce_gradients adds the others').
+    const int64_t per = b / group_->size(), first = per * group_->rank();
+    torch::Tensor local;  // [b/n, E]
+    {
+      core::AutocastScope autocast(target_);
+      local = encoder_->forward(x.narrow(0, first, per)).to(torch::kFloat32);
+    }
+    const auto all = group_->all_gather(local.detach().to(torch::kCPU)).to(local.device());  // [b, E]
+    brain = torch::cat({all.narrow(0, 0, first), local, all.narrow(0, first + per, b - first - per)});
   }
-  brain = brain.to(torch::kFloat32);
   model::FuzzyLossOptions opts;
   opts.symmetric = cfg_.symmetric;
   if (cfg_.learn_temperature)
@@ -190,9 +200,39 @@ torch::Tensor Trainer::step_on_device() {
   torch::Tensor loss = model::fuzzy_matching_loss(brain, y, on_device(classes), opts);
   optimizer_->zero_grad();
   loss.backward();
+  if (group_ != nullptr) all_reduce_gradients();
   optimizer_->step();
   ++step_;
   return loss.detach().reshape({1});
+}
+
+void Trainer::distribute(core::ProcessGroup* group) {
+  BRAINSEM_CHECK(group == nullptr || cfg_.batch % group->size() == 0, "--batch ", cfg_.batch,
+                 " must be a multiple of the number of processes (", group ? group->size() : 1,
+                 ") to split it evenly over them");
+  group_ = group;
+}
+
+void Trainer::all_reduce_gradients() {
+  // The encoder's gradient on each rank comes from its own rows only: their sum is the whole batch's.
+  // The temperature sees the whole loss on every rank: its gradients are averaged instead.
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : encoder_->parameters())
+    if (p.grad().defined()) grads.push_back(p.grad().flatten());
+  if (log_scale_.defined() && log_scale_.grad().defined())
+    grads.push_back(log_scale_.grad().flatten() / static_cast<double>(group_->size()));
+  std::vector<torch::Tensor> flat{torch::cat(grads).to(torch::kCPU)};  // one collective per step
+  group_->all_reduce_sum(flat);
+  const auto summed = flat[0].to(grads[0].device());
+  int64_t offset = 0;
+  auto take = [&](const torch::Tensor& grad) {
+    grad.copy_(summed.narrow(0, offset, grad.numel()).view_as(grad));
+    offset += grad.numel();
+  };
+  torch::NoGradGuard no_grad;
+  for (const auto& p : encoder_->parameters())
+    if (p.grad().defined()) take(p.grad());
+  if (log_scale_.defined() && log_scale_.grad().defined()) take(log_scale_.grad());
 }
 
 double Trainer::validate_heldout() {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "brainsem/core/device.h"
+#include "brainsem/core/process_group.h"
 #include "brainsem/model/fmri_encoder.h"
 #include "brainsem/train/train_config.h"
 #include "brainsem/train/training_data.h"
@@ -31,6 +32,11 @@ class Trainer {
   void run(const std::filesystem::path& run_dir = {});
   // Runs exactly one step and returns its loss (exposed for tests and benchmarks).
   double step_once();
+  // Data-parallel training over `group` (torch.distributed): every rank draws the same global batch,
+  // encodes its own slice of it, gathers the others' embeddings for the loss, and the gradients are
+  // summed over ranks, so a step is the single-process step up to float rounding. cfg.batch must be a
+  // multiple of the group's size. Only the caller decides which rank writes (run(dir) on rank 0).
+  void distribute(core::ProcessGroup* group);
 
   // Writes train/checkpoint.h's format (safetensors; reading it never runs code).
   void save_checkpoint(const std::filesystem::path& path);
@@ -59,6 +65,8 @@ class Trainer {
  private:
   // One step; its loss stays on the device (no host synchronisation).
   torch::Tensor step_on_device();
+  // Sums the gradients over the group's ranks (distribute()).
+  void all_reduce_gradients();
   // Reads the losses of the steps since the last read, checks them finite, appends them to losses_.
   void read_pending_losses();
   double validate_heldout();
@@ -88,6 +96,7 @@ class Trainer {
   double best_val_ = -1;
   std::vector<torch::Tensor> best_params_;  // copy of the parameters at best_step_
   double ridge_alpha_ = 0;
+  core::ProcessGroup* group_ = nullptr;  // data-parallel ranks, or none
 };
 
 // Embeds x [M, R, P] with an encoder in eval mode, in chunks (no grad), on the encoder's device
