@@ -51,18 +51,30 @@ fs::path make_image_folder(const fs::path& dir) {
   return imgs;
 }
 
+// The command line of a rank: the program and its arguments.
+std::string program(const std::string& args) { return "'" + bt::cli_binary().string() + "' " + args; }
+
 std::string embed_args(const fs::path& imgs, const fs::path& out) {
-  return "'" + bt::cli_binary().string() + "' embed -q --model " +
-         q(shared_dir() / "golden/clip_openai/openai_vit_tiny.safetensors") + " --images " + q(imgs) + " --out " +
-         q(out) + " --batch 3 --checkpoint-every 2 --threads 1";
+  return "embed -q --model " + q(shared_dir() / "golden/clip_openai/openai_vit_tiny.safetensors") + " --images " +
+         q(imgs) + " --out " + q(out) + " --batch 3 --checkpoint-every 2 --threads 1";
 }
 
 std::vector<bt::RankOutcome> embed_job(int world, bool srun, const fs::path& imgs, const fs::path& out,
                                        const fs::path& logs) {
   const int port = bt::free_tcp_port();
   return bt::run_ranks(
-      world, [&](int) { return embed_args(imgs, out); },
+      world, [&](int) { return program(embed_args(imgs, out)); },
       [&](int r) { return srun ? bt::srun_env(r, world, port) : bt::torchrun_env(r, world, port); }, logs);
+}
+// The folder and its single-process store: what every multi-process run must equal, byte for byte.
+struct EmbedReference {
+  fs::path imgs, store;
+};
+EmbedReference embed_reference(const fs::path& dir) {
+  EmbedReference r{make_image_folder(dir), dir / "single.safetensors"};
+  std::string out;
+  EXPECT_EQ(run_cli(embed_args(r.imgs, r.store), &out), 0) << out;
+  return r;
 }
 }  // namespace
 
@@ -71,14 +83,11 @@ TEST(CliDistributed, EmbedOverTwoAndThreeRanksWritesTheSingleProcessBytes) {
   BRAINSEM_REQUIRE_SHARED("golden/clip_openai/openai_vit_tiny.safetensors");
   if (!brainsem::core::has_distributed_support()) GTEST_SKIP() << "built without Gloo (libgloo-dev)";
   bt::TempDir dir;
-  const auto imgs = make_image_folder(dir.path());
-  std::string out;
-  ASSERT_EQ(run_cli(embed_args(imgs, dir / "single.safetensors").substr(bt::cli_binary().string().size() + 3), &out), 0)
-      << out;
-  const auto single = brainsem::data::FeatureStore::open(dir / "single.safetensors");
+  const auto [imgs, single_path] = embed_reference(dir.path());
+  const auto single = brainsem::data::FeatureStore::open(single_path);
   ASSERT_EQ(single.size(), 12);
   ASSERT_EQ(single.skipped.size(), 2u);  // the duplicate name and the corrupt file
-  const std::string reference = bytes_of(dir / "single.safetensors");
+  const std::string reference = bytes_of(single_path);
 
   for (const auto& [world, srun] : {std::pair{2, false}, std::pair{3, true}}) {
     const fs::path joined = dir / ("joined" + std::to_string(world) + ".safetensors");
@@ -95,10 +104,7 @@ TEST(CliDistributed, AFailedRankFailsTheEmbedJobNamingItAndARerunRedoesOnlyItsPa
   BRAINSEM_REQUIRE_SHARED("golden/clip_openai/openai_vit_tiny.safetensors");
   if (!brainsem::core::has_distributed_support()) GTEST_SKIP() << "built without Gloo (libgloo-dev)";
   bt::TempDir dir;
-  const auto imgs = make_image_folder(dir.path());
-  std::string out;
-  ASSERT_EQ(run_cli(embed_args(imgs, dir / "single.safetensors").substr(bt::cli_binary().string().size() + 3), &out), 0)
-      << out;
+  const auto [imgs, single] = embed_reference(dir.path());
   const fs::path joined = dir / "lib.safetensors";
   {
     // Another process holds part 1: rank 1 stops at once, and rank 0 finishes its part, then fails.
@@ -115,7 +121,7 @@ TEST(CliDistributed, AFailedRankFailsTheEmbedJobNamingItAndARerunRedoesOnlyItsPa
   for (int r = 0; r < 2; ++r) ASSERT_EQ(ranks[r].exit_code, 0) << "rank " << r << ": " << ranks[r].output;
   EXPECT_NE(ranks[0].output.find("embedded 0 new, "), std::string::npos) << ranks[0].output;
   EXPECT_NE(ranks[1].output.find(" new, 0 already present"), std::string::npos) << ranks[1].output;
-  EXPECT_TRUE(bytes_of(joined) == bytes_of(dir / "single.safetensors"));
+  EXPECT_TRUE(bytes_of(joined) == bytes_of(single));
 
   // A second rerun reuses the joined store: nothing is embedded again.
   const auto again = embed_job(2, false, imgs, joined, dir.path());
@@ -123,34 +129,29 @@ TEST(CliDistributed, AFailedRankFailsTheEmbedJobNamingItAndARerunRedoesOnlyItsPa
     ASSERT_EQ(again[r].exit_code, 0) << again[r].output;
     EXPECT_NE(again[r].output.find("embedded 0 new, "), std::string::npos) << again[r].output;
   }
-  EXPECT_TRUE(bytes_of(joined) == bytes_of(dir / "single.safetensors"));
+  EXPECT_TRUE(bytes_of(joined) == bytes_of(single));
 }
 
 TEST(CliDistributed, ShardsFromAnArrayJobMergeIntoTheSingleProcessBytes) {
   BRAINSEM_REQUIRE_SHARED("images/k92/01_human_bodypart.png");
   BRAINSEM_REQUIRE_SHARED("golden/clip_openai/openai_vit_tiny.safetensors");
   bt::TempDir dir;
-  const auto imgs = make_image_folder(dir.path());
-  const auto args = [&](const fs::path& o) { return embed_args(imgs, o).substr(bt::cli_binary().string().size() + 3); };
+  const auto [imgs, single] = embed_reference(dir.path());
   std::string out;
-  ASSERT_EQ(run_cli(args(dir / "single.safetensors"), &out), 0) << out;
   const fs::path lib = dir / "lib.safetensors";
   for (int k : {2, 0, 1}) {
-    ASSERT_EQ(run_cli(args(lib) + " --shard " + std::to_string(k) + "/3", &out), 0) << out;
+    ASSERT_EQ(run_cli(embed_args(imgs, lib) + " --shard " + std::to_string(k) + "/3", &out), 0) << out;
     EXPECT_NE(out.find("part " + std::to_string(k) + " of 3 done"), std::string::npos) << out;
   }
   const auto part = [&](int k) { return q(brainsem::data::part_path(lib, k, 3)); };
   EXPECT_NE(run_cli("features merge --out " + q(lib) + " " + part(0) + " " + part(2), &out), 0);
   EXPECT_NE(out.find("2 parts were given"), std::string::npos) << out;
-  EXPECT_NE(
-      run_cli("features merge --out " + q(lib) + " " + part(0) + " " + q(dir / "single.safetensors") + " " + part(2),
-              &out),
-      0);
+  EXPECT_NE(run_cli("features merge --out " + q(lib) + " " + part(0) + " " + q(single) + " " + part(2), &out), 0);
   EXPECT_NE(out.find("is not a part of an embed run"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(lib));
   ASSERT_EQ(run_cli("features merge --out " + q(lib) + " " + part(2) + " " + part(0) + " " + part(1), &out), 0) << out;
   EXPECT_NE(out.find("joined 3 parts: 12 rows"), std::string::npos) << out;
-  EXPECT_TRUE(bytes_of(lib) == bytes_of(dir / "single.safetensors"));
+  EXPECT_TRUE(bytes_of(lib) == bytes_of(single));
   EXPECT_NE(run_cli("embed --shard 3/3 --model m --images " + q(imgs) + " --out " + q(lib), &out), 0);
   EXPECT_NE(out.find("K must be below N"), std::string::npos) << out;
 }
@@ -170,9 +171,9 @@ const fs::path& study_dir() {
 
 std::string train_args(const fs::path& out, const std::string& extra) {
   const fs::path d = study_dir();
-  return "'" + bt::cli_binary().string() + "' train -q --subject " + q(d / "Subject1.h5") + " --stimuli " +
-         q(d / "stimuli.safetensors") + " --library " + q(d / "library_train.safetensors") + " --library-test " +
-         q(d / "library_test.safetensors") + " --seed 3 --log-every 1 --out " + q(out) + " " + extra;
+  return "train -q --subject " + q(d / "Subject1.h5") + " --stimuli " + q(d / "stimuli.safetensors") + " --library " +
+         q(d / "library_train.safetensors") + " --library-test " + q(d / "library_test.safetensors") +
+         " --seed 3 --log-every 1 --out " + q(out) + " " + extra;
 }
 
 std::vector<double> losses(const fs::path& run) {
@@ -205,11 +206,11 @@ TEST(CliDistributed, TrainOverRanksFollowsTheSingleProcessLossCurve) {
                                      std::pair<int, std::string>{3, "--steps 15 --batch 60 --learn-temperature"}}) {
     const fs::path single = dir / ("single" + std::to_string(world)), ddp = dir / ("ddp" + std::to_string(world));
     std::string out;
-    ASSERT_EQ(run_cli(train_args(single, extra).substr(bt::cli_binary().string().size() + 3), &out), 0) << out;
+    ASSERT_EQ(run_cli(train_args(single, extra), &out), 0) << out;
     const int port = bt::free_tcp_port();
     const auto ranks = bt::run_ranks(
-        world, [&](int) { return train_args(ddp, extra); }, [&](int r) { return bt::torchrun_env(r, world, port); },
-        dir.path());
+        world, [&](int) { return program(train_args(ddp, extra)); },
+        [&](int r) { return bt::torchrun_env(r, world, port); }, dir.path());
     for (int r = 0; r < world; ++r) ASSERT_EQ(ranks[r].exit_code, 0) << "rank " << r << ": " << ranks[r].output;
     EXPECT_NE(ranks[1].output.find("rank 0 scores and writes"), std::string::npos) << ranks[1].output;
     expect_same_curve(losses(single), losses(ddp));
@@ -218,7 +219,7 @@ TEST(CliDistributed, TrainOverRanksFollowsTheSingleProcessLossCurve) {
   std::string out;
   const int port = bt::free_tcp_port();
   const auto odd = bt::run_ranks(
-      3, [&](int) { return train_args(dir / "odd", "--steps 2 --batch 100"); },
+      3, [&](int) { return program(train_args(dir / "odd", "--steps 2 --batch 100")); },
       [&](int r) { return bt::torchrun_env(r, 3, port); }, dir.path());
   EXPECT_NE(odd[0].exit_code, 0);
   EXPECT_NE(odd[0].output.find("--batch 100 must be a multiple of the number of processes (3)"), std::string::npos)
@@ -233,7 +234,7 @@ TEST(CliDistributed, AKilledTrainingRankFailsTheJobNamingItAndTheRerunResumesFro
   const int port = bt::free_tcp_port();
   std::vector<bt::RankProcess> ranks;
   for (int r = 0; r < 2; ++r)
-    ranks.push_back(bt::start_process(bt::torchrun_env(r, 2, port), train_args(run, long_run),
+    ranks.push_back(bt::start_process(bt::torchrun_env(r, 2, port), program(train_args(run, long_run)),
                                       dir / ("rank" + std::to_string(r) + ".log")));
   const fs::path checkpoint = run / brainsem::train::kCheckpointFile;
   for (int i = 0; i < 1200 && !fs::exists(checkpoint); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -252,14 +253,11 @@ TEST(CliDistributed, AKilledTrainingRankFailsTheJobNamingItAndTheRerunResumesFro
   const std::string resumed = "--checkpoint-every 5 --resume --steps " + std::to_string(at + 5);
   const int port2 = bt::free_tcp_port();
   const auto rerun = bt::run_ranks(
-      2, [&](int) { return train_args(run, resumed); }, [&](int r) { return bt::torchrun_env(r, 2, port2); },
+      2, [&](int) { return program(train_args(run, resumed)); }, [&](int r) { return bt::torchrun_env(r, 2, port2); },
       dir.path());
   for (int r = 0; r < 2; ++r) ASSERT_EQ(rerun[r].exit_code, 0) << "rank " << r << ": " << rerun[r].output;
   std::string out;
-  ASSERT_EQ(run_cli(train_args(dir / "single", "--checkpoint-every 5 --steps " + std::to_string(at + 5))
-                        .substr(bt::cli_binary().string().size() + 3),
-                    &out),
-            0)
+  ASSERT_EQ(run_cli(train_args(dir / "single", "--checkpoint-every 5 --steps " + std::to_string(at + 5)), &out), 0)
       << out;
   expect_same_curve(losses(dir / "single"), losses(run));
 }
