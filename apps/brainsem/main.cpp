@@ -1,15 +1,13 @@
 // brainsem: the command-line program. Subcommands register themselves (command.h); this file
 // only builds the CLI, runs it and turns errors into exit codes (1 = error, 2 = bad usage).
-#include <c10/util/Exception.h>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <new>
+#include <exception>
 #include <vector>
 
 #include "brainsem/core/error.h"
+#include "brainsem/core/failure_report.h"
 #include "brainsem/core/progress.h"
 #include "brainsem/core/runtime.h"
 #include "command.h"
@@ -126,30 +124,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;  // CLI11 uses 100+ codes; 2 is the usual "bad usage"
-  } catch (const brainsem::Error& e) {
-    std::fprintf(stderr, "brainsem: error: %s\n", e.what());
-    if (verbose && !e.origin().empty()) std::fprintf(stderr, "brainsem: (raised at %s)\n", e.origin().c_str());
-    return 1;
-  } catch (const c10::Error& e) {
-    // LibTorch's message without its 20-line C++ backtrace, which only helps a developer.
-    std::fprintf(stderr, "brainsem: error: LibTorch refused an operation: %s\n",
-                 verbose ? e.what() : e.what_without_backtrace());
-    if (!verbose) std::fprintf(stderr, "brainsem: (brainsem --verbose ... prints LibTorch's backtrace)\n");
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr,
-                 "brainsem: error: out of memory: the inputs or the configuration need more memory than this machine "
-                 "has free; reduce --batch, the library size or the number of images per class, or use a larger "
-                 "machine\n");
-    return 1;
-  } catch (const nlohmann::json::exception& e) {
-    std::fprintf(stderr,
-                 "brainsem: error: a JSON file or value has an unexpected shape (%s); check the file the command "
-                 "read last against its format in docs/\n",
-                 e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "brainsem: error: %s\n", e.what());
+  } catch (...) {
+    std::fputs(brainsem::core::describe_failure(std::current_exception(), verbose).c_str(), stderr);
     return 1;
   }
   return 0;
