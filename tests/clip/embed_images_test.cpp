@@ -127,6 +127,18 @@ TEST(EmbedImages, ImageNetLayoutGuardRefusesGodTestClassesAndImages) {
   opts.leakage_guard = false;
   auto r2 = embed_images(*enc, entries, tmp / "test_lib.safetensors", opts);
   EXPECT_EQ(r2.embedded, 3);
+
+  // Resuming that test library with the guard on drops the refused rows instead of keeping them
+  // beside their refusal; the allowed row is reused, not recomputed.
+  auto r3 = embed_images(*enc, entries, tmp / "test_lib.safetensors", quiet_opts());
+  EXPECT_EQ(r3.embedded, 0);
+  EXPECT_EQ(r3.reused, 1);
+  EXPECT_EQ(r3.skipped, 2);
+  auto resumed = data::FeatureStore::open(tmp / "test_lib.safetensors");
+  EXPECT_EQ(resumed.names, store.names);
+  EXPECT_EQ(resumed.skipped.size(), 2u);
+  // The same image, embedded in another batch: equal up to the batch's rounding (below 1e-6).
+  EXPECT_TRUE(torch::allclose(resumed.features, store.features, 0, 1e-5));
 }
 
 TEST(EmbedImages, ClassesComeFromFoldersOrFilePrefixesAndCanBeSelected) {

@@ -271,7 +271,7 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
   const LeakageGuard guard = opts.leakage_guard ? LeakageGuard::god() : LeakageGuard{};
   std::vector<const ImageEntry*> todo;
   std::vector<size_t> todo_index;  // position of todo[k] in `entries`
-  std::unordered_set<std::string> seen;
+  std::unordered_set<std::string> seen, refused;
   for (size_t i = 0; i < last; ++i) {
     const auto& e = entries[i];
     const bool mine = i >= first;
@@ -286,6 +286,7 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
       const std::string why = guard.refusal(e);
       if (!why.empty()) {
         skipped.push_back({i, e.name, why});
+        refused.insert(e.name);
         continue;
       }
     }
@@ -294,6 +295,26 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
     todo_index.push_back(i);
   }
   int64_t guarded = static_cast<int64_t>(skipped.size());
+  bool dropped_rows = false;
+  // Rows an earlier run kept that this run's guard refuses (a store written with --allow-god-test,
+  // resumed without it) go: the store never holds a row beside its own refusal.
+  if (!refused.empty() && !names.empty()) {
+    std::vector<int64_t> allowed;
+    for (size_t r = 0; r < names.size(); ++r)
+      if (!refused.count(names[r])) allowed.push_back(static_cast<int64_t>(r));
+    if (allowed.size() < names.size()) {
+      old_features = old_features.index_select(0, torch::tensor(allowed, torch::kInt64));
+      std::vector<std::string> kept_names, kept_classes;
+      for (int64_t r : allowed) {
+        kept_names.push_back(names[static_cast<size_t>(r)]);
+        kept_classes.push_back(classes[static_cast<size_t>(r)]);
+      }
+      names = std::move(kept_names);
+      classes = std::move(kept_classes);
+      report.reused = static_cast<int64_t>(names.size());
+      dropped_rows = true;
+    }
+  }
 
   const int threads = opts.decode_threads > 0 ? opts.decode_threads
                                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -367,7 +388,7 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
   report.embedded = static_cast<int64_t>(new_names.size());
   report.skipped = static_cast<int64_t>(skipped.size());
   // A part is written even when empty: its skipped list belongs to the joined store.
-  if (report.embedded + report.reused > 0 || !whole_list) report.total_rows = save();
+  if (report.embedded + report.reused > 0 || !whole_list || dropped_rows) report.total_rows = save();
   return report;
 }
 
