@@ -132,6 +132,7 @@ ProcessGroup::ProcessGroup(const LaunchSpec& spec, std::chrono::milliseconds tim
     else
       opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, spec.rank, spec.world_size, opts);
+    impl_->start_heartbeat();  // its own store connection, which can fail like the first
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -139,7 +140,6 @@ ProcessGroup::ProcessGroup(const LaunchSpec& spec, std::chrono::milliseconds tim
          " s (are all ", spec.world_size,
          " ranks started, with the same MASTER_ADDR/MASTER_PORT?): ", Impl::first_line(e.what()));
   }
-  impl_->start_heartbeat();
 }
 
 ProcessGroup::~ProcessGroup() {
