@@ -172,6 +172,15 @@ torch::Tensor parse_npy(std::string_view bytes, const std::string& where) {
   // The size the shape implies, checked against the file before anything is allocated; a product
   // that overflows cannot match any file.
   const size_t data_start = header_start + header_len, available = bytes.size() - data_start;
+  // Even an empty array's other dimensions must multiply to a size an array can have (LibTorch
+  // refuses `(0, 2**40, 2**40)`).
+  unsigned __int128 extent = c10::elementSize(type);
+  for (int64_t d : shape) {
+    if (d > 0) extent *= static_cast<uint64_t>(d);
+    if (extent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) break;
+  }
+  BRAINSEM_CHECK(extent <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()), where, ": the header's shape ",
+                 shape_text(shape), " is larger than any array can be; the file is corrupt");
   const bool empty = std::find(shape.begin(), shape.end(), int64_t{0}) != shape.end();
   unsigned __int128 nbytes = empty ? 0 : c10::elementSize(type);
   for (int64_t d : shape) {
