@@ -246,3 +246,20 @@ TEST(BData, AFileThatCrashesLibhdf5IsReportedAsCorrupt) {
             std::string::npos)
       << m;
 }
+
+TEST(BData, AFileThatHangsLibhdf5IsReportedAsCorruptInBoundedTime) {
+  // Found by fuzz/fuzz_bdata: a mutation of the crashing fixture (global heap and header bytes) makes
+  // libhdf5 1.10 loop forever in H5HG_read. The child's read is stopped at the time limit.
+  const fs::path file = brainsem::testing::source_dir() / "tests/io/fixtures/bdata_libhdf5_loops.h5";
+  ASSERT_TRUE(fs::exists(file));
+  try {
+    brainsem::io::read_bdata(file, std::chrono::milliseconds(1500));
+    ADD_FAILURE() << "read";
+  } catch (const brainsem::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "bdata_libhdf5_loops.h5: corrupt HDF5 file: the HDF5 library did not finish reading it in 1.5 s"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(brainsem::io::bdata_read_timeout(file), std::chrono::seconds(60));
+}

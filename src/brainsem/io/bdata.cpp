@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -143,14 +144,16 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& name, const 
     H5Tset_cset(mtype.get(), H5Tget_cset(ftype.get()));
     std::vector<char*> ptrs(n, nullptr);
     herr_t rc = H5Dread(dset.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data());
-    BRAINSEM_CHECK(rc >= 0, where, ": cannot read strings '", name, "'");
-    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    if (rc >= 0)
+      for (char* p : ptrs) out.emplace_back(p ? p : "");
+    // Frees the strings the read allocated, also those of a read that failed part of the way.
     Handle space(H5Dget_space(dset.get()), H5Sclose);
 #if H5_VERSION_GE(1, 12, 0)
     H5Treclaim(mtype.get(), space.get(), H5P_DEFAULT, ptrs.data());
 #else
     H5Dvlen_reclaim(mtype.get(), space.get(), H5P_DEFAULT, ptrs.data());
 #endif
+    BRAINSEM_CHECK(rc >= 0, where, ": cannot read strings '", name, "'");
   } else {
     size_t len = H5Tget_size(ftype.get());
     BRAINSEM_CHECK(len > 0, where, ": '", name, "' has zero-size strings");
@@ -350,11 +353,14 @@ namespace {
 // read is therefore tried first in a child process; if the library crashes or hangs there, the
 // program reports the file instead of dying. A file that reads cleanly is then read here (twice
 // the read time: about 0.25 s for a GOD subject).
-void read_in_child_first(const fs::path& path, const std::string& where) {
+void read_in_child_first(const fs::path& path, const std::string& where, std::chrono::milliseconds timeout) {
   std::fflush(nullptr);  // nothing buffered is written twice
   const pid_t child = fork();
   if (child < 0) return;  // cannot fork: read in-process, unprotected, as before
   if (child == 0) {
+    // A crash must end the child by its signal, whatever handlers the parent installed (a
+    // sanitizer's or a fuzzer's would report and exit normally, and the parent would then read).
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, SIG_DFL);
     int code = 0;
     try {
       read_bdata_in_process(path);
@@ -363,17 +369,17 @@ void read_in_child_first(const fs::path& path, const std::string& where) {
     }
     _exit(code);
   }
-  constexpr int kTimeoutSeconds = 600;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
-  for (int waited_ms = 0;; waited_ms += 5) {
+  for (;;) {
     const pid_t done = waitpid(child, &status, WNOHANG);
     if (done == child) break;
     if (done < 0) return;
-    if (waited_ms >= kTimeoutSeconds * 1000) {
+    if (std::chrono::steady_clock::now() >= deadline) {
       kill(child, SIGKILL);
       waitpid(child, &status, 0);
-      fail(where, ": corrupt HDF5 file: the HDF5 library did not finish reading it in ", kTimeoutSeconds,
-           " s; re-download or re-export the file");
+      fail(where, ": corrupt HDF5 file: the HDF5 library did not finish reading it in ",
+           std::chrono::duration<double>(timeout).count(), " s; re-download or re-export the file");
     }
     usleep(5000);
   }
@@ -384,11 +390,20 @@ void read_in_child_first(const fs::path& path, const std::string& where) {
 
 }  // namespace
 
-BData read_bdata(const fs::path& path) {
+std::chrono::milliseconds bdata_read_timeout(const fs::path& path) {
+  std::error_code ec;
+  const auto bytes = fs::file_size(path, ec);
+  const int64_t per_10mb = ec ? 0 : static_cast<int64_t>(bytes / 10'000'000);
+  return std::chrono::seconds(60 + per_10mb);
+}
+
+BData read_bdata(const fs::path& path) { return read_bdata(path, bdata_read_timeout(path)); }
+
+BData read_bdata(const fs::path& path, std::chrono::milliseconds read_timeout) {
   const std::string where = path.string();
   std::error_code ec;
   BRAINSEM_CHECK(fs::exists(path, ec), where, ": file not found");
-  read_in_child_first(path, where);
+  read_in_child_first(path, where, read_timeout);
   return read_bdata_in_process(path);
 }
 

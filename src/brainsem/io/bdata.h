@@ -7,6 +7,7 @@
 // Columns of key K are those where value[row(K), :] == 1, in file order (never by position).
 #include <torch/torch.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ struct BData {
 // read is tried first in a child process, so a file that crashes or hangs libhdf5 is reported as
 // corrupt instead of killing the program.
 BData read_bdata(const std::filesystem::path& path);
+// The same, with the time the child may take before the file is called corrupt (libhdf5 loops
+// forever on some corrupt global heaps). The default, bdata_read_timeout(), is a minute plus a
+// second per 10 MB: a GOD subject (125 MB) reads in 0.25 s here.
+BData read_bdata(const std::filesystem::path& path, std::chrono::milliseconds read_timeout);
+std::chrono::milliseconds bdata_read_timeout(const std::filesystem::path& path);
 // Writes a BData file in bdpy's layout (fixed-length NULLPAD strings), atomically:
 //   /dataset f64 [N, C], /metadata/{key, description} fixed-length NULLPAD ASCII [K],
 //   /metadata/value f64 [K, C], /header/ctime (scalar vlen str), /header/ctime_epoch, empty /vmap.
