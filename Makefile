@@ -1,13 +1,14 @@
 # The two entry points of the README. Both install missing Debian packages, configure and build.
 #   make demo   - the whole study on generated GOD-shaped data (brainsem demo)
 #   make test   - the test suite (ctest)
+#   make fuzz   - the readers' fuzz targets, 20 s each (scripts/fuzz.sh; clang + libFuzzer)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo-runs/$(shell date +%Y%m%d-%H%M%S)
 DEMO_ARGS ?=
 CMAKE_ARGS ?=
 
-.PHONY: deps configure build demo test bench clean
+.PHONY: deps configure build demo test fuzz bench clean
 
 deps:
 	./scripts/install_deps.sh
@@ -23,6 +24,10 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+fuzz:
+	./scripts/install_deps.sh --fuzz
+	./scripts/fuzz.sh
 
 bench: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DBRAINSEM_BUILD_BENCH=ON

@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages BrainSem needs, only those missing (idempotent). Runs apt-get
 # through sudo when not root. Every dependency is a Debian package: nothing else is downloaded.
 # --bench adds what bench/run.sh compares against: PyTorch-Python, Pillow and numpy, and GNU time.
+# --fuzz adds clang 14 and its libFuzzer/sanitizer runtimes for scripts/fuzz.sh.
 set -euo pipefail
 packages=(
   build-essential make cmake ninja-build pkg-config
@@ -13,12 +14,13 @@ packages=(
   wordnet-base                         # WordNet 3.0: synset names and biotic/abiotic classes
   chromium                             # headless check that report.html renders (tests skip without it)
 )
-if [ "${1:-}" = "--bench" ]; then
-  packages+=(python3-torch python3-pil python3-numpy time)
-elif [ $# -gt 0 ]; then
-  echo "install_deps: unknown option $1 (only --bench)" >&2
-  exit 2
-fi
+for option in "$@"; do
+  case "$option" in
+    --bench) packages+=(python3-torch python3-pil python3-numpy time) ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;  # libFuzzer and the sanitizer runtimes
+    *) echo "install_deps: unknown option $option (--bench, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
