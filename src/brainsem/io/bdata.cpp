@@ -353,6 +353,9 @@ namespace {
 // read is therefore tried first in a child process; if the library crashes or hangs there, the
 // program reports the file instead of dying. A file that reads cleanly is then read here (twice
 // the read time: about 0.25 s for a GOD subject).
+// The child's exit status for a file the reader refused with a message (0: read cleanly).
+constexpr int kChildRefusedFile = 117;
+
 void read_in_child_first(const fs::path& path, const std::string& where, std::chrono::milliseconds timeout) {
   std::fflush(nullptr);  // nothing buffered is written twice
   const pid_t child = fork();
@@ -365,7 +368,7 @@ void read_in_child_first(const fs::path& path, const std::string& where, std::ch
     try {
       read_bdata_in_process(path);
     } catch (...) {
-      code = 1;  // the parent's own read reports the error
+      code = kChildRefusedFile;  // the parent's own read reports the error
     }
     _exit(code);
   }
@@ -386,6 +389,10 @@ void read_in_child_first(const fs::path& path, const std::string& where, std::ch
   if (WIFSIGNALED(status))
     fail(where, ": corrupt HDF5 file: the HDF5 library crashed reading it (", strsignal(WTERMSIG(status)),
          "); re-download the file or re-save it with bdpy (h5py)");
+  // Any other exit than these two is the library (or a sanitizer watching it) giving up.
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != kChildRefusedFile)
+    fail(where, ": corrupt HDF5 file: the HDF5 library crashed reading it (the reading process exited with status ",
+         WEXITSTATUS(status), "); re-download the file or re-save it with bdpy (h5py)");
 }
 
 }  // namespace
