@@ -13,13 +13,20 @@ seconds=20
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --seconds) seconds="$2"; shift 2 ;;
+    --seconds)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: --seconds needs a positive whole number" >&2; exit 2; }
+      seconds="$2"; shift 2 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     -*) echo "fuzz: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors npy bdata checkpoint tokenizer image)
+all_targets=(safetensors npy bdata checkpoint tokenizer image)
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+for target in "${targets[@]}"; do
+  [[ " ${all_targets[*]} " == *" $target "* ]] \
+    || { echo "fuzz: unknown target '$target' (targets: ${all_targets[*]})" >&2; exit 2; }
+done
 for tool in clang-14 clang++-14; do
   command -v "$tool" > /dev/null || { echo "fuzz: $tool not found; run scripts/install_deps.sh --fuzz" >&2; exit 1; }
 done
