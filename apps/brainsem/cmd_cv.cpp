@@ -49,6 +49,9 @@ std::vector<std::vector<std::string>> roi_subsets(const std::vector<std::string>
 void run(Options& o) {
   apply_common_options(o.common);
   auto cfg = resolve_train_config(o.train);
+  // cv trains each fold for --steps: its folds are small, and the score is over held-out classes
+  // already. The default's held-out step choice is therefore off here unless asked for (then refused).
+  if (o.train.cmd->count("--val-classes") == 0) cfg.val_classes = 0;
   auto subsets = roi_subsets(o.rois);
   auto subject = data::load_subject(o.dataset, data::Normalize::none);  // z-scoring happens per fold
   auto table = data::read_class_embeddings(o.embeddings);

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "brainsem/core/error.h"
 #include "brainsem/core/output_lock.h"
@@ -38,7 +39,8 @@ void run(Options& o, core::ProcessGroup* group) {
   if (writer) lock.emplace(o.out);  // one writer per run directory
   auto cfg = resolve_train_config(o.train);
   const fs::path dir = o.out;
-  bool resume = writer ? experiment::prepare_run_directory(dir, o.resume, cfg.retrain_all) : false;
+  bool resume =
+      writer ? experiment::prepare_run_directory(dir, o.resume, cfg.retrain_all && cfg.val_classes > 0) : false;
   auto inputs = o.study.inputs();
   // A class-embedding table doubles as the library (one target per class).
   BRAINSEM_CHECK(!cfg.library || !inputs.library.empty() || !inputs.class_embeddings.empty(),
@@ -46,6 +48,8 @@ void run(Options& o, core::ProcessGroup* group) {
                  "was given; pass --library FILE or train with --no-library");
   auto study = experiment::load_study(inputs, cfg.normalize);  // validates everything before any output
   train::validate(cfg, study.stimuli.dim());                   // the encoder's output fits the image features
+  const std::set<std::string> training_classes(study.subject.train_classes.begin(), study.subject.train_classes.end());
+  train::validate_for_classes(cfg, static_cast<int64_t>(training_classes.size()));
   if (group) {
     // Every rank has checked its inputs; rank 0 tells the others whether the run resumes.
     std::vector<torch::Tensor> flag{torch::full({1}, writer && resume ? 1.0 : 0.0)};

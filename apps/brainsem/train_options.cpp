@@ -123,14 +123,18 @@ void add_train_options(CLI::App& cmd, TrainOptions& o) {
               with_paper("fMRI voxel normalisation with training statistics: none or zscore",
                          data::normalize_name(paper.normalize)));
   bind_value(g, o, "--val-classes", FIELD(val_classes),
-             "Hold out this many TRAINING classes to choose the best step (0 = last step); the final model is then "
-             "trained on the others unless --retrain-all");
-  bind_flag(
-      g, o, "--retrain-all", FIELD(retrain_all),
-      "With --val-classes: after choosing the step, retrain from scratch on ALL training classes for that many steps");
+             with_paper("Hold out this many TRAINING classes (drawn by the seed) to choose the best step, every "
+                        "--eval-every steps and at step 0 with --init ridge; 0 = no choice, train for --steps "
+                        "(docs/method.md)",
+                        text(paper.val_classes)));
+  bind_flag(g, o, "--retrain-all,!--no-retrain-all", FIELD(retrain_all),
+            "With --val-classes K > 0: after choosing the step, retrain from scratch on ALL training classes for "
+            "that many steps (--no-retrain-all keeps the model trained on the others)");
   bind_value(g, o, "--init", FIELD(init),
-             "Initial weights: random, or ridge (linear encoder: start from the ridge map of the trained classes, "
-             "alpha by class-grouped CV, and fine-tune it with the fuzzy loss; --steps 0 keeps the ridge itself)")
+             with_paper("Initial weights: ridge (linear encoder: start from the ridge map of the trained classes, "
+                        "alpha by class-grouped CV, and fine-tune it with the fuzzy loss; --steps 0 keeps the ridge "
+                        "itself) or random (needed by --encoder mlp/vit)",
+                        paper.init))
       ->check(CLI::IsMember({"random", "ridge"}));
   bind_value(g, o, "--eval-every", FIELD(eval_every), "Steps between held-out-class checks");
   bind_value(g, o, "--checkpoint-every", FIELD(checkpoint_every), "Steps between checkpoints (0 = only at the end)");

@@ -55,7 +55,7 @@ void write_dataset(const fs::path& dir, int64_t classes, int64_t per, int64_t te
 }
 
 const std::string kTiny =
-    " --encoder vit --depth 1 --width 32 --heads 2 --mlp 64 --batch 16 --lr 3e-3 --temperature 0.1 -q";
+    " --encoder vit --init random --depth 1 --width 32 --heads 2 --mlp 64 --batch 16 --lr 3e-3 --temperature 0.1 -q";
 
 }  // namespace
 
@@ -125,10 +125,11 @@ TEST(CliCv, TrainAndEvalAcceptAnImportedDatasetWithClassEmbeddings) {
               &out),
       0)
       << out;
-  ASSERT_EQ(run_cli("train --subject " + q(dir / "d.safetensors") + " --class-embeddings " +
-                        q(dir / "emb.safetensors") + " --steps 30 --no-library --out " + q(dir / "run") + kTiny,
-                    &out),
-            0)
+  ASSERT_EQ(
+      run_cli("train --subject " + q(dir / "d.safetensors") + " --class-embeddings " + q(dir / "emb.safetensors") +
+                  " --steps 30 --no-library --val-classes 5 --out " + q(dir / "run") + kTiny,
+              &out),
+      0)
       << out;
   std::ifstream f(dir / "run" / "results.json");
   auto j = nlohmann::json::parse(f);

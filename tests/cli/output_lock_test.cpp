@@ -52,7 +52,7 @@ TEST(CliOutputLock, ASecondTrainOnTheSameOutStopsNamingTheFirst) {
             0)
       << out;
   const std::string train = "train -q --subject " + q(dir / "d.safetensors") + " --class-embeddings " +
-                            q(dir / "e.safetensors") + " --out " + q(dir / "run");
+                            q(dir / "e.safetensors") + " --init random --val-classes 0 --out " + q(dir / "run");
 
   // The first process trains for a long time; wait until it holds the lock.
   const pid_t first = fork();

@@ -150,6 +150,7 @@ TEST(CliTrain, ResumeEqualsUninterrupted) {
     ASSERT_EQ(run_cli("train" + common + " --steps 20 --out '" + dir.string() + "'", &out), 0) << out;
     fs::remove(dir / "checkpoint.safetensors");
     fs::remove(dir / "results.json");
+    fs::remove_all(dir / "selection");  // the default's step-choosing run, done before the final one
     ASSERT_EQ(run_cli("train" + common + " --steps 20" + flag + " --out '" + dir.string() + "'", &out), 0) << out;
     EXPECT_NE(out.find("stopped before its first checkpoint"), std::string::npos) << out;
     EXPECT_EQ(json::parse(brainsem::core::read_text_file(dir / "results.json"))["scores"], a["scores"]);
@@ -173,7 +174,7 @@ TEST(CliTrain, RetrainAllEqualsAPlainRunForTheChosenSteps) {
   EXPECT_EQ(sel["trained_classes"], 150);
   EXPECT_EQ(sel["training_classes"], 150);
   const int64_t chosen = sel["chosen_steps"].get<int64_t>();
-  EXPECT_TRUE(chosen == 10 || chosen == 20 || chosen == 30 || chosen == 40) << chosen;
+  EXPECT_TRUE(chosen == 0 || chosen == 10 || chosen == 20 || chosen == 30 || chosen == 40) << chosen;
   EXPECT_EQ(a["steps"], chosen);
   EXPECT_EQ(a["best_step"], chosen);
   auto config = json::parse(brainsem::core::read_text_file(tmp / "retrain/config.json"));
@@ -181,10 +182,10 @@ TEST(CliTrain, RetrainAllEqualsAPlainRunForTheChosenSteps) {
   EXPECT_EQ(config["val_classes"], 10);
   EXPECT_TRUE(fs::exists(tmp / "retrain/selection/checkpoint.safetensors"));
   // The final model is a plain run on every class for the chosen steps, with the same seed.
-  ASSERT_EQ(
-      run_cli("train" + common + " --steps " + std::to_string(chosen) + " --out '" + (tmp / "plain").string() + "'",
-              &out),
-      0)
+  ASSERT_EQ(run_cli("train" + common + " --steps " + std::to_string(chosen) + " --val-classes 0 --out '" +
+                        (tmp / "plain").string() + "'",
+                    &out),
+            0)
       << out;
   auto b = json::parse(brainsem::core::read_text_file(tmp / "plain/results.json"));
   EXPECT_EQ(a["scores"], b["scores"]);
@@ -203,7 +204,7 @@ TEST(CliTrain, SelectionWithoutRetrainingSaysTheModelSawFewerClasses) {
   brainsem::testing::TempDir tmp;
   std::string out;
   ASSERT_EQ(run_cli("train -q" + study_args(dataset()) +
-                        " --seed 4 --batch 50 --steps 20 --val-classes 10 --eval-every 10 --out '" +
+                        " --seed 4 --batch 50 --steps 20 --val-classes 10 --eval-every 10 --no-retrain-all --out '" +
                         (tmp / "run").string() + "'",
                     &out),
             0)
@@ -214,12 +215,12 @@ TEST(CliTrain, SelectionWithoutRetrainingSaysTheModelSawFewerClasses) {
   EXPECT_EQ(r["selection"]["trained_classes"], 140);
   EXPECT_EQ(r["selection"]["chosen_steps"], r["best_step"]);
   EXPECT_FALSE(fs::exists(tmp / "run/selection"));
-  // --retrain-all alone has no held-out classes to choose on.
-  EXPECT_NE(
-      run_cli("train -q" + study_args(dataset()) + " --steps 5 --retrain-all --out '" + (tmp / "bad").string() + "'",
-              &out),
-      0);
-  EXPECT_NE(out.find("--val-classes"), std::string::npos) << out;
+  // More held-out classes than leave 5 to train on: refused before any output, naming the fix.
+  EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --steps 5 --val-classes 146 --out '" +
+                        (tmp / "bad").string() + "'",
+                    &out),
+            0);
+  EXPECT_NE(out.find("--val-classes K in that range"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(tmp / "bad"));
 }
 
@@ -253,8 +254,8 @@ TEST(CliTrain, RidgeInitWithZeroStepsIsTheRidgeBaselineAndFineTunesFromThere) {
   EXPECT_DOUBLE_EQ(first["ridge_alpha"].get<double>(), alpha);
 
   // Held-out classes: step 0 is validated, so the chosen step may be the ridge itself.
-  const std::string tuned =
-      " -q" + study_args(dataset()) + " --init ridge --lr 1e-4 --batch 50 --val-classes 10 --eval-every 10";
+  const std::string tuned = " -q" + study_args(dataset()) +
+                            " --init ridge --lr 1e-4 --batch 50 --val-classes 10 --eval-every 10 --no-retrain-all";
   ASSERT_EQ(run_cli("train" + tuned + " --steps 20 --out '" + (tmp / "tuned").string() + "'", &out), 0) << out;
   const auto log = brainsem::core::read_text_file(tmp / "tuned/train_log.jsonl");
   const auto step0 = json::parse(log.substr(0, log.find('\n')));
@@ -276,7 +277,8 @@ TEST(CliTrain, RidgeInitWithZeroStepsIsTheRidgeBaselineAndFineTunesFromThere) {
       run_cli("train -q" + study_args(dataset()) + " --init ridge --encoder mlp --out '" + (tmp / "bad").string() + "'",
               &out),
       0);
-  EXPECT_NE(out.find("init ridge sets a linear map"), std::string::npos) << out;
+  EXPECT_NE(out.find("sets a linear map"), std::string::npos) << out;
+  EXPECT_NE(out.find("pass --init random"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(tmp / "bad"));
   EXPECT_NE(run_cli("train -q" + study_args(dataset()) + " --init zeros --out '" + (tmp / "bad").string() + "'", &out),
             0);
@@ -446,7 +448,8 @@ TEST(CliHelp, ShowsTheRealDefaults) {
   std::string out;
   ASSERT_EQ(run_cli("train --help", &out), 0) << out;
   for (const char* s :
-       {"--steps INT=300", "--batch INT=200", "--lr FLOAT=0.001", "--encoder TEXT:{vit,linear,mlp}=linear",
+       {"--steps INT=300", "--batch INT=200", "--lr FLOAT=0.0001", "--encoder TEXT:{vit,linear,mlp}=linear",
+        "--init TEXT:{random,ridge}=ridge", "--val-classes INT=30", "--eval-every INT=25",
         "--head TEXT:{linear,none}=linear", "--temperature FLOAT=0.07", "(--paper: 0.0001)", "(--paper: none)"})
     EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
   ASSERT_EQ(run_cli("ablate --help", &out), 0) << out;

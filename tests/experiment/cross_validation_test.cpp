@@ -52,7 +52,7 @@ Synthetic make_synthetic(int64_t classes, int64_t per, bool learnable, uint64_t 
 }
 
 train::TrainConfig tiny_brainsem() {
-  train::TrainConfig c;
+  train::TrainConfig c = train::random_start_config();
   c.encoder.kind = "vit";
   c.encoder.width = 32;
   c.encoder.depth = 1;

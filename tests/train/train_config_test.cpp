@@ -42,7 +42,7 @@ train::TrainingData tiny_data(int64_t classes, int64_t per, int64_t lib, int64_t
 }
 
 train::TrainConfig linear_config() {
-  train::TrainConfig c;
+  train::TrainConfig c = train::random_start_config();
   c.batch = 16;
   c.steps = 12;
   c.seed = 7;
@@ -93,15 +93,44 @@ TEST(TrainConfig, JsonRoundTripAndOldRecordsWithoutNewKeys) {
   nlohmann::json again;
   train::to_json(again, back);
   EXPECT_EQ(again, j);
-  // A config.json written before head, epochs and retrain_all existed meant a linear head and steps.
+  // A config.json written before head, epochs, retrain_all and init existed meant a linear head,
+  // steps, and a random start with nothing held out at the defaults of then (lr 1e-3).
   j["encoder"].erase("head");
-  j.erase("epochs");
-  j.erase("retrain_all");
-  train::TrainConfig old;
-  train::from_json(j, old);
+  for (const char* key : {"epochs", "retrain_all", "init", "val_classes", "lr", "eval_every"}) j.erase(key);
+  const auto old = train::train_config_from_document(j, "old/config.json");
   EXPECT_EQ(old.encoder.head, "linear");
   EXPECT_EQ(old.epochs, 0.0);
   EXPECT_FALSE(old.retrain_all);
+  EXPECT_EQ(old.init, "random");
+  EXPECT_EQ(old.val_classes, 0);
+  EXPECT_EQ(old.lr, 1e-3);
+  EXPECT_EQ(old.eval_every, 50);
+  // A record of this version has every key, so the current defaults never fill a gap silently.
+  nlohmann::json current;
+  train::to_json(current, train::TrainConfig{});
+  const auto now = train::train_config_from_document(current, "new/config.json");
+  EXPECT_EQ(now.init, "ridge");
+  EXPECT_EQ(now.val_classes, 30);
+  EXPECT_TRUE(now.retrain_all);
+  EXPECT_EQ(now.lr, 1e-4);
+}
+
+TEST(TrainConfig, TheDefaultIsTheRidgeStartWithHeldOutStepSelection) {
+  const train::TrainConfig d;
+  EXPECT_EQ(d.encoder.kind, "linear");
+  EXPECT_EQ(d.init, "ridge");
+  EXPECT_EQ(d.lr, 1e-4);
+  EXPECT_EQ(d.val_classes, 30);
+  EXPECT_TRUE(d.retrain_all);
+  EXPECT_EQ(d.eval_every, 25);
+  EXPECT_EQ(d.steps, 300);
+  // The paper-like recipe and the random start keep everything else and start at random.
+  for (const auto& other : {train::paper_config(), train::random_start_config()}) {
+    EXPECT_EQ(other.init, "random");
+    EXPECT_EQ(other.val_classes, 0);
+    EXPECT_FALSE(other.retrain_all);
+    EXPECT_NO_THROW(train::validate(other));
+  }
 }
 
 TEST(TrainConfig, OverridesOfTheWrongKindAreRefusedNamingTheKey) {
@@ -131,8 +160,24 @@ TEST(TrainConfig, OverridesOfTheWrongKindAreRefusedNamingTheKey) {
   EXPECT_EQ(c.steps, 7);
 }
 
+TEST(TrainConfig, TheDataMustHaveClassesEnoughForSelectionAndTheRidgeStart) {
+  train::TrainConfig c;  // 30 held out, ridge start
+  EXPECT_NO_THROW(train::validate_for_classes(c, 150));
+  EXPECT_NO_THROW(train::validate_for_classes(c, 40));  // 10 left for the ridge's 5 folds of 2
+  std::string error = brainsem::testing::error_of([&] { train::validate_for_classes(c, 34); });
+  EXPECT_NE(error.find("between 5 and 29 for data with 34 training classes"), std::string::npos) << error;
+  error = brainsem::testing::error_of([&] { train::validate_for_classes(c, 39); });
+  EXPECT_NE(error.find("needs at least 10 trained classes; this run trains on 9"), std::string::npos) << error;
+  EXPECT_NE(error.find("--init random"), std::string::npos) << error;
+  c.val_classes = 0;
+  EXPECT_NO_THROW(train::validate_for_classes(c, 10));
+  EXPECT_THROW(train::validate_for_classes(c, 9), Error);
+  c.init = "random";  // nothing held out, no ridge: any number of classes
+  EXPECT_NO_THROW(train::validate_for_classes(c, 2));
+}
+
 TEST(TrainConfig, RejectsInconsistentLengthAndSelection) {
-  auto c = train::TrainConfig{};
+  auto c = train::random_start_config();
   c.steps = 0;
   EXPECT_THROW(train::validate(c), Error);
   c.epochs = 1;
@@ -140,8 +185,14 @@ TEST(TrainConfig, RejectsInconsistentLengthAndSelection) {
   c.epochs = -1;
   EXPECT_THROW(train::validate(c), Error);
   c = train::TrainConfig{};
-  c.retrain_all = true;  // nothing to choose the steps on
-  EXPECT_THROW(train::validate(c), Error);
+  c.steps = 0;  // the ridge start is a decoder already: 0 steps is the ridge itself
+  EXPECT_NO_THROW(train::validate(c));
+  c.val_classes = 0;  // retrain-all with nothing held out trains every class: nothing to refuse
+  EXPECT_NO_THROW(train::validate(c));
+  c = train::TrainConfig{};
+  c.encoder.kind = "mlp";  // the default ridge start is a linear map; the error names the fix
+  const std::string error = brainsem::testing::error_of([&] { train::validate(c); });
+  EXPECT_NE(error.find("--init random"), std::string::npos) << error;
   EXPECT_EQ(train::steps_for_epochs(5, 1000, 200), 25);
   EXPECT_EQ(train::steps_for_epochs(5, 1001, 200), 26);
   EXPECT_EQ(train::steps_for_epochs(0.01, 10, 200), 1);

@@ -73,7 +73,7 @@ World make_world(int64_t train_classes = 40, int64_t test_classes = 20, uint64_t
 }
 
 train::TrainConfig small_config(const std::string& kind) {
-  train::TrainConfig c;
+  train::TrainConfig c = train::random_start_config();
   c.encoder.kind = kind;
   c.encoder.width = 32;
   c.encoder.depth = 1;
@@ -119,7 +119,7 @@ struct ShortRun {
     a->run();
   }
   World w;
-  train::TrainConfig cfg;
+  train::TrainConfig cfg = train::random_start_config();
   brainsem::testing::TempDir dir;
   std::unique_ptr<train::Trainer> a;  // keeps a reference to w.data: a ShortRun is never moved
 };

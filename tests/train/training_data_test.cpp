@@ -62,7 +62,7 @@ TEST(TrainingData, TrainerRefusesLibraryRowsThatDoNotMatchTheLibrary) {
   auto stimuli = store(subject.train_names, subject.train_classes);
   auto library = store({"l0", "l1"}, {"a", "b"});
   auto good = train::make_training_data(subject, stimuli, &library);
-  train::TrainConfig cfg;
+  train::TrainConfig cfg = train::random_start_config();  // two classes: no ridge CV, nothing to hold out
   cfg.library = true;
   EXPECT_NO_THROW(train::Trainer(cfg, good));
   auto missing = good;

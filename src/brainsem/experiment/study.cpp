@@ -255,7 +255,9 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
   };
   auto t0 = std::chrono::steady_clock::now();
   train::TrainConfig final_cfg = cfg;
-  if (cfg.retrain_all) {
+  // Choose the step on held-out classes, then retrain on all (with val_classes 0 there is no choice).
+  const bool select_then_retrain = cfg.retrain_all && cfg.val_classes > 0;
+  if (select_then_retrain) {
     // Selection run: the held-out classes choose the step; its weights are discarded.
     train::TrainConfig select_cfg = cfg;
     select_cfg.retrain_all = false;
@@ -273,11 +275,11 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
   }
   train::Trainer trainer(final_cfg, data);
   trainer.distribute(group);
-  if (!cfg.retrain_all) {
+  if (!select_then_retrain) {
     out.config.steps = trainer.config().steps;
     record_config();
   }
-  if (!cfg.retrain_all) {
+  if (!select_then_retrain) {
     if (resume) trainer.load_checkpoint(train::checkpoint_in(run_dir));
   } else if (resume && train::has_checkpoint(run_dir)) {
     // A longer selection run may choose fewer steps than the final model already has: then the
@@ -290,7 +292,7 @@ BrainSemRun train_brainsem(const train::TrainConfig& cfg, const LoadedStudy& stu
   out.test_embedding = trainer.embed(study.subject.test_x);
   out.scores = score_prediction(method, out.test_embedding, study, seed);
   out.steps = trainer.step();
-  if (cfg.retrain_all) {
+  if (select_then_retrain) {
     out.best_step = out.selection.chosen_steps;
     out.selection.retrained_on_all = true;
     out.selection.trained_classes = data.num_classes();

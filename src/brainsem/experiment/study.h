@@ -108,7 +108,8 @@ struct BrainSemRun {
 // Trains BrainSem on the study's training data and scores the test set once, at the end (test
 // data never chooses a step). With `run_dir` (experiment/run_dir.h): writes run_dir/config.json (the config as run),
 // logs, checkpoints and, with `resume`, continues from run_dir/checkpoint.safetensors.
-// cfg.retrain_all: first a selection run holding out cfg.val_classes classes (run_dir/selection/),
+// cfg.retrain_all with cfg.val_classes > 0 (the default): first a selection run holding out
+// cfg.val_classes classes (run_dir/selection/),
 // then the final model from scratch on every class for the chosen steps (run_dir/checkpoint.safetensors),
 // identical to a plain run with steps = the chosen steps and the same seed.
 // With a process group, training is data-parallel over its ranks (Trainer::distribute); every rank

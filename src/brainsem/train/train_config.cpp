@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "brainsem/core/error.h"
+#include "brainsem/eval/ridge.h"
 #include "brainsem/core/json_document.h"
 
 using nlohmann::json;
@@ -28,6 +29,19 @@ TrainConfig paper_config() {
   c.temperature = 1.0;
   c.normalize = data::Normalize::none;
   c.virtual_mode = model::VirtualMode::paper;
+  c.init = "random";
+  c.val_classes = 0;
+  c.retrain_all = false;
+  return c;
+}
+
+TrainConfig random_start_config() {
+  TrainConfig c;
+  c.init = "random";
+  c.val_classes = 0;
+  c.retrain_all = false;
+  c.lr = 1e-3;
+  c.eval_every = 50;
   return c;
 }
 
@@ -42,12 +56,20 @@ TrainConfig train_config_from_document(json doc, const std::string& where) {
   core::take_document_format(doc, kTrainConfigFormat, kTrainConfigVersion, where);
   TrainConfig c;
   try {
-    from_json(doc, c);
+    from_json(doc, c);  // a missing key takes TrainConfig{}'s value
   } catch (const json::exception& e) {
     fail(where, " is not a valid training config: ", e.what());
   } catch (const Error& e) {  // an unknown option name (virtual_mode, normalize)
     fail(where, ": ", e.what());
   }
+  // Every file this version writes has every key. One without some was written before the default
+  // recipe became the ridge start with held-out step selection, and meant the defaults of then.
+  const TrainConfig before = random_start_config();
+  if (!doc.contains("lr")) c.lr = before.lr;
+  if (!doc.contains("init")) c.init = before.init;
+  if (!doc.contains("val_classes")) c.val_classes = before.val_classes;
+  if (!doc.contains("retrain_all")) c.retrain_all = before.retrain_all;
+  if (!doc.contains("eval_every")) c.eval_every = before.eval_every;
   return c;
 }
 
@@ -114,8 +136,9 @@ void apply_overrides(TrainConfig& c, const json& given, const std::string& where
 void validate(const TrainConfig& c, int64_t feature_dim) {
   BRAINSEM_CHECK(c.epochs >= 0, "epochs must be >= 0");
   BRAINSEM_CHECK(c.init == "random" || c.init == "ridge", "init must be random or ridge, got '", c.init, "'");
-  BRAINSEM_CHECK(c.init != "ridge" || c.encoder.kind == "linear",
-                 "init ridge sets a linear map; it needs the linear encoder (--encoder linear), not ", c.encoder.kind);
+  BRAINSEM_CHECK(c.init != "ridge" || c.encoder.kind == "linear", "init ridge (the default) sets a linear map; it ",
+                 "needs the linear encoder, not ", c.encoder.kind, ": pass --init random with --encoder ",
+                 c.encoder.kind);
   // A ridge-initialised model is already a decoder, so 0 steps (the ridge itself) is a valid length.
   BRAINSEM_CHECK(c.steps >= 1 || c.epochs > 0 || (c.init == "ridge" && c.steps == 0),
                  "steps must be >= 1 (or give epochs > 0)");
@@ -125,13 +148,26 @@ void validate(const TrainConfig& c, int64_t feature_dim) {
   BRAINSEM_CHECK(c.temperature > 0, "temperature must be > 0");
   BRAINSEM_CHECK(c.val_classes >= 0 && c.eval_every >= 1 && c.log_every >= 1 && c.checkpoint_every >= 0,
                  "val_classes, eval_every, log_every and checkpoint_every must be non-negative (eval/log >= 1)");
-  BRAINSEM_CHECK(!c.retrain_all || c.val_classes > 0,
-                 "retrain_all retrains for the step chosen on held-out classes; "
-                 "it needs val_classes > 0 (--val-classes K)");
   model::FmriEncoderConfig encoder = c.encoder;
   encoder.token_width = std::max<int64_t>(encoder.token_width, 1);  // set from the data later
   encoder.out_dim = feature_dim > 0 ? feature_dim : encoder.head == "none" ? encoder.width : encoder.out_dim;
   model::validate(encoder);
+}
+
+void validate_for_classes(const TrainConfig& c, int64_t training_classes) {
+  const int64_t most = training_classes - 5;
+  BRAINSEM_CHECK(c.val_classes == 0 || (c.val_classes >= 5 && c.val_classes <= most), "val_classes = ", c.val_classes,
+                 " (the training classes held out to choose the step) must be 0 or between 5 and ", most,
+                 " for data with ", training_classes, " training classes: pass --val-classes K in that range, or ",
+                 "--val-classes 0 to train for --steps without choosing");
+  if (c.init != "ridge") return;
+  const int64_t folds = eval::RidgeConfig{}.folds;
+  const int64_t fitted = training_classes - c.val_classes;  // the selection run's ridge sees the fewest
+  BRAINSEM_CHECK(fitted >= 2 * folds, "the ridge start (--init ridge, the default) chooses its alpha by ", folds,
+                 "-fold class-grouped cross-validation, which needs at least ", 2 * folds,
+                 " trained classes; this run trains on ", fitted, " (", training_classes, " training classes, ",
+                 c.val_classes, " held out): pass --init random",
+                 c.val_classes > 0 ? ", or hold out fewer with --val-classes" : "");
 }
 
 int64_t steps_for_epochs(double epochs, int64_t pool, int64_t batch) {

@@ -104,15 +104,16 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data, const core::C
 
   // Held-out training classes for model selection, chosen by the seed (never by test data).
   const int64_t c = data_.num_classes();
-  BRAINSEM_CHECK(cfg_.val_classes == 0 || (cfg_.val_classes >= 5 && cfg_.val_classes <= c - 5),
-                 "val_classes = ", cfg_.val_classes, " must be 0 or between 5 and ", c - 5);
+  // A retrain-all run holds nothing out, so any val_classes suits it (its selection run checked).
+  TrainConfig as_run = cfg_;
+  if (as_run.retrain_all) as_run.val_classes = 0;
+  validate_for_classes(as_run, c);
   std::vector<int64_t> order(c);
   std::iota(order.begin(), order.end(), 0);
   auto rng = step_rng(cfg_.seed, -1);
   std::shuffle(order.begin(), order.end(), rng);
-  val_classes_.assign(order.begin(), order.begin() + cfg_.val_classes);
+  if (!cfg_.retrain_all) val_classes_.assign(order.begin(), order.begin() + cfg_.val_classes);
   // A retrain-all run is the final model after selection: it trains on every class.
-  if (cfg_.retrain_all) val_classes_.clear();
   std::sort(val_classes_.begin(), val_classes_.end());
   std::set<int64_t> val(val_classes_.begin(), val_classes_.end());
   if (cfg_.library) {
@@ -124,6 +125,9 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data, const core::C
   }
   BRAINSEM_CHECK(!pool_.empty(), "nothing to train on");
   if (cfg_.epochs > 0) cfg_.steps = steps_for_epochs(cfg_.epochs, static_cast<int64_t>(pool_.size()), cfg_.batch);
+  // The ridge start is part of the initial weights, so run(), step_once() and embed() all see it (a
+  // checkpoint loaded later replaces it).
+  if (cfg_.init == "ridge") initialise_from_ridge();
 }
 
 double Trainer::step_once() {
@@ -295,11 +299,11 @@ void Trainer::run(const fs::path& run_dir) {
     core::remove_stale_temporaries(run_dir);  // checkpoints half-written by a killed run
     // The log continues from this step: entries a stopped run wrote after its last checkpoint
     // (and a torn last line) are dropped, so a resumed log has each step once, in order.
-    keep_log_until(run_dir / "train_log.jsonl", step_);
+    // A run at step 0 starts its log afresh (it writes its own step-0 entry).
+    keep_log_until(run_dir / "train_log.jsonl", step_ == 0 ? -1 : step_);
     log.open(run_dir / "train_log.jsonl", std::ios::app);
   }
   if (step_ == 0 && cfg_.init == "ridge") {
-    initialise_from_ridge();
     json entry{{"step", 0}, {"init", "ridge"}, {"ridge_alpha", ridge_alpha_}};
     if (!val_classes_.empty()) {  // the ridge itself competes with every fine-tuned step
       const double v = validate_heldout();

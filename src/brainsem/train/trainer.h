@@ -55,7 +55,7 @@ class Trainer {
   double best_val() const { return best_val_; }
   const std::vector<double>& losses() const { return losses_; }
   const std::vector<int64_t>& val_classes() const { return val_classes_; }
-  // The ridge alpha of an init-ridge run (0 before run() initialised it, or without init ridge).
+  // The ridge alpha of an init-ridge run (0 without init ridge).
   double ridge_alpha() const { return ridge_alpha_; }
   // As run: steps resolved from epochs, encoder sizes set from the data.
   const TrainConfig& config() const { return cfg_; }
