@@ -58,7 +58,7 @@ struct TrainConfig {
 TrainConfig paper_config();
 
 // The default encoder, loss and data settings started from random weights and trained for `steps`
-// with nothing held out, at lr 1e-3: the default before the ridge start (the "random init" rows of
+// with nothing held out, at lr 1e-3: the default before the ridge start (the "random start" rows of
 // docs/method.md; `--init random --val-classes 0 --lr 1e-3`). Unit tests of the loss and the
 // optimiser start from it, where a ridge start would hide what they check.
 TrainConfig random_start_config();
