@@ -10,7 +10,7 @@ packages=(
   libhdf5-dev nlohmann-json3-dev libcli11-dev
   libgloo-dev                          # Gloo headers: torch.distributed (c10d) on the CPU
   libgtest-dev libgmock-dev libbenchmark-dev
-  libjpeg-dev libpng-dev libcairo2-dev libicu-dev zlib1g-dev
+  libjpeg-dev libpng-dev libcairo2-dev libicu-dev zlib1g-dev libsvm-dev
   wordnet-base                         # WordNet 3.0: synset names and biotic/abiotic classes
   chromium                             # headless check that report.html renders (tests skip without it)
 )

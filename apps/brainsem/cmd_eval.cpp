@@ -101,7 +101,9 @@ CommandRegistration reg(40, [](CLI::App& root) {
   auto* pg = cmd->add_option_group("protocols", "Peers' evaluation protocols (docs/protocols.md)");
   pg->add_option("--protocol", o->protocols.protocols,
                  "Also score in these protocols: nway (NICE/ATM k-way with random distractors), retrieval (MindEye "
-                 "forward/backward among random subsets), pairwise (Kamitani-lab pairwise identification)")
+                 "forward/backward among random subsets), pairwise (Kamitani-lab pairwise identification), bravl "
+                 "(BraVL: an RBF SVC with Platt probabilities trained on the test-class library images; needs "
+                 "--library-test)")
       ->delimiter(',')
       ->check(CLI::IsMember(experiment::protocol_names()));
   pg->add_option("--ways", o->protocols.ways, "nway: the k values (those above the number of test classes are skipped)")
@@ -115,6 +117,14 @@ CommandRegistration reg(40, [](CLI::App& root) {
       ->capture_default_str();
   pg->add_option("--loops", o->protocols.loops, "retrieval: number of random subsets (MindEye: 30)")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 40))
+      ->capture_default_str();
+  pg->add_option("--svc-gamma", o->protocols.svc.gamma,
+                 "bravl: RBF kernel gamma; 0 = scikit-learn's 'scale', 1 / (E x variance of the training rows) "
+                 "(BraVL's 1e-5 belongs to its own latent scale, not to unit-length features)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  pg->add_option("--svc-c", o->protocols.svc.c, "bravl: the SVC's C (scikit-learn's and BraVL's: 1)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_common_options(*cmd, o->common);
   add_device_options(*cmd, o->common);

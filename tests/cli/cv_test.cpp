@@ -137,6 +137,10 @@ TEST(CliCv, TrainAndEvalAcceptAnImportedDatasetWithClassEmbeddings) {
   EXPECT_EQ(j["scores"][0]["n"], 10);
   ASSERT_EQ(run_cli("eval --run " + q(dir / "run") + " --baselines -q", &out), 0) << out;
   EXPECT_NE(out.find("ridge"), std::string::npos) << out;
+  // BraVL's protocol trains its SVC on test-class library images, which this run has none of.
+  EXPECT_EQ(run_cli("eval --run " + q(dir / "run") + " --protocol bravl -q --json " + q(dir / "bravl.json"), &out), 1);
+  EXPECT_NE(out.find("pass --library-test"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir / "bravl.json"));
 }
 
 TEST(CliCv, BadInputFailsWithAMessageAndNoOutput) {

@@ -1,6 +1,7 @@
 #include "brainsem/eval/protocols.h"
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "brainsem/core/error.h"
@@ -179,6 +180,42 @@ ProtocolScore pairwise_identification(const torch::Tensor& predicted, const torc
   p.p_value = p_above_chance(rates, 0.5, seed);
   p.trials = rates.size(0);
   return p;
+}
+
+std::vector<ProtocolScore> svc_classification(const torch::Tensor& predicted, const torch::Tensor& train_x,
+                                              const std::vector<int64_t>& train_label, int64_t classes,
+                                              const std::vector<int64_t>& truth, const SvcConfig& svc, uint64_t seed) {
+  BRAINSEM_CHECK(classes >= 2, "SVC classification needs at least 2 classes");
+  BRAINSEM_CHECK(predicted.dim() == 2 && train_x.dim() == 2 && predicted.size(1) == train_x.size(1),
+                 "SVC classification: predictions ", predicted.sizes(), " and training features ", train_x.sizes(),
+                 " must be [N, E] and [L, E]");
+  BRAINSEM_CHECK(static_cast<int64_t>(truth.size()) == predicted.size(0), "SVC classification: ", truth.size(),
+                 " labels for ", predicted.size(0), " predictions");
+  for (int64_t t : truth)
+    BRAINSEM_CHECK(t >= 0 && t < classes, "SVC classification: label ", t, " outside [0, ", classes, ")");
+  const auto unit = [](const torch::Tensor& x) {
+    return torch::nn::functional::normalize(x.to(torch::kFloat64),
+                                            torch::nn::functional::NormalizeFuncOptions().dim(1));
+  };
+  const auto fit = svc_class_probabilities(unit(train_x), train_label, classes, unit(predicted), svc);
+  const auto ranks = true_ranks(rankable_similarity(fit.probabilities), torch::tensor(truth));  // [N], 1 = best
+  const int64_t n = predicted.size(0);
+  char gamma[48];
+  std::snprintf(gamma, sizeof gamma, "gamma %.3g", fit.gamma);
+  auto score = [&](int64_t k) {
+    const auto per_item = (ranks <= k).to(torch::kFloat64);
+    ProtocolScore p;
+    p.protocol = "bravl";
+    p.metric = std::to_string(classes) + "-way SVC top-" + std::to_string(k) + " (" + gamma + ")";
+    p.interval = bootstrap_mean_ci(per_item, 10000, 0.95, seed);
+    p.value = p.interval.estimate;
+    p.interval_kind = "bootstrap over test items";
+    p.chance = std::min(1.0, static_cast<double>(k) / static_cast<double>(classes));
+    p.p_value = p_above_chance(per_item, p.chance, seed);
+    p.trials = n;
+    return p;
+  };
+  return {score(1), score(5)};
 }
 
 }  // namespace brainsem::eval

@@ -12,13 +12,14 @@
 #include <vector>
 
 #include "brainsem/eval/stats.h"
+#include "brainsem/eval/svc.h"
 
 namespace brainsem::eval {
 
 // One reported number of a protocol, with its interval and (where one applies) its p-value
 // against chance.
 struct ProtocolScore {
-  std::string protocol;  // "nway" | "retrieval" | "pairwise"
+  std::string protocol;  // "nway" | "retrieval" | "pairwise" | "bravl"
   std::string metric;    // e.g. "2-way top-1", "forward top-1", "identification rate"
   double value = 0;
   Interval interval;          // 95 %
@@ -57,5 +58,15 @@ ProtocolScore pairwise_identification(const torch::Tensor& predicted, const torc
 // Per-item rates [N] of pairwise_identification (for tests and paired comparisons).
 torch::Tensor pairwise_identification_rates(const torch::Tensor& predicted, const torch::Tensor& candidates,
                                             const std::vector<int64_t>& truth);
+
+// BraVL's protocol: an RBF support vector classifier with Platt-scaled probabilities (eval/svc.h,
+// libsvm as scikit-learn's SVC(probability=True)) is fitted on image features of the candidate
+// classes, train_x [L, E] with train_label in [0, C), and classifies each prediction [N, E]; top-1
+// and top-5 by probability (a tie counts against the truth, eval/ranks.h). Rows of both are
+// L2-normalised first: the shared space compares directions, and a brain embedding's norm is
+// arbitrary. Interval: bootstrap over items; p: one-sided sign-flip test against 1/C (5/C).
+std::vector<ProtocolScore> svc_classification(const torch::Tensor& predicted, const torch::Tensor& train_x,
+                                              const std::vector<int64_t>& train_label, int64_t classes,
+                                              const std::vector<int64_t>& truth, const SvcConfig& svc, uint64_t seed);
 
 }  // namespace brainsem::eval

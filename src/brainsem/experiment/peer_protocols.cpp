@@ -9,7 +9,7 @@
 namespace brainsem::experiment {
 
 const std::vector<std::string>& protocol_names() {
-  static const std::vector<std::string> names = {"nway", "retrieval", "pairwise"};
+  static const std::vector<std::string> names = {"nway", "retrieval", "pairwise", "bravl"};
   return names;
 }
 
@@ -33,6 +33,16 @@ std::vector<eval::ProtocolScore> run_protocols(const torch::Tensor& predicted, c
       for (auto& s : eval::subset_retrieval(predicted, images, o.subset, o.loops, o.seed)) out.push_back(std::move(s));
     } else if (name == "pairwise") {
       out.push_back(eval::pairwise_identification(predicted, prototypes.features, study.test_truth, o.seed));
+    } else if (name == "bravl") {
+      BRAINSEM_CHECK(study.library_test.has_value(),
+                     "protocol bravl trains its SVC on images of the test classes: pass --library-test FILE "
+                     "(the run's inputs.json names none)");
+      const auto lib = test_library(study);
+      auto svc = o.svc;
+      svc.seed = o.seed;
+      for (auto& s :
+           eval::svc_classification(predicted, lib.features, lib.label, classes, study.test_truth, svc, o.seed))
+        out.push_back(std::move(s));
     } else {
       fail("unknown protocol '", name, "'; choose from ", core::join(protocol_names()));
     }

@@ -101,27 +101,34 @@ LoadedStudy load_study(const StudyInputs& inputs, data::Normalize normalize) {
   return s;
 }
 
+LabelledFeatures test_library(const LoadedStudy& s) {
+  BRAINSEM_CHECK(s.library_test.has_value(), "the test-class library is needed here; pass --library-test FILE");
+  std::vector<int64_t> rows;
+  LabelledFeatures out;
+  std::map<std::string, int64_t> index;
+  for (size_t c = 0; c < s.test_classes.size(); ++c) index[s.test_classes[c]] = static_cast<int64_t>(c);
+  for (int64_t i = 0; i < s.library_test->size(); ++i) {
+    auto it = index.find(s.library_test->classes[i]);
+    if (it == index.end()) continue;
+    rows.push_back(i);
+    out.label.push_back(it->second);
+  }
+  std::set<int64_t> covered(out.label.begin(), out.label.end());
+  BRAINSEM_CHECK(covered.size() == s.test_classes.size(), "test library ", s.inputs.library_test.string(), " covers ",
+                 covered.size(), " of ", s.test_classes.size(), " test classes; every test class needs images");
+  out.features = s.library_test->features.index_select(0, torch::tensor(rows, torch::kInt64));
+  return out;
+}
+
 std::vector<PrototypeSet> test_prototypes(const LoadedStudy& s) {
   std::vector<PrototypeSet> out;
   auto rows = s.stimuli.rows_of_names(s.subject.test_names, "stimulus store");
   auto feats = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64));
   out.push_back({"stimulus", eval::class_prototypes(feats, s.test_truth, static_cast<int64_t>(s.test_classes.size()))});
   if (s.library_test) {
-    std::vector<int64_t> lib_rows, lib_class;
-    std::map<std::string, int64_t> index;
-    for (size_t c = 0; c < s.test_classes.size(); ++c) index[s.test_classes[c]] = static_cast<int64_t>(c);
-    for (int64_t i = 0; i < s.library_test->size(); ++i) {
-      auto it = index.find(s.library_test->classes[i]);
-      if (it == index.end()) continue;
-      lib_rows.push_back(i);
-      lib_class.push_back(it->second);
-    }
-    std::set<int64_t> covered(lib_class.begin(), lib_class.end());
-    BRAINSEM_CHECK(covered.size() == s.test_classes.size(), "test library ", s.inputs.library_test.string(), " covers ",
-                   covered.size(), " of ", s.test_classes.size(), " test classes; every test class needs images");
-    out.push_back({"library", eval::class_prototypes(
-                                  s.library_test->features.index_select(0, torch::tensor(lib_rows, torch::kInt64)),
-                                  lib_class, static_cast<int64_t>(s.test_classes.size()))});
+    const auto lib = test_library(s);
+    out.push_back(
+        {"library", eval::class_prototypes(lib.features, lib.label, static_cast<int64_t>(s.test_classes.size()))});
   }
   if (!s.inputs.text_prototypes.empty()) {
     // CLIP text prototypes of the test classes (`brainsem embed-text`), in the joint CLIP space.
@@ -229,6 +236,9 @@ std::string BrainSemRun::Selection::summary() const {
   if (val_classes == 0) return "";
   const std::string chosen = "step " + std::to_string(chosen_steps) + " chosen on " + std::to_string(val_classes) +
                              " held-out training classes; ";
+  if (retrained_on_all && chosen_steps == 0)  // only a ridge start validates step 0
+    return chosen + "the final model is the ridge start itself, refitted on all " + std::to_string(trained_classes) +
+           " training classes (no fine-tuning)";
   if (retrained_on_all)
     return chosen + "the final model was retrained from scratch on all " + std::to_string(trained_classes) +
            " training classes for " + std::to_string(chosen_steps) + " steps";

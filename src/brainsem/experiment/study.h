@@ -56,6 +56,14 @@ struct LoadedStudy {
 // library free of test classes); the voxels normalised as `normalize` says.
 LoadedStudy load_study(const StudyInputs& inputs, data::Normalize normalize);
 
+// The test-class library's images of the test classes (study.library_test, refused when absent):
+// features [L, E] and each row's index into test_classes; every test class must have images.
+struct LabelledFeatures {
+  torch::Tensor features;
+  std::vector<int64_t> label;
+};
+LabelledFeatures test_library(const LoadedStudy& s);
+
 struct PrototypeSet {
   std::string kind;        // "stimulus" | "library" | "text"
   torch::Tensor features;  // [C_test, E]
