@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "brainsem/core/error.h"
+#include "brainsem/train/checkpoint.h"
 #include "brainsem/train/trainer.h"
 #include "testing/errors.h"
 #include "testing/paths.h"
@@ -260,4 +261,55 @@ TEST(Trainer, CheckpointOfAnEpochRunResumesWithAnyLength) {
   straight.run();
   auto a = straight.encoder()->parameters(), b = resumed.encoder()->parameters();
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
+
+// A checkpoint written before the ridge start existed has no init, val_classes, retrain_all, lr or
+// eval_every in its config; its run's config.json lacks them too. Both read as the random start of
+// then, so the run still opens (it once compared against today's defaults and was refused).
+TEST(Trainer, ACheckpointWithoutTheNewerKeysOpensAsTheRandomStartItWas) {
+  auto d = tiny_data(20, 4, 6);
+  const auto c = linear_config();  // the random start at lr 1e-3
+  brainsem::testing::TempDir dir;
+  train::Trainer first(c, d);
+  first.run();
+  first.save_checkpoint(dir / "ck.safetensors");
+  auto state = train::read_checkpoint(dir / "ck.safetensors");
+  for (const char* key : {"init", "val_classes", "retrain_all", "lr", "eval_every"}) state.config.erase(key);
+  train::write_checkpoint(dir / "old.safetensors", state);
+  const auto reopened_cfg = train::config_from_stored_fields(state.config);
+  EXPECT_EQ(reopened_cfg.init, "random");
+  EXPECT_EQ(reopened_cfg.lr, 1e-3);
+  train::Trainer reopened(reopened_cfg, d);
+  EXPECT_NO_THROW(reopened.load_checkpoint(dir / "old.safetensors"));
+  // Today's defaults are a different configuration, and say so.
+  auto today = c;
+  today.init = "ridge";
+  train::Trainer other(today, d);
+  EXPECT_THROW(other.load_checkpoint(dir / "old.safetensors"), Error);
+}
+
+// The ridge start is fitted once, when the weights are first used; a loaded checkpoint replaces
+// it, so reopening a run does not fit a ridge again.
+TEST(Trainer, TheRidgeStartIsFittedOnFirstUseAndNotWhenACheckpointIsLoaded) {
+  auto d = tiny_data(20, 4, 6);
+  auto c = linear_config();
+  c.init = "ridge";
+  c.steps = 3;
+  brainsem::testing::TempDir dir;
+  train::Trainer fresh(c, d);
+  EXPECT_EQ(fresh.ridge_alpha(), 0.0);  // not fitted by the constructor
+  const auto start = fresh.embed(d.x);  // first use: fitted
+  EXPECT_GT(fresh.ridge_alpha(), 0.0);
+  fresh.run();
+  fresh.save_checkpoint(dir / "ck.safetensors");
+  train::Trainer reopened(c, d);
+  reopened.load_checkpoint(dir / "ck.safetensors");
+  EXPECT_TRUE(torch::equal(reopened.embed(d.x), fresh.embed(d.x)));
+  EXPECT_EQ(reopened.ridge_alpha(), 0.0);  // never fitted: the checkpoint's weights are the model
+  // step_once() starts from the ridge as run() does.
+  train::Trainer stepped(c, d), ran(c, d);
+  for (int i = 0; i < 3; ++i) stepped.step_once();
+  ran.run();
+  EXPECT_TRUE(torch::equal(stepped.embed(d.x), ran.embed(d.x)));
+  EXPECT_FALSE(torch::equal(start, ran.embed(d.x)));  // and the steps moved it
 }

@@ -52,25 +52,29 @@ json train_config_document(const TrainConfig& c) {
   return core::versioned_document(kTrainConfigFormat, kTrainConfigVersion, std::move(fields));
 }
 
+TrainConfig config_from_stored_fields(const json& fields) {
+  TrainConfig c;
+  from_json(fields, c);  // a missing key takes TrainConfig{}'s value
+  // Every file this version writes has every key. One without some was written before the default
+  // recipe became the ridge start with held-out step selection, and meant the defaults of then.
+  const TrainConfig before = random_start_config();
+  if (!fields.contains("lr")) c.lr = before.lr;
+  if (!fields.contains("init")) c.init = before.init;
+  if (!fields.contains("val_classes")) c.val_classes = before.val_classes;
+  if (!fields.contains("retrain_all")) c.retrain_all = before.retrain_all;
+  if (!fields.contains("eval_every")) c.eval_every = before.eval_every;
+  return c;
+}
+
 TrainConfig train_config_from_document(json doc, const std::string& where) {
   core::take_document_format(doc, kTrainConfigFormat, kTrainConfigVersion, where);
-  TrainConfig c;
   try {
-    from_json(doc, c);  // a missing key takes TrainConfig{}'s value
+    return config_from_stored_fields(doc);
   } catch (const json::exception& e) {
     fail(where, " is not a valid training config: ", e.what());
   } catch (const Error& e) {  // an unknown option name (virtual_mode, normalize)
     fail(where, ": ", e.what());
   }
-  // Every file this version writes has every key. One without some was written before the default
-  // recipe became the ridge start with held-out step selection, and meant the defaults of then.
-  const TrainConfig before = random_start_config();
-  if (!doc.contains("lr")) c.lr = before.lr;
-  if (!doc.contains("init")) c.init = before.init;
-  if (!doc.contains("val_classes")) c.val_classes = before.val_classes;
-  if (!doc.contains("retrain_all")) c.retrain_all = before.retrain_all;
-  if (!doc.contains("eval_every")) c.eval_every = before.eval_every;
-  return c;
 }
 
 namespace {

@@ -77,6 +77,11 @@ inline constexpr int kTrainConfigVersion = 1;
 nlohmann::json train_config_document(const TrainConfig& c);
 // Reads a whole document (an unknown format or a newer version is refused; `where` names the file).
 TrainConfig train_config_from_document(nlohmann::json doc, const std::string& where);
+// The fields of a stored config (a run's config.json, a checkpoint's metadata) as a TrainConfig. A
+// key missing from them takes the value it had when files could lack it (keys added since, or whose
+// default changed: the ridge start's keys read as random_start_config()'s). Throws nlohmann's
+// exceptions on a value of the wrong type.
+TrainConfig config_from_stored_fields(const nlohmann::json& fields);
 // Applies a JSON object of overrides (a partial or whole training-config document) onto `c`, refusing unknown keys
 // (typos must not pass).
 void apply_overrides(TrainConfig& c, const nlohmann::json& overrides, const std::string& where);

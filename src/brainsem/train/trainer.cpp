@@ -112,8 +112,8 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data, const core::C
   std::iota(order.begin(), order.end(), 0);
   auto rng = step_rng(cfg_.seed, -1);
   std::shuffle(order.begin(), order.end(), rng);
-  if (!cfg_.retrain_all) val_classes_.assign(order.begin(), order.begin() + cfg_.val_classes);
   // A retrain-all run is the final model after selection: it trains on every class.
+  if (!cfg_.retrain_all) val_classes_.assign(order.begin(), order.begin() + cfg_.val_classes);
   std::sort(val_classes_.begin(), val_classes_.end());
   std::set<int64_t> val(val_classes_.begin(), val_classes_.end());
   if (cfg_.library) {
@@ -125,12 +125,16 @@ Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data, const core::C
   }
   BRAINSEM_CHECK(!pool_.empty(), "nothing to train on");
   if (cfg_.epochs > 0) cfg_.steps = steps_for_epochs(cfg_.epochs, static_cast<int64_t>(pool_.size()), cfg_.batch);
-  // The ridge start is part of the initial weights, so run(), step_once() and embed() all see it (a
-  // checkpoint loaded later replaces it).
+}
+
+void Trainer::start_from_ridge_if_needed() {
+  if (initial_weights_set_) return;
+  initial_weights_set_ = true;
   if (cfg_.init == "ridge") initialise_from_ridge();
 }
 
 double Trainer::step_once() {
+  start_from_ridge_if_needed();
   pending_losses_.push_back(step_on_device());
   read_pending_losses();
   return losses_.back();
@@ -303,7 +307,11 @@ void Trainer::run(const fs::path& run_dir) {
     keep_log_until(run_dir / "train_log.jsonl", step_ == 0 ? -1 : step_);
     log.open(run_dir / "train_log.jsonl", std::ios::app);
   }
+  start_from_ridge_if_needed();
   if (step_ == 0 && cfg_.init == "ridge") {
+    // A checkpoint at step 0 holds the ridge start itself; refitting gives the same weights and the
+    // alpha for the log.
+    if (ridge_alpha_ == 0) initialise_from_ridge();
     json entry{{"step", 0}, {"init", "ridge"}, {"ridge_alpha", ridge_alpha_}};
     if (!val_classes_.empty()) {  // the ridge itself competes with every fine-tuned step
       const double v = validate_heldout();
@@ -356,6 +364,7 @@ void Trainer::run(const fs::path& run_dir) {
 }
 
 torch::Tensor Trainer::embed(const torch::Tensor& x) {
+  start_from_ridge_if_needed();
   if (best_params_.empty()) return embed_all(encoder_, x, 256, target_);
   // Use the weights chosen on held-out training classes, leaving the training state untouched.
   std::vector<torch::Tensor> current;
@@ -378,8 +387,7 @@ namespace {
 // run may train longer). Read through from_json so keys added since default as they did then.
 json resumable_config(json cfg) {
   cfg["steps"] = 0;
-  TrainConfig c;
-  from_json(cfg, c);
+  const TrainConfig c = config_from_stored_fields(cfg);  // a missing key means what it meant then
   to_json(cfg, c);
   cfg.erase("steps");
   cfg.erase("epochs");
@@ -446,11 +454,13 @@ void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
     if (!trust_legacy) refuse_legacy_checkpoint(path);
     BRAINSEM_CHECK(target_.device.is_cpu(), "legacy checkpoint ", path, " loads on --device cpu only");
     load_legacy_checkpoint(path);
+    initial_weights_set_ = true;
     check_loaded_state_is_finite(path);
     return;
   }
   CheckpointState s = read_checkpoint(path);
   check_same_config(path, s.config);
+  initial_weights_set_ = true;  // the checkpoint's weights replace the initial ones
   BRAINSEM_CHECK(s.step <= cfg_.steps, "checkpoint ", path, " is at step ", s.step, ", beyond --steps ", cfg_.steps);
 
   std::map<std::string, torch::Tensor> stored(s.model.begin(), s.model.end());

@@ -55,7 +55,7 @@ class Trainer {
   double best_val() const { return best_val_; }
   const std::vector<double>& losses() const { return losses_; }
   const std::vector<int64_t>& val_classes() const { return val_classes_; }
-  // The ridge alpha of an init-ridge run (0 without init ridge).
+  // The ridge alpha of an init-ridge run (0 without init ridge, or before it was fitted).
   double ridge_alpha() const { return ridge_alpha_; }
   // As run: steps resolved from epochs, encoder sizes set from the data.
   const TrainConfig& config() const { return cfg_; }
@@ -72,6 +72,9 @@ class Trainer {
   double validate_heldout();
   // cfg.init == "ridge": the linear encoder becomes the ridge map of the trained classes.
   void initialise_from_ridge();
+  // Fits the ridge start once, before the weights are first used, unless a checkpoint replaced the
+  // initial weights (reopening a run never refits it).
+  void start_from_ridge_if_needed();
   void load_legacy_checkpoint(const std::filesystem::path& path);
   // Refuses a checkpoint whose stored config differs from this run's in anything but its length.
   void check_same_config(const std::filesystem::path& path, const nlohmann::json& stored) const;
@@ -96,6 +99,7 @@ class Trainer {
   double best_val_ = -1;
   std::vector<torch::Tensor> best_params_;  // copy of the parameters at best_step_
   double ridge_alpha_ = 0;
+  bool initial_weights_set_ = false;     // the ridge start fitted, or weights loaded from a checkpoint
   core::ProcessGroup* group_ = nullptr;  // data-parallel ranks, or none
 };
 
