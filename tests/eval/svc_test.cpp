@@ -104,6 +104,8 @@ TEST(Protocols, BravlSvcClassificationScoresTopKByProbability) {
   EXPECT_EQ(scores[0].metric.rfind("3-way SVC top-1 (gamma ", 0), 0u) << scores[0].metric;
   EXPECT_NEAR(scores[0].value, 2.0 / 3.0, 1e-12);  // items 0 and 1 right, item 2 wrong
   EXPECT_NEAR(scores[0].chance, 1.0 / 3.0, 1e-12);
+  // Hits are binary: exact binomial, P(X >= 2 | n 3, p 1/3) = 3 (1/3)^2 (2/3) + (1/3)^3 = 7/27.
+  EXPECT_NEAR(scores[0].p_value, 7.0 / 27.0, 1e-12);
   EXPECT_EQ(scores[0].trials, 3);
   EXPECT_NEAR(scores[1].value, 1.0, 1e-12);  // top-5 among 3 classes: always
   EXPECT_EQ(scores[1].chance, 1.0);

@@ -211,7 +211,9 @@ std::vector<ProtocolScore> svc_classification(const torch::Tensor& predicted, co
     p.value = p.interval.estimate;
     p.interval_kind = "bootstrap over test items";
     p.chance = std::min(1.0, static_cast<double>(k) / static_cast<double>(classes));
-    p.p_value = p_above_chance(per_item, p.chance, seed);
+    // Each item is a hit or a miss: the exact binomial test, as the program's own top-k scores.
+    const auto hits = static_cast<int64_t>(per_item.sum().item<double>() + 0.5);
+    p.p_value = binomial_test(hits, n, p.chance).p_value;
     p.trials = n;
     return p;
   };

@@ -64,7 +64,7 @@ torch::Tensor pairwise_identification_rates(const torch::Tensor& predicted, cons
 // classes, train_x [L, E] with train_label in [0, C), and classifies each prediction [N, E]; top-1
 // and top-5 by probability (a tie counts against the truth, eval/ranks.h). Rows of both are
 // L2-normalised first: the shared space compares directions, and a brain embedding's norm is
-// arbitrary. Interval: bootstrap over items; p: one-sided sign-flip test against 1/C (5/C).
+// arbitrary. Interval: bootstrap over items; p: exact one-sided binomial test against 1/C (5/C).
 std::vector<ProtocolScore> svc_classification(const torch::Tensor& predicted, const torch::Tensor& train_x,
                                               const std::vector<int64_t>& train_label, int64_t classes,
                                               const std::vector<int64_t>& truth, const SvcConfig& svc, uint64_t seed);

@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "brainsem/core/error.h"
-#include "brainsem/eval/ridge.h"
 #include "brainsem/core/json_document.h"
+#include "brainsem/eval/ridge.h"
 
 using nlohmann::json;
 
