@@ -57,7 +57,8 @@ void run(Options& o) {
   auto scores = experiment::score_prediction("brainsem", embedding, study, cfg.seed);
   auto context = experiment::score_context("brainsem", embedding, study, cfg.seed);
   if (o.baselines)
-    for (auto& m : experiment::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);
+    for (auto& m : experiment::run_baselines(study, cfg.seed, o.study.ridge_config(cfg.ridge_targets)))
+      scores.push_back(m);
   json out{
       {"run", dir.string()}, {"step", trainer.step()}, {"best_step", trainer.best_step()}, {"scores", json::array()}};
   for (const auto& m : scores) out["scores"].push_back(m.to_json());

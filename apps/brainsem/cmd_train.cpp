@@ -46,6 +46,9 @@ void run(Options& o, core::ProcessGroup* group) {
   BRAINSEM_CHECK(!cfg.library || !inputs.library.empty() || !inputs.class_embeddings.empty(),
                  "the semantic library is on (V) but no library feature store "
                  "was given; pass --library FILE or train with --no-library");
+  BRAINSEM_CHECK(cfg.ridge_targets != "class-library" || !inputs.library.empty() || !inputs.class_embeddings.empty(),
+                 "--ridge-targets class-library regresses onto each class's mean library image, but no library "
+                 "feature store was given; pass --library FILE or use --ridge-targets stimulus");
   auto study = experiment::load_study(inputs, cfg.normalize);  // validates everything before any output
   train::validate(cfg, study.stimuli.dim());                   // the encoder's output fits the image features
   const std::set<std::string> training_classes(study.subject.train_classes.begin(), study.subject.train_classes.end());
@@ -66,7 +69,8 @@ void run(Options& o, core::ProcessGroup* group) {
   }
   auto scores = result.scores;
   if (o.baselines)
-    for (auto& m : experiment::run_baselines(study, cfg.seed, o.study.ridge_config())) scores.push_back(m);
+    for (auto& m : experiment::run_baselines(study, cfg.seed, o.study.ridge_config(cfg.ridge_targets)))
+      scores.push_back(m);
   experiment::write_run_results(dir, experiment::run_results(result, scores, inputs));
   std::printf("%s", report::format_subject_scores(scores).c_str());
   if (!result.selection.summary().empty()) std::printf("model selection: %s\n", result.selection.summary().c_str());

@@ -13,9 +13,12 @@ struct StudyOptions {
   std::string subject, stimuli, library, library_test, truth, class_embeddings, text_prototypes;
   int subject_index = 0;
   bool ridge_raw_targets = false;  // ridge baseline: fit stored target rows as they are
-  eval::RidgeConfig ridge_config() const {
+  // `targets`: the run's TrainConfig::ridge_targets, so the baseline regresses onto what the ridge
+  // start does.
+  eval::RidgeConfig ridge_config(const std::string& targets) const {
     eval::RidgeConfig r;
     if (ridge_raw_targets) r.normalize_targets = false;
+    r.targets = targets;
     return r;
   }
   experiment::StudyInputs inputs() const {

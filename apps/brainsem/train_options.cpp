@@ -119,6 +119,9 @@ void add_train_options(CLI::App& cmd, TrainOptions& o) {
   bind_flag(g, o, "--learn-temperature", FIELD(learn_temperature),
             "Learn the logit scale as CLIP does, starting from 1/temperature");
   bind_flag(g, o, "--symmetric", FIELD(symmetric), "Add the image->fMRI direction to the loss");
+  bind_value(g, o, "--regression-weight", FIELD(regression_weight),
+             "Combined objective: add this weight x (1 - cos(encoded sample, its image's L2-normalised feature "
+             "minus the batch mean)) to the fuzzy loss; 0 = the fuzzy loss alone (docs/method.md)");
   bind_choice(g, o, "--normalize", FIELD(normalize), {"none", "zscore"}, data::parse_normalize, data::normalize_name,
               with_paper("fMRI voxel normalisation with training statistics: none or zscore",
                          data::normalize_name(paper.normalize)));
@@ -136,6 +139,11 @@ void add_train_options(CLI::App& cmd, TrainOptions& o) {
                         "itself) or random (needed by --encoder mlp/vit)",
                         paper.init))
       ->check(CLI::IsMember({"random", "ridge"}));
+  bind_value(g, o, "--ridge-targets", FIELD(ridge_targets),
+             "What the ridge regresses onto, in the ridge start and the --baselines ridge: stimulus (each "
+             "sample's own image feature) or class-library (its class's mean semantic-library image; needs "
+             "--library; docs/method.md)")
+      ->check(CLI::IsMember({"stimulus", "class-library"}));
   bind_value(g, o, "--eval-every", FIELD(eval_every), "Steps between held-out-class checks");
   bind_value(g, o, "--checkpoint-every", FIELD(checkpoint_every), "Steps between checkpoints (0 = only at the end)");
   bind_value(g, o, "--log-every", FIELD(log_every), "Steps between lines of train_log.jsonl");

@@ -297,6 +297,45 @@ TEST(CliTrain, RidgeInitWithZeroStepsIsTheRidgeBaselineAndFineTunesFromThere) {
   EXPECT_FALSE(fs::exists(tmp / "bad"));
 }
 
+// --ridge-targets class-library: the ridge start and the --baselines ridge regress onto each
+// class's mean library image. With 0 steps BrainSem is that ridge item for item; the ridge differs
+// from the stimulus-target one, and the run records which targets it used.
+TEST(CliTrain, ClassLibraryRidgeTargetsReachTheRidgeStartAndTheBaseline) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  auto ranks_of = [&](const fs::path& run, const std::string& method) {
+    auto r = json::parse(brainsem::core::read_text_file(run / "results.json"));
+    for (const auto& m : r["scores"])
+      if (m["prototype"] == "stimulus" && m["method"] == method) return m;
+    ADD_FAILURE() << "no " << method << " in " << r.dump();
+    return json();
+  };
+  const std::string args = "train -q" + study_args(dataset()) + " --steps 0 --val-classes 0 --baselines";
+  ASSERT_EQ(run_cli(args + " --ridge-targets class-library --out '" + (tmp / "class").string() + "'", &out), 0) << out;
+  ASSERT_EQ(run_cli(args + " --out '" + (tmp / "stimulus").string() + "'", &out), 0) << out;
+  const auto brainsem_class = ranks_of(tmp / "class", "brainsem"), ridge_class = ranks_of(tmp / "class", "ridge");
+  EXPECT_EQ(brainsem_class["ranks"], ridge_class["ranks"]);
+  EXPECT_EQ(ridge_class["details"]["targets"], "class-library");
+  EXPECT_GT(ridge_class["top5"].get<double>(), 0.3);  // a real decoder
+  const auto ridge_stimulus = ranks_of(tmp / "stimulus", "ridge");
+  EXPECT_EQ(ridge_stimulus["details"]["targets"], "stimulus");
+  EXPECT_NE(ridge_class["ranks"], ridge_stimulus["ranks"]);
+  auto config = json::parse(brainsem::core::read_text_file(tmp / "class/config.json"));
+  EXPECT_EQ(config["ridge_targets"], "class-library") << config.dump();
+
+  // Without a library there is nothing to average: refused before any output.
+  const std::string no_library = " --subject '" + (dataset() / "Subject1.h5").string() + "' --stimuli '" +
+                                 (dataset() / "stimuli.safetensors").string() + "'";
+  EXPECT_NE(run_cli("train -q" + no_library + " --no-library --ridge-targets class-library --out '" +
+                        (tmp / "bad").string() + "'",
+                    &out),
+            0);
+  EXPECT_NE(out.find("pass --library FILE or use --ridge-targets stimulus"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "bad"));
+  EXPECT_NE(run_cli(args + " --ridge-targets class --out '" + (tmp / "bad").string() + "'", &out), 0);
+  EXPECT_FALSE(fs::exists(tmp / "bad"));
+}
+
 // A full disk, simulated by a file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored so that a write
 // past it fails with EFBIG as on a full disk): the checkpoint cannot be written. The run must say
 // which file, exit non-zero, leave no temporary, and a plain rerun once space is back must work.

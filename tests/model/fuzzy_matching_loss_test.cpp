@@ -62,3 +62,19 @@ TEST(FuzzyLoss, SymmetricAveragesBothDirections) {
   double backward = fuzzy_matching_loss(v, b, c).item<float>();
   EXPECT_NEAR(fuzzy_matching_loss(b, v, c, sym).item<float>(), 0.5 * (forward + backward), 1e-6);
 }
+
+TEST(RegressionLoss, CentredCosineByHand) {
+  using brainsem::model::centred_cosine_regression_loss;
+  // Images of different norms normalise to e1, e2; their mean is (.5, .5), so the centred targets
+  // are (.5, -.5) and (-.5, .5): each brain row is at 45 degrees to its target.
+  auto b = torch::tensor({{1.f, 0.f}, {0.f, 1.f}}).requires_grad_(true);
+  auto v = torch::tensor({{2.f, 0.f}, {0.f, 3.f}});
+  auto loss = centred_cosine_regression_loss(b, v);
+  EXPECT_NEAR(loss.item<float>(), 1 - std::sqrt(0.5), 1e-6);
+  loss.backward();
+  EXPECT_GT(b.grad().abs().sum().item<float>(), 0);  // it trains the encoder
+  // A brain row on its centred target, at any scale, costs nothing; opposite costs 2.
+  EXPECT_NEAR(centred_cosine_regression_loss(torch::tensor({{5.f, -5.f}, {-1.f, 1.f}}), v).item<float>(), 0, 1e-6);
+  EXPECT_NEAR(centred_cosine_regression_loss(torch::tensor({{-1.f, 1.f}, {1.f, -1.f}}), v).item<float>(), 2, 1e-6);
+  EXPECT_THROW(centred_cosine_regression_loss(torch::zeros({1, 2}), torch::zeros({1, 2})), std::exception);
+}

@@ -143,6 +143,26 @@ TEST(Trainer, LearnsAZeroShotMapFarAboveChance) {
   EXPECT_LT(t.losses().back(), t.losses().front());
 }
 
+// The combined objective: the same first batch and weights, so the first losses differ by exactly
+// the regression term, which at random weights is about 1 (cosine about 0); the combined run still
+// learns the zero-shot map.
+TEST(Trainer, RegressionWeightAddsTheCentredCosineTermAndStillLearns) {
+  auto w = make_world();
+  auto cfg = small_config("linear");
+  train::Trainer plain(cfg, w.data);
+  cfg.regression_weight = 2.0;
+  train::Trainer combined(cfg, w.data);
+  const double first_plain = plain.step_once(), first_combined = combined.step_once();
+  EXPECT_GT(first_combined - first_plain, 2.0 * 0.7);
+  EXPECT_LT(first_combined - first_plain, 2.0 * 1.3);
+  combined.run();
+  auto r = eval::zero_shot(combined.embed(w.test_x), w.test_protos, iota_vec(20));
+  const int64_t hits = static_cast<int64_t>(r.top1 * 20 + 0.5);
+  EXPECT_LT(eval::binomial_upper_tail(hits, 20, 1.0 / 20), 1e-3) << "top-1 " << r.top1;
+  cfg.regression_weight = -1;
+  EXPECT_THROW(train::validate(cfg), std::exception);
+}
+
 TEST(Trainer, ViTLearnsToo) {
   auto w = make_world();
   auto cfg = small_config("vit");

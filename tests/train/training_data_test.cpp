@@ -53,6 +53,39 @@ TEST(TrainingData, LibraryIsTheMappedStoreWithRowsPickedByClass) {
             std::string::npos);
 }
 
+// The regression's class-library targets, against a naive loop: each sample gets the mean of its
+// class's L2-normalised library images (images of untrained classes play no part).
+TEST(TrainingData, ClassLibraryTargetsAreEachClassMeanOfNormalisedLibraryImages) {
+  data::SubjectData subject;
+  subject.source = "subject";
+  subject.train_x = torch::randn({3, 2, 3});
+  subject.train_names = {"s0", "s1", "s2"};
+  subject.train_classes = {"a", "b", "a"};
+  subject.test_classes = {"t"};
+  auto stimuli = store(subject.train_names, subject.train_classes);
+  brainsem::testing::TempDir dir;
+  auto lib = store({"l0", "l1", "l2", "l3"}, {"b", "a", "x", "a"});
+  // Images of very different norms: an unnormalised mean would follow the largest one.
+  lib.features = torch::tensor({{3.0F, 0.0F, 0.0F, 0.0F, 0.0F},
+                                {0.0F, 10.0F, 0.0F, 0.0F, 0.0F},
+                                {1.0F, 1.0F, 1.0F, 1.0F, 1.0F},
+                                {0.0F, 0.0F, 0.5F, 0.0F, 0.0F}});
+  lib.save(dir / "library.safetensors");
+  auto library = data::FeatureStore::open(dir / "library.safetensors");
+  const auto d = train::make_training_data(subject, stimuli, &library);
+  const auto y = train::class_library_targets(d);  // [3, 5]
+  const auto mean_a = torch::tensor({0.0F, 0.5F, 0.5F, 0.0F, 0.0F}),
+             mean_b = torch::tensor({1.0F, 0.0F, 0.0F, 0.0F, 0.0F});
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{3, 5}));
+  EXPECT_TRUE(torch::allclose(y[0], mean_a, 0, 1e-6)) << y;
+  EXPECT_TRUE(torch::allclose(y[1], mean_b, 0, 1e-6)) << y;
+  EXPECT_TRUE(torch::allclose(y[2], mean_a, 0, 1e-6)) << y;
+
+  const auto without = train::make_training_data(subject, stimuli, nullptr);
+  EXPECT_NE(brainsem::testing::error_of([&] { train::class_library_targets(without); }).find("pass --library"),
+            std::string::npos);
+}
+
 TEST(TrainingData, TrainerRefusesLibraryRowsThatDoNotMatchTheLibrary) {
   data::SubjectData subject;
   subject.source = "subject";

@@ -67,6 +67,9 @@ struct RidgeConfig {
   // not its class; normalising makes every training image weigh the same. docs/method.md measures
   // both (--ridge-raw-targets).
   bool normalize_targets = true;
+  // "stimulus" (each sample's own image feature) or "class-library" (its class's mean library
+  // image, train::class_library_targets): read by the callers that build the targets.
+  std::string targets = "stimulus";
   static std::vector<double> default_alphas();  // 10^0 .. 10^8 in half decades
 };
 

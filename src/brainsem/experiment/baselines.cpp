@@ -6,6 +6,7 @@
 #include "brainsem/core/error.h"
 #include "brainsem/eval/ranks.h"
 #include "brainsem/experiment/oracle.h"
+#include "brainsem/train/training_data.h"
 
 using nlohmann::json;
 
@@ -19,7 +20,7 @@ struct TrainingTargets {
   std::vector<int64_t> cls;
   int64_t classes = 0;
 };
-TrainingTargets training_targets(const LoadedStudy& s) {
+TrainingTargets training_targets(const LoadedStudy& s, const std::string& kind = "stimulus") {
   TrainingTargets t;
   auto rows = s.stimuli.rows_of_names(s.subject.train_names, "stimulus store");
   t.features = s.stimuli.features.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
@@ -27,13 +28,22 @@ TrainingTargets training_targets(const LoadedStudy& s) {
   for (const auto& c : s.subject.train_classes)
     t.cls.push_back(index.emplace(c, static_cast<int64_t>(index.size())).first->second);
   t.classes = static_cast<int64_t>(index.size());
+  if (kind == "class-library") {
+    BRAINSEM_CHECK(s.library.has_value(),
+                   "the ridge's class-library targets need the semantic library; pass "
+                   "--library or use --ridge-targets stimulus");
+    const auto data = train::make_training_data(s.subject, s.stimuli, &*s.library);  // same rows, same order
+    t.features = train::class_library_targets(data);
+  } else {
+    BRAINSEM_CHECK(kind == "stimulus", "ridge targets must be stimulus or class-library, got '", kind, "'");
+  }
   return t;
 }
 }  // namespace
 
 RidgePrediction predict_ridge(const LoadedStudy& s, uint64_t seed, const eval::RidgeConfig& cfg) {
   auto x = eval::flatten_rois(s.subject.train_x, s.subject.roi_sizes);
-  const auto targets = training_targets(s);
+  const auto targets = training_targets(s, cfg.targets);
   auto cv = eval::fit_ridge_cv(x, targets.features, targets.cls, cfg, seed);
   RidgePrediction out;
   out.test_prediction = cv.model.predict(eval::flatten_rois(s.subject.test_x, s.subject.roi_sizes));
@@ -45,6 +55,7 @@ RidgePrediction predict_ridge(const LoadedStudy& s, uint64_t seed, const eval::R
                      {"cv_folds", cv.folds},
                      {"cv_score", "mean rank accuracy of held-out training classes"},
                      {"normalized_targets", cfg.normalize_targets},
+                     {"targets", cfg.targets},
                      {"prediction", "centred (training target mean not added)"}};
   out.note = cv.describe();
   return out;

@@ -27,4 +27,12 @@ torch::Tensor fuzzy_matching_loss(const torch::Tensor& brain, const torch::Tenso
   return loss;
 }
 
+torch::Tensor centred_cosine_regression_loss(const torch::Tensor& brain, const torch::Tensor& image) {
+  BRAINSEM_CHECK(brain.dim() == 2 && image.sizes() == brain.sizes() && brain.size(0) >= 2, "regression loss: brain ",
+                 brain.sizes(), " and image ", image.sizes(), " must both be [N, E] with N >= 2");
+  auto v = F::normalize(image, F::NormalizeFuncOptions().dim(1));
+  auto target = v - v.mean(0, true);  // [N, E]
+  return (1 - F::cosine_similarity(brain, target, F::CosineSimilarityFuncOptions().dim(1))).mean();
+}
+
 }  // namespace brainsem::model

@@ -19,6 +19,12 @@ struct FuzzyLossOptions {
 torch::Tensor fuzzy_matching_loss(const torch::Tensor& brain, const torch::Tensor& image, const torch::Tensor& classes,
                                   const FuzzyLossOptions& opts = {});
 
+// The regression term of the combined objective (TrainConfig::regression_weight): the mean over
+// rows of 1 - cos(brain_i, v_i - mean_n v_n), v = the L2-normalised image rows. What the ridge
+// fits (normalised targets centred on their mean), as a cosine, so that it ignores the
+// encoder's scale as the fuzzy loss does. brain [N, E], image [N, E].
+torch::Tensor centred_cosine_regression_loss(const torch::Tensor& brain, const torch::Tensor& image);
+
 // The soft target J / rowsum(J) [N, N] (exposed for tests).
 torch::Tensor fuzzy_targets(const torch::Tensor& classes);
 

@@ -112,7 +112,9 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
     experiment::write_run_inputs(run_dir, in);
     auto run = experiment::train_brainsem(cfg.train, study, run_dir, false, "brainsem", cfg.train.seed);
     auto scores = run.scores;
-    for (auto& m : experiment::run_baselines(study, cfg.train.seed)) scores.push_back(m);
+    eval::RidgeConfig ridge;
+    ridge.targets = cfg.train.ridge_targets;  // the baseline regresses onto what the ridge start does
+    for (auto& m : experiment::run_baselines(study, cfg.train.seed, ridge)) scores.push_back(m);
     experiment::write_run_results(run_dir, experiment::run_results(run, scores, in));
     table.push_back({name, scores});
     runs.push_back({{"subject", name}, {"seconds", seconds_since(ts)}, {"train_seconds", run.seconds}});

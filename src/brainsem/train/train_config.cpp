@@ -140,6 +140,10 @@ void apply_overrides(TrainConfig& c, const json& given, const std::string& where
 void validate(const TrainConfig& c, int64_t feature_dim) {
   BRAINSEM_CHECK(c.epochs >= 0, "epochs must be >= 0");
   BRAINSEM_CHECK(c.init == "random" || c.init == "ridge", "init must be random or ridge, got '", c.init, "'");
+  BRAINSEM_CHECK(c.regression_weight >= 0 && std::isfinite(c.regression_weight),
+                 "regression_weight must be a finite number >= 0, got ", c.regression_weight);
+  BRAINSEM_CHECK(c.ridge_targets == "stimulus" || c.ridge_targets == "class-library",
+                 "ridge_targets must be stimulus or class-library, got '", c.ridge_targets, "'");
   BRAINSEM_CHECK(c.init != "ridge" || c.encoder.kind == "linear", "init ridge (the default) sets a linear map; it ",
                  "needs the linear encoder, not ", c.encoder.kind, ": pass --init random with --encoder ",
                  c.encoder.kind);

@@ -33,6 +33,10 @@ struct TrainConfig {
   double temperature = 0.07;       // the paper: 1 (plain cosine logits); CLIP's initial value 0.07
   bool learn_temperature = false;  // CLIP-style learnable logit scale, initialised at 1/temperature
   bool symmetric = false;
+  // > 0: the combined objective, fuzzy loss + regression_weight x the centred cosine regression
+  // of each encoded sample onto its paired image (model::centred_cosine_regression_loss); 0 =
+  // the paper's loss alone. docs/method.md measures it.
+  double regression_weight = 0;
   data::Normalize normalize = data::Normalize::zscore;  // fMRI voxels, with training statistics: none | zscore
   int64_t val_classes = 30;  // training classes held out to choose the step (0 = off: train `steps`)
   // With val_classes: after choosing the step on the held-out classes, train again from scratch on
@@ -43,6 +47,11 @@ struct TrainConfig {
   // the ridge solution fitted on the trained classes' real samples, eval/ridge.h, which the fuzzy
   // loss then fine-tunes; with val_classes, step 0 = the ridge itself is a candidate step).
   std::string init = "ridge";
+  // What the ridge regresses onto, in the ridge start and in the `--baselines` ridge: "stimulus"
+  // (each sample's own image feature) or "class-library" (the mean of its class's L2-normalised
+  // semantic-library images, the paper's one-to-many idea applied to the regression; needs the
+  // library). docs/method.md measures both.
+  std::string ridge_targets = "stimulus";
   int64_t eval_every = 25;       // steps between held-out-class checks
   int64_t checkpoint_every = 0;  // 0 = only at the end
   int64_t log_every = 10;
@@ -68,8 +77,8 @@ TrainConfig random_start_config();
 // records all keys; the CLI's flags bind to the same fields (apps/brainsem/train_options.cpp).
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, encoder, steps, epochs, batch, lr, weight_decay, seed,
                                                 library, virtual_brain, virtual_mode, temperature, learn_temperature,
-                                                symmetric, normalize, val_classes, retrain_all, init, eval_every,
-                                                checkpoint_every, log_every)
+                                                symmetric, regression_weight, normalize, val_classes, retrain_all, init,
+                                                ridge_targets, eval_every, checkpoint_every, log_every)
 // The training-config document (a run's config.json, `--config` files): the fields plus format and
 // version (core/json_document.h). Version 1: the fields of to_json.
 inline constexpr const char* kTrainConfigFormat = "brainsem.train_config";

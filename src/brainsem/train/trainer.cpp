@@ -70,6 +70,8 @@ void keep_log_until(const fs::path& path, int64_t step) {
 Trainer::Trainer(const TrainConfig& cfg, const TrainingData& data, const core::ComputeTarget& target)
     : cfg_(cfg), data_(data), target_(target) {
   validate(cfg_);
+  BRAINSEM_CHECK(cfg_.ridge_targets != "class-library" || data_.library.defined(),
+                 "--ridge-targets class-library needs a library feature store; pass --library");
   BRAINSEM_CHECK(!cfg_.library || data_.library.defined(),
                  "training with the semantic library (V on) needs a library "
                  "feature store; pass --library or train with --no-library");
@@ -206,6 +208,8 @@ torch::Tensor Trainer::step_on_device() {
   else
     opts.temperature = cfg_.temperature;
   torch::Tensor loss = model::fuzzy_matching_loss(brain, y, on_device(classes), opts);
+  if (cfg_.regression_weight > 0)
+    loss = loss + cfg_.regression_weight * model::centred_cosine_regression_loss(brain, y);
   optimizer_->zero_grad();
   loss.backward();
   if (group_ != nullptr) all_reduce_gradients();
@@ -278,8 +282,9 @@ void Trainer::initialise_from_ridge() {
     }
   const auto index = torch::tensor(rows, torch::kInt64);
   // Zero padding is a constant column: the ridge's standardisation gives it weight 0.
-  const auto x = data_.x.index_select(0, index).flatten(1);    // [N, R*P]
-  const auto y = data_.sample_feature.index_select(0, index);  // [N, E]
+  const auto x = data_.x.index_select(0, index).flatten(1);  // [N, R*P]
+  const auto y = (cfg_.ridge_targets == "class-library" ? class_library_targets(data_) : data_.sample_feature)
+                     .index_select(0, index);  // [N, E]
   const auto cv = eval::fit_ridge_cv(x, y, row_class, eval::RidgeConfig{}, cfg_.seed);
   ridge_alpha_ = cv.model.alpha;
   // Fold the standardisation into the map: (x - mean) / scale W = x W' + b.

@@ -59,4 +59,21 @@ TrainingData make_training_data(const data::SubjectData& subject, const data::Fe
   return d;
 }
 
+torch::Tensor class_library_targets(const TrainingData& d) {
+  BRAINSEM_CHECK(d.library.defined(),
+                 "class-library ridge targets need the semantic library; pass --library or "
+                 "use --ridge-targets stimulus");
+  const int64_t classes = d.num_classes();
+  std::vector<torch::Tensor> means(static_cast<size_t>(classes));
+  for (int64_t c = 0; c < classes; ++c) {
+    std::vector<int64_t> rows;
+    for (auto j : d.library_rows_of_class[static_cast<size_t>(c)])
+      rows.push_back(d.library_rows[static_cast<size_t>(j)]);
+    const auto images = d.library.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat64);  // [L_c, E]
+    means[static_cast<size_t>(c)] =
+        torch::nn::functional::normalize(images, torch::nn::functional::NormalizeFuncOptions().dim(1)).mean(0);
+  }
+  return torch::stack(means).index_select(0, torch::tensor(d.sample_class, torch::kInt64)).to(torch::kFloat32);
+}
+
 }  // namespace brainsem::train

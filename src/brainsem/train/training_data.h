@@ -33,6 +33,10 @@ struct TrainingData {
 // library that contains any of the subject's test classes (leakage), and (when the library is
 // used) a training class with no library image. Library images of classes the subject does not
 // train on are ignored.
+// Each real sample's class-level target [N, E] float32: the mean of its class's L2-normalised
+// library images (the regression's "class-library" targets). Refused without a library.
+torch::Tensor class_library_targets(const TrainingData& d);
+
 TrainingData make_training_data(const data::SubjectData& subject, const data::FeatureStore& stimuli,
                                 const data::FeatureStore* library);
 
