@@ -325,4 +325,9 @@ TEST_F(CliReport, BadInputsFailClearlyAndWriteNothing) {
   EXPECT_NE(run_cli("ablate --data " + q(data()) + " --out " + q(dir("x6")) + " --subjects 1,x", &out), 0);
   EXPECT_NE(out.find("--subjects"), std::string::npos) << out;
   EXPECT_NE(run_cli("maps --run " + q(run()) + " --method pca --out " + q(dir("x7")), &out), 0);
+  // More held-out classes than the data can spare: refused when the first cell sees the data,
+  // before that cell (or the grid's folder) holds anything.
+  EXPECT_NE(run_cli("ablate -q --data " + q(data()) + " --out " + q(dir("x8")) + " --val-classes 200", &out), 0);
+  EXPECT_NE(out.find("--val-classes"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir("x8"))) << "left " << dir("x8");
 }

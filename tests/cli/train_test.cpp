@@ -513,3 +513,12 @@ TEST(CliHelp, ShowsTheRealDefaults) {
   for (const char* s : {"--subjects INT:INT in [1 - 20]=5", "--library-per-class", "=100", "--steps INT=300"})
     EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
 }
+
+// A recipe the generated 150 training classes cannot serve is refused before any data is generated.
+TEST(CliDemo, RefusesARecipeItsClassesCannotServeBeforeWritingAnything) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  EXPECT_NE(run_cli("demo --val-classes 149 --out '" + (tmp / "demo").string() + "'", &out), 0);
+  EXPECT_NE(out.find("between 5 and 145"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(tmp / "demo"));
+}

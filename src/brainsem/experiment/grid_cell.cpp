@@ -1,5 +1,7 @@
 #include "brainsem/experiment/grid_cell.h"
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "brainsem/core/output_lock.h"
@@ -8,6 +10,7 @@
 #include "brainsem/core/text.h"
 #include "brainsem/experiment/run_dir.h"
 #include "brainsem/train/checkpoint.h"
+#include "brainsem/train/train_config.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -93,6 +96,10 @@ CellScores run_grid_cell(const fs::path& dir, const train::TrainConfig& cfg, con
   }
   core::Progress::status(position + " training " + dir.string());
   const LoadedStudy& loaded = study();
+  // Too few classes for held-out selection or the ridge start: refused before the cell writes
+  // anything (the lock's folders go again), naming the flag that fixes it.
+  const std::set<std::string> classes(loaded.subject.train_classes.begin(), loaded.subject.train_classes.end());
+  train::validate_for_classes(cfg, static_cast<int64_t>(classes.size()));
   write_run_config(dir, cfg);
   write_run_inputs(dir, inputs);
   auto res = train_brainsem(cfg, loaded, dir, train::has_checkpoint(dir), "brainsem", cfg.seed);

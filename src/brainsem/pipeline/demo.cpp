@@ -78,6 +78,10 @@ void run_demo(const fs::path& out, const DemoConfig& cfg) {
   BRAINSEM_CHECK(!fs::exists(out) || fs::is_empty(out), "demo output directory ", out,
                  " already exists and is not empty; choose another --out or remove it");
   train::validate(cfg.train);
+  // The generated subjects train on GOD's 150 classes; a config that cannot (e.g. --val-classes
+  // above 145) is refused before any data is written.
+  constexpr int64_t kGodTrainingClasses = 150;
+  train::validate_for_classes(cfg.train, kGodTrainingClasses);
   auto t0 = std::chrono::steady_clock::now();
   json timings;
 
