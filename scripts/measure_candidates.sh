@@ -86,70 +86,24 @@ for name in default ridge-class-library "$kept_regression"; do
   done
 done
 
-python3 - "$OUT" "$kept_regression" <<'PY'
-import json, os, random, sys
+PYTHONPATH="$(dirname "$0")" python3 - "$OUT" "$kept_regression" <<'PY'
+import sys
+from paired_ranks import print_comparisons, scores, write_and_print
 out, kept = sys.argv[1], sys.argv[2]
 
-def scores(stage):
-    # (method, cell) -> (top1, top5, mean rank, ranks, best step); method "brainsem@CONFIG" or
-    # "ridge@CONFIG" (the ridge of a run regresses onto that run's targets).
-    rows = {}
-    base = os.path.join(out, stage)
-    for name in sorted(os.listdir(base)):
-        for cell in sorted(os.listdir(os.path.join(base, name))):
-            path = os.path.join(base, name, cell, "results.json")
-            if not os.path.isfile(path):
-                continue
-            r = json.load(open(path))
-            for m in r["scores"]:
-                if m["prototype"] != "stimulus" or m["method"] not in ("brainsem", "ridge"):
-                    continue
-                best = r.get("best_step") if m["method"] == "brainsem" else None
-                rows[(m["method"] + "@" + name, cell)] = (m["top1"], m["top5"], m["mean_rank"], m["ranks"], best)
-    return rows
+# "brainsem@CONFIG" or "ridge@CONFIG": the ridge of a run regresses onto that run's targets.
+def label(config, method):
+    return method + "@" + config if method in ("brainsem", "ridge") else None
 
 for stage in ("choose", "confirm"):
-    rows = scores(stage)
-    with open(os.path.join(out, stage + ".tsv"), "w") as f:
-        f.write("method\tcell\ttop1\ttop5\tmean_rank\tbest_step\n")
-        for (method, cell), (t1, t5, mr, _, best) in sorted(rows.items()):
-            f.write(f"{method}\t{cell}\t{100*t1:.1f}\t{100*t5:.1f}\t{mr:.2f}\t{best}\n")
-    print(f"== {stage} ({out}/{stage}.tsv): mean over cells, stimulus prototypes")
-    for m in sorted({m for m, _ in rows}):
-        cells = [v for (mm, _), v in rows.items() if mm == m]
-        n = len(cells)
-        print(f"{m:30s} cells {n:2d}  top-1 {100*sum(c[0] for c in cells)/n:5.1f}  "
-              f"top-5 {100*sum(c[1] for c in cells)/n:5.1f}  mean rank {sum(c[2] for c in cells)/n:6.2f}  "
-              f"chosen steps {sorted(c[4] for c in cells) if cells[0][4] is not None else '-'}")
-
-rows = scores("confirm")
-def unit_ranks(method):
-    # (subject, item) -> rank averaged over the training seeds (the ridge's alpha folds are seeded too).
-    by = {}
-    for (m, cell), v in rows.items():
-        if m != method:
-            continue
-        subject = cell.split("-seed")[0]
-        for i, k in enumerate(v[3]):
-            by.setdefault((subject, i), []).append(k)
-    return {u: sum(ks) / len(ks) for u, ks in by.items()}
-
-def sign_flip(a, b, flips=20000, seed=0):
-    d = [a[u] - b[u] for u in sorted(a)]
-    obs = abs(sum(d))
-    rng = random.Random(seed)
-    hits = sum(abs(sum(x if rng.random() < 0.5 else -x for x in d)) >= obs - 1e-12 for _ in range(flips))
-    return sum(d) / len(d), (1 + hits) / (1 + flips), len(d)
-
+    write_and_print(out, stage, scores(out, stage, label))
 print(f"== confirm: paired sign-flip on seed-averaged ranks of (subject, test item) units (kept: {kept})")
-for a, b in (("brainsem@default", "ridge@default"),
-             ("ridge@ridge-class-library", "ridge@default"),
-             ("brainsem@ridge-class-library", "brainsem@default"),
-             ("brainsem@ridge-class-library", "ridge@default"),
-             ("brainsem@ridge-class-library", "ridge@ridge-class-library"),
-             (f"brainsem@{kept}", "brainsem@default"),
-             (f"brainsem@{kept}", "ridge@default")):
-    diff, p, n = sign_flip(unit_ranks(a), unit_ranks(b))
-    shown = f"p = {p:.4f}" if p >= 1e-4 else f"p < 1e-4 (the smallest {20000} flips can show is {1 / 20001:.0e})"
-    print(f"{a + ' - ' + b:58s} mean rank difference {diff:+.3f} over {n} units, {shown}")
+print_comparisons(scores(out, "confirm", label),
+                  (("brainsem@default", "ridge@default"),
+                   ("ridge@ridge-class-library", "ridge@default"),
+                   ("brainsem@ridge-class-library", "brainsem@default"),
+                   ("brainsem@ridge-class-library", "ridge@default"),
+                   ("brainsem@ridge-class-library", "ridge@ridge-class-library"),
+                   (f"brainsem@{kept}", "brainsem@default"),
+                   (f"brainsem@{kept}", "ridge@default")))
 PY

@@ -62,65 +62,17 @@ for s in 1 2 3 4 5; do
   done
 done
 
-python3 - "$OUT" <<'PY'
-import json, os, random, sys
+PYTHONPATH="$(dirname "$0")" python3 - "$OUT" <<'PY'
+import sys
+from paired_ranks import print_comparisons, scores, write_and_print
 out = sys.argv[1]
 
-def scores(stage):
-    rows = {}
-    base = os.path.join(out, stage)
-    for name in sorted(os.listdir(base)):
-        for cell in sorted(os.listdir(os.path.join(base, name))):
-            path = os.path.join(base, name, cell, "results.json")
-            if not os.path.isfile(path):
-                continue
-            r = json.load(open(path))
-            for m in r["scores"]:
-                if m["prototype"] != "stimulus":
-                    continue
-                method = name if m["method"] == "brainsem" else m["method"]
-                rows[(method, cell)] = (m["top1"], m["top5"], m["mean_rank"], m["ranks"], r.get("best_step"))
-    return rows
+def label(config, method):  # BrainSem rows by configuration, baselines by method
+    return config if method == "brainsem" else method
 
 for stage in ("choose", "confirm"):
-    rows = scores(stage)
-    with open(os.path.join(out, stage + ".tsv"), "w") as f:
-        f.write("method\tcell\ttop1\ttop5\tmean_rank\tbest_step\n")
-        for (method, cell), (t1, t5, mr, _, best) in sorted(rows.items()):
-            f.write(f"{method}\t{cell}\t{100*t1:.1f}\t{100*t5:.1f}\t{mr:.2f}\t{best}\n")
-    print(f"== {stage} ({out}/{stage}.tsv): mean over cells, stimulus prototypes")
-    methods = sorted({m for m, _ in rows})
-    for m in methods:
-        cells = [v for (mm, _), v in rows.items() if mm == m]
-        n = len(cells)
-        print(f"{m:32s} cells {n:2d}  top-1 {100*sum(c[0] for c in cells)/n:5.1f}  "
-              f"top-5 {100*sum(c[1] for c in cells)/n:5.1f}  mean rank {sum(c[2] for c in cells)/n:6.2f}")
-
-rows = scores("confirm")
-def unit_ranks(method):
-    # (subject, item) -> rank averaged over the training seeds. The ridge depends on the seed too:
-    # it seeds the class-grouped CV folds that choose alpha (measured: alphas differ between the
-    # seeds on subjects 1, 3, 4 and 5), so it is averaged like the other methods.
-    by = {}
-    for (m, cell), v in rows.items():
-        if m != method:
-            continue
-        subject = cell.split("-seed")[0]
-        for i, k in enumerate(v[3]):
-            by.setdefault((subject, i), []).append(k)
-    return {u: sum(ks) / len(ks) for u, ks in by.items()}
-
-def sign_flip(a, b, flips=20000, seed=0):
-    d = [a[u] - b[u] for u in sorted(a)]
-    obs = abs(sum(d))
-    rng = random.Random(seed)
-    hits = sum(abs(sum(x if rng.random() < 0.5 else -x for x in d)) >= obs - 1e-12 for _ in range(flips))
-    return sum(d) / len(d), (1 + hits) / (1 + flips), len(d)
-
+    write_and_print(out, stage, scores(out, stage, label), width=32)
 print("== confirm: paired sign-flip on seed-averaged ranks of (subject, test item) units")
-chosen, start, ridge = unit_ranks("ridge-init"), unit_ranks("random-start"), unit_ranks("ridge")
-for name, a, b in (("ridge-init - ridge", chosen, ridge), ("ridge-init - random-start", chosen, start),
-                   ("random-start - ridge", start, ridge)):
-    diff, p, n = sign_flip(a, b)
-    print(f"{name:22s} mean rank difference {diff:+.3f} over {n} units, p = {p:.4f}")
+print_comparisons(scores(out, "confirm", label),
+                  (("ridge-init", "ridge"), ("ridge-init", "random-start"), ("random-start", "ridge")), width=26)
 PY
