@@ -20,26 +20,17 @@
 # Prints OUT_DIR/choose.tsv and OUT_DIR/confirm.tsv (top-1, top-5, mean rank per run, stimulus
 # prototypes) and the confirm stage's paired comparisons: each (subject, test item) unit's rank of
 # the true class averaged over the training seeds, differences tested by a two-sided sign-flip test
-# (20000 random flips, seed 0). About 15 minutes on 2 cores. Needs python3 (standard library).
+# (20000 random flips, seed 0; scripts/paired_ranks.py). About 15 minutes on 2 cores. Needs python3.
 set -euo pipefail
 BUILD=${1:-build}
 OUT=${2:-candidate-runs}
 B="$BUILD/brainsem"
-mkdir -p "$OUT"
-[ -f "$OUT/dev/synth.json" ] || "$B" synth --out "$OUT/dev" --subjects 2 --seed 2 -q >/dev/null
-[ -f "$OUT/untouched/synth.json" ] || "$B" synth --out "$OUT/untouched" --subjects 5 --seed 3 -q >/dev/null
+# shellcheck source=scripts/measure_common.sh
+source "$(dirname "$0")/measure_common.sh"
+make_stage_data "$B" "$OUT"
 
 run() {  # stage data name subject seed flags...
-  local stage=$1 data=$2 name=$3 s=$4 seed=$5
-  shift 5
-  local dir="$OUT/$stage/$name/Subject$s-seed$seed"
-  [ -f "$dir/results.json" ] && return 0
-  rm -rf "$dir"
-  mkdir -p "$(dirname "$dir")"
-  echo "== $stage $name Subject$s seed $seed" >&2
-  "$B" train --subject "$data/Subject$s.h5" --stimuli "$data/stimuli.safetensors" \
-    --library "$data/library_train.safetensors" --out "$dir" --seed "$seed" -q --baselines "$@" \
-    >/dev/null 2>"$dir.log"
+  train_run "$B" "$OUT" "$1" "$2" "$3" "$4" "$5" --baselines "${@:6}"
 }
 
 declare -A CONFIGS=(
