@@ -13,6 +13,8 @@
 #include "brainsem/data/class_embeddings.h"
 #include "brainsem/data/feature_store.h"
 #include "brainsem/eval/stats.h"
+#include "brainsem/eval/zero_shot.h"
+#include "brainsem/experiment/study.h"
 #include "testing/paths.h"
 
 namespace fs = std::filesystem;
@@ -210,6 +212,54 @@ TEST(CliTrain, RetrainAllEqualsAPlainRunForTheChosenSteps) {
       << out;
   auto again = json::parse(brainsem::core::read_text_file(tmp / "eval.json"));
   EXPECT_EQ(again["scores"][0]["ranks"], a["scores"][0]["ranks"]);
+}
+
+// `eval --run A,B`: the ensemble's ranks are those of the mean of the two runs' unit-length
+// predictions, computed here from the reopened runs; bad member lists are refused without output.
+TEST(CliEval, EnsembleOfSeedsRanksTheMeanOfUnitLengthPredictions) {
+  brainsem::testing::TempDir tmp;
+  std::string out;
+  const std::string common = " -q" + study_args(dataset()) + " --init random --val-classes 0 --steps 30 --batch 50";
+  for (const auto& [name, flags] : std::vector<std::pair<std::string, std::string>>{
+           {"a", " --seed 1"}, {"b", " --seed 2"}, {"raw", " --seed 3 --normalize none"}})
+    ASSERT_EQ(run_cli("train" + common + flags + " --out '" + (tmp / name).string() + "'", &out), 0) << out;
+  const std::string runs = " --run '" + (tmp / "a").string() + "," + (tmp / "b").string() + "'";
+  ASSERT_EQ(run_cli("eval -q" + runs + " --json '" + (tmp / "ens.json").string() + "'", &out), 0) << out;
+  const auto ens = json::parse(brainsem::core::read_text_file(tmp / "ens.json"));
+  ASSERT_EQ(ens["runs"].size(), 2u) << ens.dump();
+  EXPECT_EQ(ens["runs"][1]["run"], (tmp / "b").string());
+  EXPECT_EQ(ens["runs"][1]["step"], 30);
+  const auto& score = ens["scores"][0];
+  EXPECT_EQ(score["method"], "brainsem-ensemble");
+  EXPECT_EQ(score["prototype"], "stimulus");
+
+  auto a = brainsem::experiment::open_run(tmp / "a");
+  auto b = brainsem::experiment::open_run(tmp / "b");
+  auto unit = [](const torch::Tensor& x) { return x.to(torch::kFloat64) / x.to(torch::kFloat64).norm(2, 1, true); };
+  auto mean = (unit(a.embed(a.study.subject.test_x)) + unit(b.embed(b.study.subject.test_x))) / 2;  // [50, E]
+  const auto prototypes = brainsem::experiment::test_prototypes(a.study);
+  ASSERT_EQ(prototypes[0].kind, "stimulus");
+  const auto want = brainsem::eval::zero_shot(mean.to(torch::kFloat32), prototypes[0].features, a.study.test_truth);
+  EXPECT_EQ(score["ranks"].get<std::vector<int64_t>>(), want.rank);
+  // Not a copy of either member: the members' own ranks differ from the ensemble's.
+  const auto ranks_a = json::parse(brainsem::core::read_text_file(tmp / "a/results.json"))["scores"][0]["ranks"];
+  const auto ranks_b = json::parse(brainsem::core::read_text_file(tmp / "b/results.json"))["scores"][0]["ranks"];
+  EXPECT_NE(ranks_a, ranks_b);
+  EXPECT_TRUE(score["ranks"] != ranks_a || score["ranks"] != ranks_b);
+
+  // Refused, with no file written: no --json, a run named twice, a member on other test data.
+  const auto refused = [&](const std::string& args, const std::string& says) {
+    EXPECT_EQ(run_cli("eval -q" + args, &out), 1) << args;
+    EXPECT_NE(out.find(says), std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(tmp / "bad.json")) << args;
+  };
+  refused(runs, "needs --json");
+  refused(" --run '" + (tmp / "a").string() + "," + (tmp / "a").string() + "/' --json '" + (tmp / "bad.json").string() +
+              "'",
+          "twice");
+  refused(" --run '" + (tmp / "a").string() + "," + (tmp / "raw").string() + "' --json '" +
+              (tmp / "bad.json").string() + "'",
+          "was not trained on the test set");
 }
 
 TEST(CliTrain, SelectionWithoutRetrainingSaysTheModelSawFewerClasses) {
