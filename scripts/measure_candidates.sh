@@ -13,14 +13,16 @@
 # Candidates:
 #   ridge-class-library  --ridge-targets class-library: the ridge (the start and the baseline)
 #                        regresses onto each class's mean semantic-library image;
-#   regression-W         --regression-weight W: fuzzy loss + W x centred cosine regression.
+#   regression-W         --regression-weight W: fuzzy loss + W x centred cosine regression;
+#   no-virtual           --no-virtual: B off, real samples only (whether Eq. 1's virtual samples
+#                        help at the synthetic world's GOD-like noise).
 #
 #   scripts/measure_candidates.sh [BUILD_DIR] [OUT_DIR]   (defaults: build, candidate-runs)
 #
 # Prints OUT_DIR/choose.tsv and OUT_DIR/confirm.tsv (top-1, top-5, mean rank per run, stimulus
 # prototypes) and the confirm stage's paired comparisons: each (subject, test item) unit's rank of
 # the true class averaged over the training seeds, differences tested by a two-sided sign-flip test
-# (20000 random flips, seed 0; scripts/paired_ranks.py). About 15 minutes on 2 cores. Needs python3.
+# (20000 random flips, seed 0; scripts/paired_ranks.py). About 20 minutes on 2 cores. Needs python3.
 set -euo pipefail
 BUILD=${1:-build}
 OUT=${2:-candidate-runs}
@@ -39,6 +41,7 @@ declare -A CONFIGS=(
   [regression-0.1]="--regression-weight 0.1"
   [regression-1]="--regression-weight 1"
   [regression-10]="--regression-weight 10"
+  [no-virtual]="--no-virtual"
 )
 for name in "${!CONFIGS[@]}"; do
   for s in 1 2; do
@@ -68,7 +71,7 @@ print(best[1])
 PY
 )
 echo "kept on development data: $kept_regression" >&2
-for name in default ridge-class-library "$kept_regression"; do
+for name in default ridge-class-library no-virtual "$kept_regression"; do
   for s in 1 2 3 4 5; do
     for seed in 0 1; do
       # shellcheck disable=SC2086
@@ -96,5 +99,7 @@ print_comparisons(scores(out, "confirm", label),
                    ("brainsem@ridge-class-library", "ridge@default"),
                    ("brainsem@ridge-class-library", "ridge@ridge-class-library"),
                    (f"brainsem@{kept}", "brainsem@default"),
-                   (f"brainsem@{kept}", "ridge@default")))
+                   (f"brainsem@{kept}", "ridge@default"),
+                   ("brainsem@no-virtual", "brainsem@default"),
+                   ("brainsem@no-virtual", "ridge@default")))
 PY
