@@ -55,7 +55,7 @@ void run(Options& o) {
     for (size_t j = 0; j < i; ++j)
       BRAINSEM_CHECK(!fs::equivalent(dirs[i], dirs[j]), "--run names ", dirs[i],
                      " twice; each member of an ensemble counts once, so name each run once");
-  fs::path dir = dirs.front();
+  const fs::path& dir = dirs.front();
   fs::path dest = o.json_out.empty() ? dir / "eval.json" : fs::path(o.json_out);
   // A previous eval.json may be rewritten; the runs' own files and the study's inputs never.
   std::vector<fs::path> protected_files;
