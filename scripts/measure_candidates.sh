@@ -24,12 +24,9 @@
 # the true class averaged over the training seeds, differences tested by a two-sided sign-flip test
 # (20000 random flips, seed 0; scripts/paired_ranks.py). About 20 minutes on 2 cores. Needs python3.
 set -euo pipefail
-BUILD=${1:-build}
-OUT=${2:-candidate-runs}
-B="$BUILD/brainsem"
 # shellcheck source=scripts/measure_common.sh
 source "$(dirname "$0")/measure_common.sh"
-make_stage_data "$B" "$OUT"
+measure_setup candidate-runs "$@"
 
 run() {  # stage data name subject seed flags...
   train_run "$B" "$OUT" "$1" "$2" "$3" "$4" "$5" --baselines "${@:6}"

@@ -1,6 +1,16 @@
 # shellcheck shell=bash
-# What the two-stage measurement scripts share (sourced by measure_ridge_init.sh and
-# measure_candidates.sh): the development and untouched data, and one resumable training run.
+# What the two-stage measurement scripts share (sourced by measure_ridge_init.sh,
+# measure_candidates.sh and measure_ensemble.sh): their arguments, the development and untouched
+# data, and one resumable training run.
+
+# measure_setup DEFAULT_OUT [BUILD_DIR] [OUT_DIR]: the scripts' two arguments. Sets B (the brainsem
+# binary) and OUT (default DEFAULT_OUT) and generates OUT's stage data.
+measure_setup() {
+  B="${2:-build}/brainsem"
+  OUT=${3:-$1}
+  [ -x "$B" ] || { echo "no $B; build the project first" >&2; exit 1; }
+  make_stage_data "$B" "$OUT"
+}
 
 # make_stage_data BIN OUT: OUT/dev (data seed 2, subjects 1-2; chooses) and OUT/untouched (data
 # seed 3, subjects 1-5; confirms, never chooses), each generated once.

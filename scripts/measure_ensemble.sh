@@ -16,12 +16,9 @@
 # Prints OUT_DIR/choose.tsv and OUT_DIR/confirm.tsv and the paired comparisons of
 # scripts/paired_ranks.py. About 20 minutes on 2 cores. Needs python3.
 set -euo pipefail
-BUILD=${1:-build}
-OUT=${2:-ensemble-runs}
-B="$BUILD/brainsem"
 # shellcheck source=scripts/measure_common.sh
 source "$(dirname "$0")/measure_common.sh"
-make_stage_data "$B" "$OUT"
+measure_setup ensemble-runs "$@"
 
 # ensemble STAGE DATA SUBJECT SIZE: the ensemble of seeds 0..SIZE-1 into
 # OUT/STAGE/ensemble-SIZE/Subject<SUBJECT>-seeds0-<SIZE-1>/results.json (skipped when there).

@@ -17,14 +17,10 @@
 # rank of the true class averaged over the training seeds, differences tested by a two-sided
 # sign-flip test (20000 random flips, seed 0; scripts/paired_ranks.py). Needs python3.
 set -euo pipefail
-BUILD=${1:-build}
-OUT=${2:-ridge-init-runs}
-B="$BUILD/brainsem"
 # shellcheck source=scripts/measure_common.sh
 source "$(dirname "$0")/measure_common.sh"
-mkdir -p "$OUT"
+measure_setup ridge-init-runs "$@"
 echo '{"init": "random", "val_classes": 0, "retrain_all": false, "lr": 0.001, "eval_every": 50}' >"$OUT/random_start.json"
-make_stage_data "$B" "$OUT"
 
 run() {  # stage data name subject seed flags...
   train_run "$B" "$OUT" "$1" "$2" "$3" "$4" "$5" --config "$OUT/random_start.json" "${@:6}"
