@@ -457,7 +457,8 @@ score_block(Block& b, int64_t* ranks) {
 // fit's training classes have nonzero coefficients, so the contraction runs over those rows: one
 // float32 GEMM for all alphas, rows and permutations, scored by score_block within its error bound.
 FitScores score_fit(const torch::Tensor& coef, const std::vector<int64_t>& cls, const std::vector<int64_t>& fitted,
-                    const std::vector<int64_t>& excluded, const torch::Tensor& q_rows, const torch::Tensor& q_rows32) {
+                    const std::vector<int64_t>& excluded, const torch::Tensor& q_rows, const torch::Tensor& q_rows32,
+                    int64_t chunk_elements) {
   const int64_t na = coef.size(0), g = coef.size(1), c = coef.size(2), pm = q_rows.size(1);
   const int64_t nc = static_cast<int64_t>(fitted.size());
   auto fitted_idx = torch::tensor(fitted, torch::kInt64);
@@ -468,11 +469,11 @@ FitScores score_fit(const torch::Tensor& coef, const std::vector<int64_t>& cls, 
   out.pair_sum = torch::zeros({pm, na}, torch::kFloat64);
   out.ranks = torch::zeros({pm, na, g}, torch::kInt64);
   out.pairs = g * (g - 1) / 2;
-  // Permutations in chunks of about 1 MB of dot products: score_block then reads them from the
-  // cache the GEMM just wrote them to (the whole fit at once, 9 MB in a 16-class inner fold, came
-  // from memory and took 10 % longer).
+  // Permutations in chunks of chunk_elements dot products (default about 1 MB): score_block then
+  // reads them from the cache the GEMM just wrote them to (the whole fit at once, 9 MB in a
+  // 16-class inner fold, came from memory and took 10 % longer).
   const int64_t per_perm = na * g * c;
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(pm, (int64_t{1} << 18) / per_perm));
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(pm, chunk_elements / per_perm));
   auto coef_full = coef.contiguous();             // [A, g, C]
   auto l1 = coef_full.abs().sum(2).contiguous();  // [A, g]
   const double* cf = coef_full.data_ptr<double>();
@@ -616,7 +617,7 @@ RidgeFoldResult ridge_fold(RidgeContext& ctx, size_t fi, const std::vector<int64
       for (auto cc : outer_fitted)
         if (!vg.count(cc)) fitted.push_back(cc);
       // The outer held-out classes take no part in choosing alpha: not even as distractors.
-      auto b = score_fit(coef, val_classes, fitted, fold.heldout, ctx.q_rows, ctx.q_rows32);
+      auto b = score_fit(coef, val_classes, fitted, fold.heldout, ctx.q_rows, ctx.q_rows32, o.score_chunk);
       // 2-AFC alone ignores a shrinkage towards the training-class mean (it cancels in a pair)
       // but that shrinkage ruins ranks among all classes; so score both.
       const double ctr = static_cast<double>(c - k);
@@ -624,7 +625,7 @@ RidgeFoldResult ridge_fold(RidgeContext& ctx, size_t fi, const std::vector<int64
       inner_score += b.pair_sum / static_cast<double>(b.pairs) + rank_acc;
     }
   }
-  auto b = score_fit(outer, fold.heldout, outer_fitted, {}, ctx.q_rows, ctx.q_rows32);
+  auto b = score_fit(outer, fold.heldout, outer_fitted, {}, ctx.q_rows, ctx.q_rows32, o.score_chunk);
   out.pairs = b.pairs;
   auto score_acc = inner_score.accessor<double, 2>();
   auto pair_acc = b.pair_sum.accessor<double, 2>();

@@ -81,7 +81,10 @@ struct CvOptions {
   std::vector<double> alphas;  // ridge grid (empty = eval::RidgeConfig::default_alphas())
   int inner_folds = 5;         // class-grouped inner CV that picks alpha per fold
   int workers = 0;             // ridge folds fitted at once (0 = one per CPU core); the results do not depend on it
-  train::TrainConfig train;    // BrainSem configuration
+  // Ridge: float32 dot products per scoring GEMM (2^18, about 1 MB, stays in cache; at least one
+  // permutation's). The results do not depend on it.
+  int64_t score_chunk = int64_t{1} << 18;
+  train::TrainConfig train;                       // BrainSem configuration
   std::function<void(const FoldView&)> observer;  // optional instrumentation
 };
 
