@@ -30,6 +30,9 @@ if [ -n "$prefix" ]; then
   abi=$("$python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
   cmake_args=(-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$abi")
   stage "LibTorch from $prefix (C++11 ABI $abi)"
+  # NCCL's header for the NCCL process group: the wheel's nvidia-nccl package, when torch has one.
+  nccl=$("$python" -c 'import os, nvidia.nccl as n; p = os.path.join(list(n.__path__)[0], "include"); print(p if os.path.exists(p + "/nccl.h") else "")' 2>/dev/null || true)
+  if [ -n "$nccl" ]; then cmake_args+=(-DNCCL_INCLUDE_DIR="$nccl"); stage "nccl.h in $nccl"; fi
 else
   cmake_args=()
   stage "no TorchConfig.cmake in $python's torch: using the system LibTorch"
@@ -40,7 +43,10 @@ if [[ "$device" == cuda* ]]; then
 fi
 
 stage "configure and build ($build)"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBRAINSEM_BUILD_BENCH=ON "${cmake_args[@]}" >/dev/null
+mkdir -p "$build"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBRAINSEM_BUILD_BENCH=ON "${cmake_args[@]}" \
+  >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
+grep 'torch.distributed' "$build/configure.log" || true  # Gloo, and NCCL when found
 cmake --build "$build" -j "$(nproc)" | tail -1
 
 stage "device-path tests on $device"

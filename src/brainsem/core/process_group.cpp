@@ -1,5 +1,6 @@
 #include "brainsem/core/process_group.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -11,6 +12,10 @@
 #ifdef BRAINSEM_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef BRAINSEM_HAVE_NCCL
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace brainsem::core {
@@ -31,12 +36,20 @@ class PeerStopped : public Error {
 #ifdef BRAINSEM_HAVE_GLOO
 
 bool has_distributed_support() { return true; }
+#ifdef BRAINSEM_HAVE_NCCL
+bool has_nccl_support() { return true; }
+#else
+bool has_nccl_support() { return false; }
+#endif
 
 struct ProcessGroup::Impl {
   LaunchSpec spec;
   std::chrono::milliseconds timeout;
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;  // CPU tensors, barriers
+#ifdef BRAINSEM_HAVE_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;  // CUDA tensors, device to device
+#endif
 
   // The heartbeat has its own store connection: the main one may be blocked in a collective's
   // rendezvous, and a stopped counter must mean a stopped process.
@@ -44,6 +57,15 @@ struct ProcessGroup::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
+
+  // CUDA tensors go to NCCL when this build has it; everything else to Gloo, through the host.
+  static bool via_nccl([[maybe_unused]] bool cuda) {
+#ifdef BRAINSEM_HAVE_NCCL
+    return cuda;
+#else
+    return false;
+#endif
+  }
 
   std::string where() const { return cat(spec.master_addr, ":", spec.master_port); }
 
@@ -132,6 +154,15 @@ ProcessGroup::ProcessGroup(const LaunchSpec& spec, std::chrono::milliseconds tim
     else
       opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, spec.rank, spec.world_size, opts);
+#ifdef BRAINSEM_HAVE_NCCL
+    // NCCL's communicators are made at the first CUDA collective, for that tensor's GPU; its keys
+    // live under their own prefix in the same store. Without blocking wait (NCCL's default), wait()
+    // only orders the current CUDA stream after the collective: the host does not stop.
+    auto nccl_opts = c10d::ProcessGroupNCCL::Options::create();
+    nccl_opts->timeout = timeout;
+    impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+        c10::make_intrusive<c10d::PrefixStore>("nccl", impl_->store), spec.rank, spec.world_size, nccl_opts);
+#endif
     impl_->start_heartbeat();  // its own store connection, which can fail like the first
   } catch (const Error&) {
     throw;
@@ -151,16 +182,42 @@ ProcessGroup::~ProcessGroup() {
   if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
 }
 
+namespace {
+// Host copies of CUDA tensors for Gloo; CPU tensors are returned as they are (no copy).
+std::vector<torch::Tensor> on_host(const std::vector<torch::Tensor>& tensors) {
+  std::vector<torch::Tensor> host;
+  host.reserve(tensors.size());
+  for (const auto& t : tensors) host.push_back(t.to(torch::kCPU));
+  return host;
+}
+}  // namespace
+
 void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
-  impl_->collective("all-reduce", [&] { return impl_->gloo->allreduce(tensors); });
+  const bool nccl =
+      impl_->via_nccl(std::any_of(tensors.begin(), tensors.end(), [](const torch::Tensor& t) { return t.is_cuda(); }));
+  auto staged = nccl ? tensors : on_host(tensors);
+  impl_->collective("all-reduce", [&] {
+#ifdef BRAINSEM_HAVE_NCCL
+    if (nccl) return impl_->nccl->allreduce(staged);
+#endif
+    return impl_->gloo->allreduce(staged);
+  });
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (!staged[i].is_same(tensors[i])) tensors[i].copy_(staged[i]);
 }
 
 torch::Tensor ProcessGroup::all_gather(const torch::Tensor& local) {
-  std::vector<torch::Tensor> input{local.contiguous()};
+  const bool nccl = impl_->via_nccl(local.is_cuda());
+  std::vector<torch::Tensor> input{(nccl ? local : local.to(torch::kCPU)).contiguous()};
   std::vector<std::vector<torch::Tensor>> output(1);
   for (int r = 0; r < size(); ++r) output[0].push_back(torch::empty_like(input[0]));
-  impl_->collective("all-gather", [&] { return impl_->gloo->allgather(output, input); });
-  return torch::cat(output[0], 0);
+  impl_->collective("all-gather", [&] {
+#ifdef BRAINSEM_HAVE_NCCL
+    if (nccl) return impl_->nccl->allgather(output, input);
+#endif
+    return impl_->gloo->allgather(output, input);
+  });
+  return torch::cat(output[0], 0).to(local.device());
 }
 
 void ProcessGroup::barrier() {
@@ -177,6 +234,7 @@ void ProcessGroup::report_failure(const std::string& why) noexcept {
 #else  // no c10d in this build
 
 bool has_distributed_support() { return false; }
+bool has_nccl_support() { return false; }
 
 struct ProcessGroup::Impl {
   LaunchSpec spec;

@@ -1,6 +1,7 @@
 #pragma once
 // A torch.distributed process group: PyTorch's own c10d engine (a TCPStore rendezvous served by
-// rank 0, Gloo collectives over TCP), joined from a core::LaunchSpec (torchrun, srun or --dist-url).
+// rank 0, Gloo collectives over TCP, and NCCL's for CUDA tensors in builds against a LibTorch with
+// CUDA and NCCL), joined from a core::LaunchSpec (torchrun, srun or --dist-url).
 // c10d only says that a connection closed when a peer dies; every collective here turns that into
 // which rank stopped and why: a rank that fails records its error in the store before it exits
 // (run_as_rank), and every rank bumps a heartbeat counter in the store, so a killed rank is the one
@@ -20,6 +21,8 @@ namespace brainsem::core {
 
 // False when this build has no c10d/Gloo (LibTorch without distributed support or no gloo headers).
 bool has_distributed_support();
+// True when CUDA tensors are reduced and gathered by NCCL, GPU to GPU (a LibTorch with CUDA and NCCL).
+bool has_nccl_support();
 
 class ProcessGroup {
  public:
@@ -34,9 +37,10 @@ class ProcessGroup {
   int size() const;
   const LaunchSpec& spec() const;
 
-  // Sums CPU tensors over ranks, in place (each rank ends with the same sum).
+  // Sums tensors over ranks, in place (each rank ends with the same sum). CUDA tensors stay on the
+  // GPU with NCCL (has_nccl_support()); without it they cross through host copies and Gloo.
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
-  // [n, ...] on every rank -> [size * n, ...], rank 0's rows first.
+  // [n, ...] on every rank -> [size * n, ...], rank 0's rows first, on `local`'s device.
   torch::Tensor all_gather(const torch::Tensor& local);
   void barrier();
 

@@ -198,7 +198,7 @@ torch::Tensor Trainer::step_on_device() {
       core::AutocastScope autocast(target_);
       local = encoder_->forward(x.narrow(0, first, per)).to(torch::kFloat32);
     }
-    const auto all = group_->all_gather(local.detach().to(torch::kCPU)).to(local.device());  // [b, E]
+    const auto all = group_->all_gather(local.detach());  // [b, E]
     brain = torch::cat({all.narrow(0, 0, first), local, all.narrow(0, first + per, b - first - per)});
   }
   model::FuzzyLossOptions opts;
@@ -233,9 +233,9 @@ void Trainer::all_reduce_gradients() {
     if (p.grad().defined()) grads.push_back(p.grad().flatten());
   if (log_scale_.defined() && log_scale_.grad().defined())
     grads.push_back(log_scale_.grad().flatten() / static_cast<double>(group_->size()));
-  std::vector<torch::Tensor> flat{torch::cat(grads).to(torch::kCPU)};  // one collective per step
+  std::vector<torch::Tensor> flat{torch::cat(grads)};  // one collective per step, on the model's device
   group_->all_reduce_sum(flat);
-  const auto summed = flat[0].to(grads[0].device());
+  const auto& summed = flat[0];
   int64_t offset = 0;
   auto take = [&](const torch::Tensor& grad) {
     grad.copy_(summed.narrow(0, offset, grad.numel()).view_as(grad));
