@@ -32,9 +32,11 @@
 #include "brainsem/core/runtime.h"
 #include "brainsem/model/fmri_encoder.h"
 #include "brainsem/model/fuzzy_matching_loss.h"
+#include "brainsem/train/multi_tensor_adamw.h"
 
 namespace fs = std::filesystem;
 namespace model = brainsem::model;
+namespace train = brainsem::train;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -123,7 +125,8 @@ json train_step(int64_t token_width, int64_t depth, int64_t heads, int64_t batch
   c.out_dim = c.width;
   model::FmriEncoder encoder(c);
   encoder->to(g_device);
-  torch::optim::Adam adam(encoder->parameters(), torch::optim::AdamOptions(1e-4));
+  // What the trainer runs: AdamW without decay (Adam) in multi-tensor form.
+  torch::optim::AdamW adam(encoder->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0));
   const auto on = torch::TensorOptions().device(g_device);
   auto x = torch::randn({batch, c.tokens, token_width}, on);
   auto y = torch::randn({batch, c.out_dim}, on);
@@ -133,7 +136,7 @@ json train_step(int64_t token_width, int64_t depth, int64_t heads, int64_t batch
     adam.zero_grad();
     auto loss = model::fuzzy_matching_loss(encoder->forward(x), y, classes, loss_opts);
     loss.backward();
-    adam.step();
+    train::multi_tensor_adamw_step(adam);
     return loss.item<double>();
   };
   step();  // warm-up: allocations and Adam's state

@@ -7,8 +7,6 @@
 #include <numeric>
 #include <random>
 #include <set>
-#include <sstream>
-#include <type_traits>
 
 #include "brainsem/core/atomic_file.h"
 #include "brainsem/core/error.h"
@@ -19,6 +17,7 @@
 #include "brainsem/model/fuzzy_matching_loss.h"
 #include "brainsem/model/virtual_brain.h"
 #include "brainsem/train/checkpoint.h"
+#include "brainsem/train/multi_tensor_adamw.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -213,7 +212,7 @@ torch::Tensor Trainer::step_on_device() {
   optimizer_->zero_grad();
   loss.backward();
   if (group_ != nullptr) all_reduce_gradients();
-  optimizer_->step();
+  multi_tensor_adamw_step(*optimizer_);
   ++step_;
   return loss.detach().reshape({1});
 }
@@ -401,20 +400,6 @@ json resumable_config(json cfg) {
 }  // namespace
 
 namespace {
-// The key of a parameter in the optimiser's state map: a string of the TensorImpl address in
-// LibTorch 1.x, the address itself in later versions. Deduced, so both build.
-template <typename StateMap>
-typename StateMap::key_type optimizer_state_key(const StateMap&, const torch::Tensor& p) {
-  using Key = typename StateMap::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream os;
-    os << p.unsafeGetTensorImpl();
-    return os.str();
-  } else {
-    return static_cast<Key>(p.unsafeGetTensorImpl());
-  }
-}
-
 std::vector<torch::Tensor> optimizer_params(torch::optim::Optimizer& opt) {
   std::vector<torch::Tensor> all;
   for (auto& g : opt.param_groups())
@@ -436,7 +421,7 @@ void Trainer::save_checkpoint(const fs::path& path) {
   if (log_scale_.defined()) s.log_scale = log_scale_;
   auto& state = optimizer_->state();
   for (const auto& p : optimizer_params(*optimizer_)) {
-    auto it = state.find(optimizer_state_key(state, p));
+    auto it = state.find(adamw_state_key(state, p));
     if (it == state.end()) {
       s.adam.emplace_back(std::nullopt);
       continue;
@@ -510,7 +495,7 @@ void Trainer::load_checkpoint(const fs::path& path, bool trust_legacy) {
     st->step(s.adam[i]->step);
     st->exp_avg(s.adam[i]->exp_avg.to(target_.device));
     st->exp_avg_sq(s.adam[i]->exp_avg_sq.to(target_.device));
-    state[optimizer_state_key(state, opt_params[i])] = std::move(st);
+    state[adamw_state_key(state, opt_params[i])] = std::move(st);
   }
   step_ = s.step;
   best_step_ = s.best_step;
