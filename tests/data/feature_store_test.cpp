@@ -51,3 +51,36 @@ TEST(FeatureStore, OpensAFiniteStoreAndRefusesNaNOrInfNamingTheImage) {
     }
   }
 }
+
+TEST(FeatureStore, RefusesNamesThatAreNotAJsonArrayOfStringsSayingWhich) {
+  brainsem::testing::TempDir dir;
+  const auto path = dir / "s.safetensors";
+  auto write = [&](const std::string& names) {
+    io::write_safetensors(path, {{"features", torch::zeros({2, 3})}},
+                          {{"format", "brainsem.features.v1"},
+                           {"encoder", "test"},
+                           {"preprocessing", "none"},
+                           {"names", names},
+                           {"classes", R"(["n0","n1"])"}});
+  };
+  write(R"(["a","b\u00e9\"q"])");  // escapes are decoded as before
+  auto s = data::FeatureStore::open(path);
+  EXPECT_EQ(s.names, (std::vector<std::string>{"a", "b\xc3\xa9\"q"}));
+  EXPECT_EQ(s.classes, (std::vector<std::string>{"n0", "n1"}));
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"a":1})", "must be a JSON array of strings"}, {R"("a")", "must be a JSON array of strings"},
+      {R"(["a",2])", "must contain only strings"},       {R"(["a",["b"]])", "must contain only strings"},
+      {R"(["a",null])", "must contain only strings"},    {R"(["a","b")", "is not valid JSON"},
+      {R"(["a","b"] x)", "is not valid JSON"},           {"", "is not valid JSON"}};
+  for (const auto& [names, message] : bad) {
+    write(names);
+    try {
+      data::FeatureStore::open(path);
+      FAIL() << "names " << names << " were accepted";
+    } catch (const brainsem::Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("metadata 'names' " + message), std::string::npos) << names << ": " << what;
+    }
+  }
+}

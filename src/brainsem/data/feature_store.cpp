@@ -15,20 +15,55 @@ namespace brainsem::data {
 namespace {
 constexpr const char* kFormat = kFeatureStoreFormat;
 
+// Reads a JSON array of strings straight into the vector, without a parse tree: at a million
+// images the tree of the names alone took about 100 MB on top of the strings themselves.
+class StringArrayReader : public nlohmann::json_sax<json> {
+ public:
+  explicit StringArrayReader(std::vector<std::string>& out) : out_(out) {}
+  enum class Problem { kNone, kNotArray, kNotString, kSyntax };
+  Problem problem = Problem::kNone;
+  std::string syntax_error;
+
+  bool start_array(std::size_t) override { return depth_++ == 0 || refuse(Problem::kNotString); }
+  bool end_array() override { return --depth_ >= 0; }
+  bool string(string_t& v) override {
+    if (depth_ != 1) return refuse(depth_ == 0 ? Problem::kNotArray : Problem::kNotString);
+    out_.push_back(std::move(v));
+    return true;
+  }
+  bool null() override { return other(); }
+  bool boolean(bool) override { return other(); }
+  bool number_integer(number_integer_t) override { return other(); }
+  bool number_unsigned(number_unsigned_t) override { return other(); }
+  bool number_float(number_float_t, const string_t&) override { return other(); }
+  bool binary(binary_t&) override { return other(); }
+  bool start_object(std::size_t) override { return other(); }
+  bool key(string_t&) override { return other(); }
+  bool end_object() override { return other(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    syntax_error = e.what();
+    return refuse(Problem::kSyntax);
+  }
+
+ private:
+  bool other() { return refuse(depth_ == 0 ? Problem::kNotArray : Problem::kNotString); }
+  bool refuse(Problem p) {
+    if (problem == Problem::kNone) problem = p;
+    return false;
+  }
+  std::vector<std::string>& out_;
+  int depth_ = 0;
+};
+
 std::vector<std::string> json_strings(const std::string& text, const std::string& what) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    fail(what, " is not valid JSON: ", e.what());
-  }
-  BRAINSEM_CHECK(j.is_array(), what, " must be a JSON array of strings");
   std::vector<std::string> out;
-  out.reserve(j.size());
-  for (const auto& v : j) {
-    BRAINSEM_CHECK(v.is_string(), what, " must contain only strings");
-    out.push_back(v.get<std::string>());
-  }
+  StringArrayReader reader(out);
+  const bool complete = json::sax_parse(text, &reader);
+  using Problem = StringArrayReader::Problem;
+  BRAINSEM_CHECK(reader.problem != Problem::kSyntax, what, " is not valid JSON: ", reader.syntax_error);
+  BRAINSEM_CHECK(reader.problem != Problem::kNotArray, what, " must be a JSON array of strings");
+  BRAINSEM_CHECK(reader.problem != Problem::kNotString, what, " must contain only strings");
+  BRAINSEM_CHECK(complete, what, " is not valid JSON");
   return out;
 }
 }  // namespace
@@ -93,8 +128,8 @@ FeatureStore FeatureStore::open(const std::filesystem::path& path) {
   s.features = file->tensor("features");
   s.encoder = file->metadata_at("encoder");
   s.preprocessing = file->metadata_at("preprocessing");
-  s.names = json_strings(file->metadata_at("names"), where + " metadata 'names'");
-  s.classes = json_strings(file->metadata_at("classes"), where + " metadata 'classes'");
+  s.names = json_strings(file->take_metadata("names"), where + " metadata 'names'");
+  s.classes = json_strings(file->take_metadata("classes"), where + " metadata 'classes'");
   BRAINSEM_CHECK(static_cast<int64_t>(s.names.size()) == info.shape[0] && s.classes.size() == s.names.size(), where,
                  ": ", info.shape[0], " feature rows but ", s.names.size(), " names and ", s.classes.size(),
                  " classes");

@@ -56,7 +56,7 @@ std::string safetensors_dtype_name(torch::ScalarType type) {
 }
 
 namespace {
-void check_header_shape(const std::string& json_text, const std::string& where) {
+void check_header_shape(std::string_view json_text, const std::string& where) {
   // A JSON parser's tree costs 5-10 times the text, and far more for nested arrays ("[[[[...",
   // 99 MiB of which took 4 GB). A safetensors header is {name: {dtype, shape: [...],
   // data_offsets: [b, e]}, "__metadata__": {key: string}}: three levels, short arrays, so one pass
@@ -102,7 +102,7 @@ void check_header_shape(const std::string& json_text, const std::string& where) 
 }  // namespace
 
 std::pair<std::vector<TensorInfo>, std::map<std::string, std::string>> parse_safetensors_header(
-    const std::string& json_text, uint64_t data_size, const std::string& where) {
+    std::string_view json_text, uint64_t data_size, const std::string& where) {
   check_header_shape(json_text, where);
   json header;
   try {
@@ -118,9 +118,9 @@ std::pair<std::vector<TensorInfo>, std::map<std::string, std::string>> parse_saf
     const json& v = it.value();
     if (key == "__metadata__") {
       BRAINSEM_CHECK(v.is_object(), where, ": __metadata__ must be an object of strings");
-      for (auto m = v.begin(); m != v.end(); ++m) {
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
         BRAINSEM_CHECK(m.value().is_string(), where, ": __metadata__[\"", m.key(), "\"] is not a string");
-        metadata[m.key()] = m.value().get<std::string>();
+        metadata[m.key()] = std::move(m.value().get_ref<std::string&>());  // a store's names: tens of MB
       }
       continue;
     }
@@ -204,7 +204,8 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : path_(path) {
                  "-byte limit; not a safetensors file?");
   BRAINSEM_CHECK(n <= size - 8, where, ": header length ", n, " runs past the end of the ", size,
                  "-byte file; the file is truncated");
-  auto parsed = parse_safetensors_header(std::string(base + 8, n), size - 8 - n, where);
+  // Parsed where it lies in the mapping: a million-row store's header is tens of MB.
+  auto parsed = parse_safetensors_header(std::string_view(base + 8, n), size - 8 - n, where);
   infos_ = std::move(parsed.first);
   metadata_ = std::move(parsed.second);
   for (size_t i = 0; i < infos_.size(); ++i) index_[infos_[i].name] = i;
@@ -216,6 +217,11 @@ const std::string& SafetensorsFile::metadata_at(const std::string& key) const {
   BRAINSEM_CHECK(it != metadata_.end(), path_.string(), ": metadata key '", key,
                  "' is missing; the file was not written by this program or is from an older version");
   return it->second;
+}
+
+std::string SafetensorsFile::take_metadata(const std::string& key) {
+  metadata_at(key);
+  return std::move(metadata_.at(key));
 }
 
 std::vector<std::string> SafetensorsFile::names() const {

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,7 +30,7 @@ constexpr uint64_t kMaxSafetensorsHeader = 100ull << 20;
 // Parses and validates a header (the JSON bytes) against a data section of `data_size` bytes.
 // `where` names the file in error messages. Throws brainsem::Error on any violation.
 std::pair<std::vector<TensorInfo>, std::map<std::string, std::string>> parse_safetensors_header(
-    const std::string& json_text, uint64_t data_size, const std::string& where);
+    std::string_view json_text, uint64_t data_size, const std::string& where);
 
 class SafetensorsFile {
  public:
@@ -40,6 +41,9 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   // The metadata value for `key`, or throws naming the file and the key.
   const std::string& metadata_at(const std::string& key) const;
+  // Moves the value for `key` out (throws like metadata_at); the key stays, with an empty value.
+  // For values a reader turns into its own structures: a million-row store's names are 30 MB.
+  std::string take_metadata(const std::string& key);
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   std::vector<std::string> names() const;  // in file (offset) order
   const TensorInfo& info(const std::string& name) const;
