@@ -14,6 +14,7 @@
 // step, the products and the model on a GPU (times taken after a device synchronisation).
 #include <torch/torch.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -244,6 +245,10 @@ int main(int argc, char** argv) {
       throw std::runtime_error("--device " + device + ": no CUDA");
     json result = step_cmd->parsed() ? train_step(token_width, depth, heads, batch, std::max(1, steps))
                                      : embed(images, count, embed_batch);
+    // This process's peak RSS (one run, one configuration): ru_maxrss is in KiB on Linux.
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    result["peak_rss_mb"] = static_cast<double>(usage.ru_maxrss) / 1024;
     std::printf("%s\n", result.dump().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "compare_bench: %s\n", e.what());

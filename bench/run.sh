@@ -10,7 +10,8 @@
 #     only, model only, end to end, against Pillow + torchvision-style transforms + a DataLoader
 #     with as many workers as BrainSem's decode threads;
 #   retrieval over a 1M-row store (bench/retrieval_scale.sh).
-# The last lines are `name: value`, one figure a line.
+# Every time is printed with the peak RSS of the process that took it (one process per run). The
+# last lines are `name: value`, one figure a line.
 #
 # Usage: bench/run.sh [--device cpu|cuda[:N]] [--build DIR] [--python PY] [--steps N] [--quick]
 #                     [--no-retrieval]
@@ -55,7 +56,7 @@ results="$work/results.jsonl"
 # and once more with the same settings so the comparison shows where a difference comes from.
 tunables=glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295
 user_env=(env -u OMP_WAIT_POLICY -u GLIBC_TUNABLES)
-same_env=(env OMP_WAIT_POLICY=PASSIVE GLIBC_TUNABLES=$tunables)
+same_env=(env OMP_WAIT_POLICY=PASSIVE "GLIBC_TUNABLES=$tunables")
 has_compile=$("$python" -c 'import torch; print(int(hasattr(torch, "compile")))')
 
 widths=(2000 1000) shapes=("6 4" "12 8" "24 16") images=64
@@ -111,20 +112,23 @@ tag = "gpu" if device.startswith("cuda") else "cpu"
 steps = [r for r in rows if r["mode"] == "train-step"]
 def find(impl, p, depth):
     return next((r for r in steps if r["impl"] == impl and r["token_width"] == p and r["depth"] == depth), None)
-print(f"{'P':>5} {'depth':>5} {'brainsem ms':>11} {'gemm ms':>8} {'step/gemm':>9} {'eager ms':>9} "
-      f"{'same-env ms':>11} {'compile ms':>10} {'vs eager':>8}")
+# Each time with the peak RSS of the process that took it (MB), as "ms (MB)".
+print(f"{'P':>5} {'depth':>5} {'brainsem ms (MB)':>17} {'gemm ms':>8} {'step/gemm':>9} {'eager ms (MB)':>15} "
+      f"{'same-env ms (MB)':>17} {'compile ms (MB)':>16} {'vs eager':>8}")
+fmt = lambda x: f"{x['step_ms']:.1f} ({x['peak_rss_mb']:.0f})" if x else "-"
 for r in (r for r in steps if r["impl"] == "brainsem"):
     e = find("pytorch-eager", r["token_width"], r["depth"])
     s = find("pytorch-eager-same-env", r["token_width"], r["depth"])
     c = find("pytorch-compile", r["token_width"], r["depth"])
-    fmt = lambda x: f"{x['step_ms']:.1f}" if x else "-"
-    print(f"{r['token_width']:>5} {r['depth']:>5} {r['step_ms']:>11.1f} {r['gemm_ms']:>8.1f} "
-          f"{r['step_ms'] / r['gemm_ms']:>9.2f} {fmt(e):>9} {fmt(s):>11} {fmt(c):>10} "
+    print(f"{r['token_width']:>5} {r['depth']:>5} {fmt(r):>17} {r['gemm_ms']:>8.1f} "
+          f"{r['step_ms'] / r['gemm_ms']:>9.2f} {fmt(e):>15} {fmt(s):>17} {fmt(c):>16} "
           f"{e['step_ms'] / r['step_ms']:>7.2f}x")
 emb = {r["impl"]: r for r in rows if r["mode"] == "embed"}
 for impl, r in emb.items():
+    workers = f", largest worker {r['peak_rss_worker_mb']:.0f} MB" if "peak_rss_worker_mb" in r else ""
     print(f"embed {impl:15s} decode+preprocess {r['decode_preprocess_images_per_s']:8.1f} img/s, "
-          f"model {r['model_images_per_s']:7.2f} img/s, end to end {r['end_to_end_images_per_s']:7.2f} img/s")
+          f"model {r['model_images_per_s']:7.2f} img/s, end to end {r['end_to_end_images_per_s']:7.2f} img/s, "
+          f"peak RSS {r['peak_rss_mb']:.0f} MB{workers}")
 
 figures = {}
 ours = [r for r in steps if r["impl"] == "brainsem"]

@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import time
 
@@ -228,6 +229,11 @@ def main():
     result = train_step(args) if args.mode == "train-step" else embed(args)
     if args.label:
         result["impl"] = args.label
+    # Peak RSS of this process, and of its largest DataLoader worker (ru_maxrss: KiB on Linux).
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if children:
+        result["peak_rss_worker_mb"] = children
     print(json.dumps(result))
 
 
