@@ -15,8 +15,8 @@ namespace brainsem::data {
 namespace {
 constexpr const char* kFormat = kFeatureStoreFormat;
 
-// Reads a JSON array of strings straight into the vector, without a parse tree: at a million
-// images the tree of the names alone took about 100 MB on top of the strings themselves.
+// Reads a JSON array of strings straight into the vector, without a parse tree, which would hold
+// every one of a million names a second time, each in a node of its own.
 class StringArrayReader : public nlohmann::json_sax<json> {
  public:
   explicit StringArrayReader(std::vector<std::string>& out) : out_(out) {}
