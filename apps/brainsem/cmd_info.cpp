@@ -1,10 +1,12 @@
-// `brainsem info`: versions and runtime facts (LibTorch, threads, CUDA) for bug reports.
+// `brainsem info`: versions and runtime facts (LibTorch, threads, CUDA, torch.distributed engines)
+// for bug reports.
 #include <torch/torch.h>
 #include <torch/version.h>
 
 #include <cstdio>
 #include <cstdlib>
 
+#include "brainsem/core/process_group.h"
 #include "command.h"
 
 namespace brainsem::app {
@@ -23,6 +25,9 @@ CommandRegistration reg(900, [](CLI::App& root) {
         BRAINSEM_VERSION, TORCH_VERSION, torch::get_num_threads(), wait ? wait : "(unset)",
         tunables ? tunables : "(unset)", torch::cuda::is_available() ? "available" : "not available",
         static_cast<int>(torch::cuda::device_count()));
+    std::printf("torch.distributed %s\n", !core::has_distributed_support() ? "none (built without Gloo)"
+                                          : core::has_nccl_support()       ? "Gloo (CPU tensors), NCCL (CUDA tensors)"
+                                                                           : "Gloo (CUDA tensors through the host)");
   });
 });
 }  // namespace

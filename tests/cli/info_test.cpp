@@ -2,6 +2,7 @@
 // user's own value kept, BRAINSEM_NO_REEXEC leaving both alone; `brainsem info` reports them.
 #include <gtest/gtest.h>
 
+#include "brainsem/core/process_group.h"
 #include "brainsem/core/runtime.h"
 #include "testing/paths.h"
 
@@ -33,4 +34,14 @@ TEST(CliInfo, ErrorsShowTheSourceLineOnlyWhenVerbose) {
   EXPECT_EQ(out.find("raised at"), std::string::npos) << out;
   EXPECT_NE(brainsem::testing::run_cli("--verbose data inspect /nonexistent/Subject1.h5", &out), 0);
   EXPECT_NE(out.find("raised at src/brainsem/experiment/inspect.cpp"), std::string::npos) << out;
+}
+
+TEST(CliInfo, SaysWhichTorchDistributedEnginesThisBuildHas) {
+  std::string out;
+  ASSERT_EQ(brainsem::testing::run_cli("info", &out), 0) << out;
+  const auto at = out.find("torch.distributed ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string line = out.substr(at, out.find('\n', at) - at);
+  EXPECT_EQ(line.find("Gloo") != std::string::npos, brainsem::core::has_distributed_support()) << line;
+  EXPECT_EQ(line.find("NCCL") != std::string::npos, brainsem::core::has_nccl_support()) << line;
 }
