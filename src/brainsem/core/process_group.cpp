@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -141,6 +142,10 @@ struct ProcessGroup::Impl {
 ProcessGroup::ProcessGroup(const LaunchSpec& spec, std::chrono::milliseconds timeout) : impl_(new Impl) {
   impl_->spec = spec;
   impl_->timeout = timeout;
+  // A write to a peer that has gone must fail the collective with an error that names the peer,
+  // not end this process silently by SIGPIPE's default action (Python ignores SIGPIPE, so PyTorch's
+  // own jobs never meet it).
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     impl_->store = impl_->connect_store(spec.rank == 0);
     auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
