@@ -23,7 +23,7 @@ struct EmbedArgs {
   int per_class = 0, batch = 32, decode_threads = 0;
   int64_t checkpoint = 2048;
   int64_t max_pixels = clip::EmbedOptions{}.max_pixels;
-  bool allow_god_test = false;
+  bool allow_god_test = false, fast_jpeg = false;
   std::string shard;
   CommonOptions common;
   DistributedOptions dist;
@@ -60,6 +60,7 @@ void run_embed(const EmbedArgs& a, core::ProcessGroup* group, const std::string&
   opts.leakage_guard = !a.allow_god_test;
   opts.checkpoint_every = a.checkpoint;
   opts.max_pixels = a.max_pixels;
+  opts.fast_jpeg = a.fast_jpeg;
   opts.encoder_id = a.encoder_id;
   opts.extra = {{"model_path", a.model}, {"dtype", a.common.dtype}, {"device", device_option}};
   if (in_parts) {
@@ -67,10 +68,12 @@ void run_embed(const EmbedArgs& a, core::ProcessGroup* group, const std::string&
     opts.extra[data::kPartKey] = std::to_string(share.index) + "/" + std::to_string(share.count);
     opts.resume_from = out;  // a finished earlier run's rows are reused, not recomputed
   }
+  auto preprocessing = encoder->info().preprocess;
+  preprocessing.fast_jpeg = a.fast_jpeg;
   std::fprintf(stderr, "embed: %zu images%s, model %s (%s), preprocessing %s, %s %s\n",
                in_parts ? opts.last - opts.first : entries.size(),
                in_parts ? cat(" (part ", share.index, " of ", share.count, ", ", share.source, ")").c_str() : "",
-               encoder->info().id.c_str(), encoder->info().arch.c_str(), encoder->info().preprocess.id().c_str(),
+               encoder->info().id.c_str(), encoder->info().arch.c_str(), preprocessing.id().c_str(),
                a.common.device.c_str(), a.common.dtype.c_str());
   const auto r = clip::embed_images(*encoder, entries, my_out, opts);
   std::printf("embedded %lld new, %lld already present, %lld skipped -> %s (%lld rows, dim %lld)\n",
@@ -138,6 +141,12 @@ CommandRegistration reg(200, [](CLI::App& root) {
                   "Skip images whose header claims more pixels than this (decompression bombs; Pillow's limit); "
                   "0 = no limit")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--fast-jpeg", args->fast_jpeg,
+                "Off by default (Pillow-exact decoding). On: decode JPEGs at libjpeg's reduced DCT scale M/8, the "
+                "smallest whose shorter side still reaches the "
+                "resize: faster, but not Pillow-exact (docs/clip.md gives the difference); recorded in the store's "
+                "preprocessing id")
       ->capture_default_str();
   cmd->add_option("--encoder-id", args->encoder_id, "Encoder id stored in the output (default: from the model)");
   cmd->add_flag("--allow-god-test", args->allow_god_test,

@@ -37,6 +37,18 @@ TEST(CliEmbed, HuggingFaceModelOnGoldenPhotosThenResume) {
       0)
       << out;
   EXPECT_NE(out.find("embedded 0 new, 5 already present"), std::string::npos) << out;
+  // --fast-jpeg is another preprocessing: recorded, and not resumed into the Pillow-exact store.
+  ASSERT_EQ(run_cli("embed -q --fast-jpeg --model " + q(model) + " --images " + q(images) + " --out " +
+                        q(tmp / "fast.safetensors"),
+                    &out),
+            0)
+      << out;
+  EXPECT_EQ(brainsem::data::FeatureStore::open(tmp / "fast.safetensors").preprocessing, "hf-clip-224-fastjpeg");
+  EXPECT_NE(run_cli("embed -q --fast-jpeg --model " + q(model) + " --images " + q(images) + " --out " +
+                        q(tmp / "f.safetensors"),
+                    &out),
+            0);
+  EXPECT_NE(out.find("hf-clip-224-fastjpeg"), std::string::npos) << out;
 }
 
 TEST(CliEmbed, K92PhotosWithTheResNetMatchTheLibrary) {

@@ -75,6 +75,24 @@ TEST(EmbedImages, ResumesWithoutRecomputingAndRefusesAnotherEncoder) {
   EXPECT_THROW(embed_images(*rn, list_images(golden() / "images"), tmp / "f.safetensors", quiet_opts()), Error);
 }
 
+TEST(EmbedImages, FastJpegIsRecordedAndAStoreOfTheOtherDecodeIsNotResumed) {
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/reference_outputs.safetensors");
+  auto enc = load_image_encoder(golden() / "openai_vit_tiny.safetensors");
+  TempDir tmp;
+  auto fast = quiet_opts();
+  fast.fast_jpeg = true;
+  const auto images = list_images(golden() / "images");
+  EXPECT_EQ(embed_images(*enc, images, tmp / "f.safetensors", fast).embedded, 5);
+  auto store = data::FeatureStore::open(tmp / "f.safetensors");
+  EXPECT_EQ(store.preprocessing, "openai-clip-224-fastjpeg");
+  // The PNGs are decoded as before; the two JPEGs are not Pillow-exact, and differ.
+  io::SafetensorsFile ref(golden() / "reference_outputs.safetensors");
+  const auto want = ref.tensor("vit_tiny.image_embeds");
+  for (int64_t row : {0, 1, 4}) EXPECT_TRUE(all_close(store.features[row], want[row], 1e-4)) << row;
+  for (int64_t row : {2, 3}) EXPECT_FALSE(all_close(store.features[row], want[row], 1e-3)) << row;
+  EXPECT_THROW(embed_images(*enc, images, tmp / "f.safetensors", quiet_opts()), Error);
+}
+
 TEST(EmbedImages, CorruptImagesAreSkippedAndListed) {
   BRAINSEM_REQUIRE_SHARED("golden/clip_openai/images/dog.jpg");
   TempDir tmp;

@@ -106,6 +106,55 @@ TEST(Decode, CorruptAndTruncatedFilesAreErrorsNamingTheFile) {
   EXPECT_THROW(decode_image(bad, "bad.png"), Error);
 }
 
+uint64_t fnv1a64(const std::vector<uint8_t>& bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (uint8_t b : bytes) h = (h ^ b) * 1099511628211ull;
+  return h;
+}
+
+// FNV-1a 64 of Pillow 9.4's RGB bytes (Debian's python3-pil, the libjpeg-turbo we link):
+//   im = Image.open(f); im.draft("RGB", (s, s)); im.convert("RGB").tobytes()  (no draft for 0).
+// Pillow's draft scales by 1/8, 1/4 or 1/2; in these cases the smallest M/8 that keeps the shorter
+// side at least s is the same scale, so the reduced decode must give Pillow's bytes exactly.
+TEST(Decode, FastJpegEqualsPillowsDraftWhereTheScaleIsAPowerOfTwo) {
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/images/dog.jpg");
+  const auto dir = shared_dir() / "golden/clip_openai/images";
+  struct Case {
+    const char* file;
+    int min_side, width, height;
+    uint64_t fnv;
+  };
+  for (const auto& c :
+       {Case{"dog.jpg", 0, 768, 576, 0x3eb6f019cd1ff98eull}, Case{"dog.jpg", 224, 384, 288, 0x7ce3e4ddf9e58c30ull},
+        Case{"dog.jpg", 100, 192, 144, 0x29e5d4b5d0f6fbdeull}, Case{"eagle.jpg", 0, 773, 512, 0x22ced9d360fbacf1ull},
+        Case{"eagle.jpg", 224, 387, 256, 0x34a0dda33b1ffae7ull},
+        Case{"eagle.jpg", 100, 194, 128, 0xed1b8290b4a69152ull}}) {
+    const Image im = decode_image(slurp(dir / c.file), c.file, kDefaultMaxPixels, c.min_side);
+    EXPECT_EQ(im.mode, Mode::RGB);
+    EXPECT_EQ(im.width, c.width) << c.file << " " << c.min_side;
+    EXPECT_EQ(im.height, c.height) << c.file << " " << c.min_side;
+    EXPECT_EQ(fnv1a64(im.pixels), c.fnv) << c.file << " at min side " << c.min_side;
+  }
+}
+
+TEST(Decode, FastJpegTakesTheSmallestEighthThatKeepsTheShorterSide) {
+  EXPECT_EQ(jpeg_scale_eighths(500, 375, 224), 5);  // ImageNet's usual size: 313 x 235
+  EXPECT_EQ(jpeg_scale_eighths(375, 500, 224), 5);
+  EXPECT_EQ(jpeg_scale_eighths(768, 576, 224), 4);
+  EXPECT_EQ(jpeg_scale_eighths(1000, 1000, 125), 1);  // ceil(1000 / 8) = 125
+  EXPECT_EQ(jpeg_scale_eighths(1000, 1000, 126), 2);
+  EXPECT_EQ(jpeg_scale_eighths(200, 150, 224), 8);  // already smaller than asked: full size
+  EXPECT_EQ(jpeg_scale_eighths(500, 375, 0), 8);    // 0 = Pillow-exact
+  BRAINSEM_REQUIRE_SHARED("golden/clip_openai/images/dog.jpg");
+  const auto jpg = slurp(shared_dir() / "golden/clip_openai/images/dog.jpg");
+  const Image im = decode_image(jpg, "dog.jpg", kDefaultMaxPixels, 300);  // M = 5: no Pillow draft
+  EXPECT_EQ(im.width, 480);
+  EXPECT_EQ(im.height, 360);
+  // PNGs ignore it.
+  const auto png = slurp(shared_dir() / "golden/clip_openai/images/camera.png");
+  EXPECT_EQ(decode_image(png, "camera.png", kDefaultMaxPixels, 100).width, decode_image(png, "camera.png").width);
+}
+
 TEST(Decode, ImagesAboveThePixelLimitAreRefusedFromTheirHeader) {
   BRAINSEM_REQUIRE_SHARED("golden/clip_openai/images/dog.jpg");
   const auto dir = shared_dir() / "golden/clip_openai/images";

@@ -181,7 +181,7 @@ class DecodePipeline {
       }
       Item it;
       try {
-        it.pixels = preprocess(read_image(todo_[i]->path, max_pixels_), cfg_);
+        it.pixels = preprocess(read_image(todo_[i]->path, max_pixels_, cfg_.jpeg_min_side()), cfg_);
       } catch (const std::exception& e) {
         it.error = e.what();
       }
@@ -229,7 +229,9 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
   BRAINSEM_CHECK(opts.batch > 0, "embed: --batch must be positive");
   const EncoderInfo& info = encoder.info();
   const std::string encoder_id = opts.encoder_id.empty() ? info.id : opts.encoder_id;
-  const std::string prep_id = info.preprocess.id();
+  PreprocessConfig pre = info.preprocess;
+  pre.fast_jpeg = opts.fast_jpeg;
+  const std::string prep_id = pre.id();
 
   // Resume: keep what the output (or the store to resume from) already holds of this share.
   const size_t first = std::min(opts.first, entries.size()), last = std::min(opts.last, entries.size());
@@ -344,7 +346,7 @@ EmbedReport embed_images(ImageEncoder& encoder, const std::vector<ImageEntry>& e
 
   core::Progress bar("embed", static_cast<int64_t>(todo.size()), "img");
   {
-    DecodePipeline pipe(todo, info.preprocess, opts.max_pixels, threads, opts.batch * 4);
+    DecodePipeline pipe(todo, pre, opts.max_pixels, threads, opts.batch * 4);
     std::vector<torch::Tensor> batch;
     std::vector<const ImageEntry*> batch_entries;
     int64_t since_checkpoint = 0;

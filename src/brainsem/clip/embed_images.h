@@ -51,6 +51,7 @@ struct EmbedOptions {
   bool leakage_guard = true;  // applies to ImageNet-layout (train/nXXXXXXXX/) inputs
   int64_t checkpoint_every = 2048;           // images between checkpoints of the output store
   int64_t max_pixels = kDefaultMaxPixels;    // larger images are skipped as decompression bombs (0 = no limit)
+  bool fast_jpeg = false;                    // PreprocessConfig::fast_jpeg (recorded in the preprocessing id)
   std::string encoder_id;                    // overrides the encoder's id in the store when set
   std::map<std::string, std::string> extra;  // provenance written to the store
   // A part of the list (a distributed or --shard run): only entries [first, last) are embedded

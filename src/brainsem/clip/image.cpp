@@ -4,6 +4,7 @@
 #include <jerror.h>
 #include <png.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -89,7 +90,7 @@ void check_pixel_limit(uint64_t width, uint64_t height, int64_t max_pixels, cons
        " (a decompression bomb, or a genuinely huge image: raise the limit with --max-pixels, 0 = none)");
 }
 
-Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels) {
+Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels, int min_side) {
   jpeg_decompress_struct cinfo;
   JpegError err;
   cinfo.err = jpeg_std_error(&err.mgr);
@@ -126,6 +127,9 @@ Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& where, i
   }
   cinfo.dct_method = JDCT_ISLOW;
   cinfo.do_fancy_upsampling = TRUE;
+  cinfo.scale_num = static_cast<unsigned>(
+      jpeg_scale_eighths(static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height), min_side));
+  cinfo.scale_denom = 8;
   jpeg_start_decompress(&cinfo);
   const Mode mode = cmyk ? Mode::CMYK : (cinfo.output_components == 1 ? Mode::L : Mode::RGB);
   BRAINSEM_CHECK(static_cast<int>(cinfo.output_components) == mode_channels(mode), where,
@@ -269,19 +273,28 @@ inline uint8_t over_white(int c, int a) {
 
 }  // namespace
 
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels) {
+int jpeg_scale_eighths(int width, int height, int jpeg_min_side) {
+  if (jpeg_min_side <= 0) return 8;
+  // libjpeg's scaled size: ceil(side * M / 8).
+  const int64_t shorter = std::min(width, height);
+  for (int m = 1; m < 8; ++m)
+    if ((shorter * m + 7) / 8 >= jpeg_min_side) return m;
+  return 8;
+}
+
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels, int jpeg_min_side) {
   BRAINSEM_CHECK(bytes.size() >= 8, where, ": file is empty or too short to be an image");
-  if (bytes[0] == 0xFF && bytes[1] == 0xD8) return decode_jpeg(bytes, where, max_pixels);
+  if (bytes[0] == 0xFF && bytes[1] == 0xD8) return decode_jpeg(bytes, where, max_pixels, jpeg_min_side);
   static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   if (std::memcmp(bytes.data(), png_sig, 8) == 0) return decode_png(bytes, where, max_pixels);
   fail(where, ": not a JPEG or PNG file (unknown signature); convert it to JPEG or PNG");
 }
 
-Image read_image(const std::filesystem::path& path, int64_t max_pixels) {
+Image read_image(const std::filesystem::path& path, int64_t max_pixels, int jpeg_min_side) {
   std::ifstream in(path, std::ios::binary);
   BRAINSEM_CHECK(in, path.string(), ": cannot open the image file");
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return decode_image(bytes, path.string(), max_pixels);
+  return decode_image(bytes, path.string(), max_pixels, jpeg_min_side);
 }
 
 Image to_rgb(const Image& im) {

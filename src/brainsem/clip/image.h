@@ -33,9 +33,20 @@ struct Image {
 // and for an image of more than `max_pixels` pixels (0 = no limit), refused from its header before
 // any pixel is allocated: a small file can claim a huge frame (a decompression bomb).
 // Pillow's Image.MAX_IMAGE_PIXELS (about 9459 x 9459): its warning threshold, our refusal.
+//
+// jpeg_min_side > 0 asks for a JPEG decoded at a reduced size: libjpeg's DCT scaling by the
+// smallest M/8 (M = 1..8) that keeps the shorter side at least jpeg_min_side pixels. The IDCT,
+// the chroma upsampling and the colour conversion then run on M^2/64 of the pixels. Where M is 4, 2
+// or 1 this is exactly Pillow's Image.draft(mode, (s, s)). At other M it equals no Pillow call.
+// Either way it is not Pillow's full-size decode; docs/clip.md gives the measured difference.
+// PNGs ignore it.
 inline constexpr int64_t kDefaultMaxPixels = 89'478'485;
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels = kDefaultMaxPixels);
-Image read_image(const std::filesystem::path& path, int64_t max_pixels = kDefaultMaxPixels);
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& where, int64_t max_pixels = kDefaultMaxPixels,
+                   int jpeg_min_side = 0);
+Image read_image(const std::filesystem::path& path, int64_t max_pixels = kDefaultMaxPixels, int jpeg_min_side = 0);
+// The M of that scaling for a width x height JPEG: 8 (full size) when jpeg_min_side <= 0 or when
+// no smaller M reaches it.
+int jpeg_scale_eighths(int width, int height, int jpeg_min_side);
 
 // Pillow's Image.convert("RGB"): L replicated; LA/RGBA drop alpha; P via the palette (alpha
 // ignored); CMYK via Pillow's cmyk2rgb (r = 255-k - round(c*(255-k)/255)).

@@ -13,6 +13,7 @@ std::string PreprocessConfig::id() const {
   if (resize != crop) s += "-r" + std::to_string(resize);
   const PreprocessConfig defaults;
   if (mean != defaults.mean || std != defaults.std) s += "-custom-norm";
+  if (fast_jpeg) s += "-fastjpeg";
   return s;
 }
 

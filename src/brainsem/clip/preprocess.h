@@ -23,10 +23,14 @@ struct PreprocessConfig {
   int crop = 224;    // square centre crop
   std::array<float, 3> mean{0.48145466f, 0.4578275f, 0.40821073f};
   std::array<float, 3> std{0.26862954f, 0.26130258f, 0.27577711f};
+  // JPEGs decoded at a reduced DCT scale whose shorter side is still at least `resize`
+  // (decode_image's jpeg_min_side): faster, not Pillow-exact.
+  bool fast_jpeg = false;
 
   // Stored in feature stores: e.g. "openai-clip-224" or "hf-clip-224" (plus "-r256" when the
-  // resize differs from the crop, and "-custom-norm" for non-CLIP mean/std).
+  // resize differs from the crop, "-custom-norm" for non-CLIP mean/std, "-fastjpeg" with fast_jpeg).
   std::string id() const;
+  int jpeg_min_side() const { return fast_jpeg ? resize : 0; }
 };
 
 // (width, height) after the shortest-side resize.
