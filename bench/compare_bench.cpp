@@ -9,7 +9,8 @@
 //   compare_bench embed --images DIR [--count 32] [--batch 8]
 //     Random-weight CLIP ViT-B/16 over DIR's images: decode+preprocess only (Pillow-exact,
 //     on --threads workers), the model only (preprocessed batches), and end to end through
-//     clip::embed_images (what `brainsem embed` runs), each in images/s.
+//     clip::embed_images (what `brainsem embed` runs), each in images/s; decode+preprocess and
+//     end to end again with --fast-jpeg, and its difference from the exact crops in 8-bit levels.
 // --threads N sets LibTorch's intra-op threads (default: one per core); --device cuda[:N] runs the
 // step, the products and the model on a GPU (times taken after a device synchronisation).
 #include <torch/torch.h>
@@ -171,24 +172,33 @@ json embed(const fs::path& images, int count, int batch) {
   PreprocessConfig pre;
   const int workers = torch::get_num_threads();
 
-  // Decode + preprocess only, on the same number of workers as the pipeline uses.
-  auto t0 = Clock::now();
-  std::vector<torch::Tensor> pixels(n);
-  {
+  // Decode + preprocess only, on the same number of workers as the pipeline uses: [N, 3, 224, 224]
+  // and the seconds it took.
+  auto decode_all = [&](const PreprocessConfig& cfg) {
+    const auto start = Clock::now();
+    std::vector<torch::Tensor> pixels(n);
     std::vector<std::future<void>> jobs;
     for (int w = 0; w < workers; ++w)
       jobs.push_back(std::async(std::launch::async, [&, w] {
-        for (int64_t i = w; i < n; i += workers) pixels[i] = preprocess(read_image(entries[i].path), pre);
+        for (int64_t i = w; i < n; i += workers)
+          pixels[i] = preprocess(read_image(entries[i].path, kDefaultMaxPixels, cfg.jpeg_min_side()), cfg);
       }));
     for (auto& j : jobs) j.get();
-  }
-  const double decode_s = ms_since(t0) / 1000;
+    const double seconds = ms_since(start) / 1000;
+    return std::pair{torch::stack(pixels), seconds};
+  };
+  const auto [all, decode_s] = decode_all(pre);
+  PreprocessConfig fast = pre;
+  fast.fast_jpeg = true;
+  const auto [all_fast, fast_decode_s] = decode_all(fast);
+  // --fast-jpeg's difference from the Pillow-exact crops, in 8-bit levels (normalised values x std x 255).
+  const auto levels =
+      ((all_fast - all) * torch::tensor({pre.std[0], pre.std[1], pre.std[2]}).view({3, 1, 1}) * 255).abs();
 
   // The model only, on the preprocessed batches (one warm-up batch first).
-  auto all = torch::stack(pixels);  // [N, 3, 224, 224]
   encoder->encode(all.slice(0, 0, std::min<int64_t>(batch, n)));
   sync();
-  t0 = Clock::now();
+  auto t0 = Clock::now();
   for (int64_t i = 0; i < n; i += batch) encoder->encode(all.slice(0, i, std::min<int64_t>(i + batch, n)));
   sync();
   const double model_s = ms_since(t0) / 1000;
@@ -203,6 +213,11 @@ json embed(const fs::path& images, int count, int batch) {
   embed_images(*encoder, entries, out, opts);
   const double end_to_end_s = ms_since(t0) / 1000;
   fs::remove(out);
+  opts.fast_jpeg = true;
+  t0 = Clock::now();
+  embed_images(*encoder, entries, out, opts);
+  const double fast_end_to_end_s = ms_since(t0) / 1000;
+  fs::remove(out);
   return {{"mode", "embed"},
           {"impl", "brainsem"},
           {"device", g_device.str()},
@@ -211,7 +226,11 @@ json embed(const fs::path& images, int count, int batch) {
           {"threads", workers},
           {"decode_preprocess_images_per_s", n / decode_s},
           {"model_images_per_s", n / model_s},
-          {"end_to_end_images_per_s", n / end_to_end_s}};
+          {"end_to_end_images_per_s", n / end_to_end_s},
+          {"fast_jpeg_decode_preprocess_images_per_s", n / fast_decode_s},
+          {"fast_jpeg_end_to_end_images_per_s", n / fast_end_to_end_s},
+          {"fast_jpeg_max_abs_levels", levels.max().item<double>()},
+          {"fast_jpeg_mean_abs_levels", levels.mean().item<double>()}};
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 #     PyTorch 2.x torch.compile;
 #   image embedding (CLIP ViT-B/16 shapes, random weights) from a folder of JPEGs: decode+preprocess
 #     only, model only, end to end, against Pillow + torchvision-style transforms + a DataLoader
-#     with as many workers as BrainSem's decode threads;
+#     with as many workers as BrainSem's decode threads; BrainSem's --fast-jpeg decode too, with
+#     its difference from the Pillow-exact crops;
 #   retrieval over a 1M-row store (bench/retrieval_scale.sh).
 # Every time is printed with the peak RSS of the process that took it (one process per run). The
 # last lines are `name: value`, one figure a line.
@@ -129,6 +130,11 @@ for impl, r in emb.items():
     print(f"embed {impl:15s} decode+preprocess {r['decode_preprocess_images_per_s']:8.1f} img/s, "
           f"model {r['model_images_per_s']:7.2f} img/s, end to end {r['end_to_end_images_per_s']:7.2f} img/s, "
           f"peak RSS {r['peak_rss_mb']:.0f} MB{workers}")
+    if "fast_jpeg_end_to_end_images_per_s" in r:
+        print(f"embed {impl + ' --fast-jpeg':15s} decode+preprocess "
+              f"{r['fast_jpeg_decode_preprocess_images_per_s']:8.1f} img/s, end to end "
+              f"{r['fast_jpeg_end_to_end_images_per_s']:7.2f} img/s; crops differ from Pillow-exact by "
+              f"{r['fast_jpeg_mean_abs_levels']:.2f} levels on average, {r['fast_jpeg_max_abs_levels']:.0f} at most")
 
 figures = {}
 ours = [r for r in steps if r["impl"] == "brainsem"]
@@ -154,6 +160,12 @@ if "brainsem" in emb and "pil-dataloader" in emb:
     figures[f"{tag}_embed_end_to_end_vs_model_only"] = a["end_to_end_images_per_s"] / a["model_images_per_s"]
     figures[f"{tag}_embed_end_to_end_images_per_s"] = a["end_to_end_images_per_s"]
     figures[f"{tag}_embed_pil_dataloader_images_per_s"] = b["end_to_end_images_per_s"]
+if "brainsem" in emb and "fast_jpeg_end_to_end_images_per_s" in emb["brainsem"]:
+    a = emb["brainsem"]
+    figures[f"{tag}_embed_fast_jpeg_end_to_end_vs_model_only"] = a["fast_jpeg_end_to_end_images_per_s"] / a["model_images_per_s"]
+    figures[f"{tag}_embed_fast_jpeg_decode_speedup"] = (a["fast_jpeg_decode_preprocess_images_per_s"]
+                                                        / a["decode_preprocess_images_per_s"])
+    figures[f"{tag}_embed_fast_jpeg_mean_abs_levels"] = a["fast_jpeg_mean_abs_levels"]
 if os.path.exists(sys.argv[3]):
     for line in open(sys.argv[3]):
         name, sep, value = line.partition(": ")
