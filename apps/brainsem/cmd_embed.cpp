@@ -144,9 +144,8 @@ CommandRegistration reg(200, [](CLI::App& root) {
       ->capture_default_str();
   cmd->add_flag("--fast-jpeg", args->fast_jpeg,
                 "Off by default (Pillow-exact decoding). On: decode JPEGs at libjpeg's reduced DCT scale M/8, the "
-                "smallest whose shorter side still reaches the "
-                "resize: faster, but not Pillow-exact (docs/clip.md gives the difference); recorded in the store's "
-                "preprocessing id")
+                "smallest whose shorter side still reaches the resize: faster, but not Pillow-exact (docs/clip.md "
+                "gives the difference); recorded in the store's preprocessing id")
       ->capture_default_str();
   cmd->add_option("--encoder-id", args->encoder_id, "Encoder id stored in the output (default: from the model)");
   cmd->add_flag("--allow-god-test", args->allow_god_test,
